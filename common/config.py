@@ -1,0 +1,93 @@
+"""All settings, read once from the environment (and `.env`). Nothing else reads os.environ."""
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+
+    # --- services ---
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/tracker"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Celery broker; empty means "use redis_url". amqp://guest:guest@127.0.0.1:5672// selects RabbitMQ.
+    broker_url: str = ""
+    db_pool_size: int = 5
+
+    # --- secrets and users ---
+    secret_key: str = DEV_SECRET
+    tracker_admin_user: str = ""
+    tracker_admin_password: str = ""
+    flower_user: str = "admin"
+    flower_password: str = ""
+    session_max_age_seconds: int = 7 * 24 * 3600
+    login_max_failures: int = 5  # per username+ip within login_failure_window_seconds
+    login_failure_window_seconds: int = 300
+
+    # --- ingest (web tier) ---
+    ingest_queue: str = "ingest"
+    id_block_size: int = Field(default=2000, ge=10)
+    batch_max_events: int = Field(default=500, ge=1)
+    # Backpressure: answer 503 rather than buffer without bound.
+    max_pending_events: int = Field(default=20_000, ge=1)
+    max_queue_depth: int = Field(default=200_000, ge=1)
+    queue_depth_check_seconds: float = 1.0
+    broker_publish_timeout_seconds: float = 5.0
+    retry_after_seconds: int = 5
+    campaign_cache_seconds: float = 60.0
+    campaign_miss_cache_seconds: float = 2.0
+    max_extra_params: int = 50
+    max_extra_key_length: int = 64
+    max_extra_value_length: int = 2048
+    max_extras_bytes: int = 16_384
+    max_query_bytes: int = 32_768
+
+    # --- worker ---
+    broker_visibility_timeout_seconds: int = 60
+    worker_prefetch_multiplier: int = 4
+    task_time_limit_seconds: int = 120
+    db_retry_max_backoff_seconds: int = 30
+    retention_days: int = 0  # 0 keeps events forever
+
+    # --- dashboard ---
+    home_refresh_seconds: int = 30
+    stats_refresh_seconds: int = 10
+    journeys_page_size: int = 50
+
+    # --- running ---
+    host: str = "127.0.0.1"
+    port: int = 8000
+    web_workers: int = 2
+    flower_port: int = 5555
+    data_dir: str = ".data"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or self.redis_url
+
+    @property
+    def uses_redis_broker(self) -> bool:
+        return self.celery_broker_url.startswith(("redis://", "rediss://", "unix://"))
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> "Settings":
+        if self.environment == "production":
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError("SECRET_KEY must be set to a random value of 32+ characters in production")
+            if not self.flower_password:
+                raise ValueError("FLOWER_PASSWORD must be set in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+settings = get_settings()

@@ -1,0 +1,135 @@
+"""Tables. Events are the ledger; the rollups are what the dashboard reads, so no page counts `events`."""
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so Alembic migrations stay diffable.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+EVENT_TYPES = ("email_click", "landing_click", "conversion")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    offer_url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    # BIGINT: a busy sender passes 2^31 events. Ids are allocated by the web tier from this sequence.
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    event_type: Mapped[str] = mapped_column(String(50))
+    email: Mapped[str] = mapped_column(String(255))
+    domain: Mapped[str] = mapped_column(String(255))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(Text)
+    extra_params: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+    __table_args__ = (
+        Index("idx_events_campaign", "campaign_id"),
+        Index("idx_events_email", "email"),
+        Index("idx_events_domain", "domain"),
+    )
+
+
+class DomainStats(Base):
+    """Per (campaign, sending domain) counters. Human = total - bot."""
+
+    __tablename__ = "domain_stats"
+
+    campaign_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    bot_email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    bot_landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    bot_conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # Unique recipients (journeys) and unique recipients per event type.
+    users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    email_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    landing_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    conversion_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class Journey(Base):
+    """One recipient (email, sending domain) in one campaign."""
+
+    __tablename__ = "journeys"
+
+    campaign_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    email: Mapped[str] = mapped_column(String(255), primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    email_clicks: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    landing_clicks: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    conversions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    bot_events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+    __table_args__ = (
+        # Newest-first listing per campaign, and the same per domain filter.
+        Index("ix_journeys_campaign_last_seen", "campaign_id", text("last_seen DESC"), "email", "domain"),
+        Index("ix_journeys_campaign_domain_last_seen", "campaign_id", "domain", text("last_seen DESC")),
+        # Case-insensitive substring search on email (emails are stored lower-cased).
+        Index("ix_journeys_email_trgm", "email", postgresql_using="gin", postgresql_ops={"email": "gin_trgm_ops"}),
+    )
+
+
+class User(Base):
+    """A dashboard user."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class DeadEvent(Base):
+    """An accepted event the worker could not store (not an outage): kept with the reason for an operator."""
+
+    __tablename__ = "dead_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    error: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())

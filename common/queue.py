@@ -1,0 +1,59 @@
+"""The Celery app both tiers share. The web tier publishes by task name; only worker/ registers the tasks."""
+from typing import Any
+
+from celery import Celery
+
+from common.config import Settings, settings
+
+INGEST_TASK = "tracker.ingest_batch"
+RETENTION_TASK = "tracker.apply_retention"
+
+
+def _transport_options(s: Settings) -> dict[str, Any]:
+    if s.uses_redis_broker:
+        # An unacked message (worker killed mid-batch) is redelivered after this many seconds.
+        return {
+            "visibility_timeout": s.broker_visibility_timeout_seconds,
+            "socket_timeout": s.broker_publish_timeout_seconds,
+            "socket_connect_timeout": 2,
+        }
+    # RabbitMQ: wait for the broker's publisher confirm before answering "ok".
+    return {"confirm_publish": True}
+
+
+def make_celery(s: Settings = settings) -> Celery:
+    app = Celery("tracker", broker=s.celery_broker_url)
+    app.conf.update(
+        task_default_queue=s.ingest_queue,
+        task_routes={INGEST_TASK: {"queue": s.ingest_queue}},
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        # At-least-once: ack after the batch is committed; requeue if the worker process dies.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_acks_on_failure_or_timeout=False,
+        worker_prefetch_multiplier=s.worker_prefetch_multiplier,
+        task_time_limit=s.task_time_limit_seconds,
+        broker_transport_options=_transport_options(s),
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=2,
+        worker_send_task_events=True,
+        task_send_sent_event=False,
+        worker_hijack_root_logger=False,
+        timezone="UTC",
+    )
+    return app
+
+
+celery_app = make_celery()
+
+
+def queue_depth(app: Celery = celery_app, queue: str = settings.ingest_queue) -> int:
+    """Messages waiting in the ingest queue (not counting those a worker holds unacked)."""
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        if settings.uses_redis_broker:
+            return int(channel.client.llen(queue))
+        return int(channel.queue_declare(queue=queue, passive=True).message_count)

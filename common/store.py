@@ -1,0 +1,122 @@
+"""The idempotent batch insert shared by the worker and the web tier's broker-down fallback.
+
+Events carry ids allocated before they were queued, so a batch delivered twice (worker killed before its ack,
+Redis restored, fallback racing a late publish) inserts nothing the second time: `ON CONFLICT (id) DO NOTHING`,
+and the rollups are updated from the RETURNING rows only, in the same statement and transaction.
+"""
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from psycopg import Connection
+from psycopg.types.json import Jsonb
+
+from common.enrich import ENRICH_KEY, enrich
+
+_COLUMNS = "id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, created_at"
+
+# Temp table per connection, emptied at every commit: COPY is the cheapest way to get a batch in.
+_CREATE_STAGING = f"""
+CREATE TEMP TABLE IF NOT EXISTS incoming_events ON COMMIT DELETE ROWS AS
+SELECT {_COLUMNS} FROM events WITH NO DATA
+"""
+
+_COUNT = "count(*) FILTER (WHERE event_type = '{0}')"
+_BOT_COUNT = "count(*) FILTER (WHERE event_type = '{0}' AND is_bot)"
+
+# One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
+# only the inserted rows into journeys and domain_stats. Inputs are ordered so concurrent writers lock rows in
+# the same order. A journey's per-type count that equals this batch's delta was zero before: a new unique user.
+_MERGE = f"""
+WITH ins AS (
+    INSERT INTO events ({_COLUMNS})
+    SELECT {_COLUMNS} FROM incoming_events i
+    WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = i.campaign_id)
+    ORDER BY id
+    ON CONFLICT (id) DO NOTHING
+    RETURNING campaign_id, email, domain, event_type, created_at,
+              coalesce((extra_params -> '{ENRICH_KEY}' ->> 'is_bot')::boolean, false) AS is_bot
+), jd AS (
+    SELECT campaign_id, email, domain,
+           {_COUNT.format("email_click")} AS ec, {_COUNT.format("landing_click")} AS lc,
+           {_COUNT.format("conversion")} AS cv, count(*) FILTER (WHERE is_bot) AS bot,
+           min(created_at) AS first_seen, max(created_at) AS last_seen
+    FROM ins GROUP BY campaign_id, email, domain
+), j AS (
+    INSERT INTO journeys AS t (campaign_id, email, domain, first_seen, last_seen,
+                               email_clicks, landing_clicks, conversions, bot_events)
+    SELECT campaign_id, email, domain, first_seen, last_seen, ec, lc, cv, bot
+    FROM jd ORDER BY campaign_id, email, domain
+    ON CONFLICT (campaign_id, email, domain) DO UPDATE SET
+        first_seen = least(t.first_seen, excluded.first_seen),
+        last_seen = greatest(t.last_seen, excluded.last_seen),
+        email_clicks = t.email_clicks + excluded.email_clicks,
+        landing_clicks = t.landing_clicks + excluded.landing_clicks,
+        conversions = t.conversions + excluded.conversions,
+        bot_events = t.bot_events + excluded.bot_events
+    RETURNING t.campaign_id, t.email, t.domain, t.email_clicks, t.landing_clicks, t.conversions,
+              (t.xmax = 0) AS inserted
+), ud AS (
+    SELECT j.campaign_id, j.domain,
+           count(*) FILTER (WHERE j.inserted) AS users,
+           count(*) FILTER (WHERE jd.ec > 0 AND j.email_clicks = jd.ec) AS ec_users,
+           count(*) FILTER (WHERE jd.lc > 0 AND j.landing_clicks = jd.lc) AS lc_users,
+           count(*) FILTER (WHERE jd.cv > 0 AND j.conversions = jd.cv) AS cv_users
+    FROM j JOIN jd USING (campaign_id, email, domain)
+    GROUP BY j.campaign_id, j.domain
+), ed AS (
+    SELECT campaign_id, domain,
+           {_COUNT.format("email_click")} AS ec, {_COUNT.format("landing_click")} AS lc,
+           {_COUNT.format("conversion")} AS cv,
+           {_BOT_COUNT.format("email_click")} AS bot_ec, {_BOT_COUNT.format("landing_click")} AS bot_lc,
+           {_BOT_COUNT.format("conversion")} AS bot_cv
+    FROM ins GROUP BY campaign_id, domain
+), ds AS (
+    INSERT INTO domain_stats AS s (campaign_id, domain, email_clicks, landing_clicks, conversions,
+                                   bot_email_clicks, bot_landing_clicks, bot_conversions,
+                                   users, email_click_users, landing_click_users, conversion_users)
+    SELECT ed.campaign_id, ed.domain, ed.ec, ed.lc, ed.cv, ed.bot_ec, ed.bot_lc, ed.bot_cv,
+           ud.users, ud.ec_users, ud.lc_users, ud.cv_users
+    FROM ed JOIN ud USING (campaign_id, domain)
+    ORDER BY ed.campaign_id, ed.domain
+    ON CONFLICT (campaign_id, domain) DO UPDATE SET
+        email_clicks = s.email_clicks + excluded.email_clicks,
+        landing_clicks = s.landing_clicks + excluded.landing_clicks,
+        conversions = s.conversions + excluded.conversions,
+        bot_email_clicks = s.bot_email_clicks + excluded.bot_email_clicks,
+        bot_landing_clicks = s.bot_landing_clicks + excluded.bot_landing_clicks,
+        bot_conversions = s.bot_conversions + excluded.bot_conversions,
+        users = s.users + excluded.users,
+        email_click_users = s.email_click_users + excluded.email_click_users,
+        landing_click_users = s.landing_click_users + excluded.landing_click_users,
+        conversion_users = s.conversion_users + excluded.conversion_users
+    RETURNING 1
+)
+SELECT count(*) FROM ins
+"""
+
+
+def _row(event: dict[str, Any]) -> tuple[Any, ...]:
+    extra = dict(event.get("extra") or {})
+    extra[ENRICH_KEY] = enrich(event.get("ip"), event.get("ua"))
+    created = datetime.fromtimestamp(event["ts"], UTC).replace(tzinfo=None)
+    return (
+        event["id"], event["cid"], event["type"], event["email"], event["domain"],
+        event.get("ip"), event.get("ua"), Jsonb(extra, dumps=orjson.dumps), created,
+    )
+
+
+def store_events(conn: Connection[Any], events: list[dict[str, Any]]) -> int:
+    """Enrich and insert a batch in one transaction; returns how many events were new."""
+    if not events:
+        return 0
+    rows = [_row(e) for e in events]
+    with conn.transaction():
+        with conn.cursor() as cur:
+            cur.execute(_CREATE_STAGING)
+            with cur.copy(f"COPY incoming_events ({_COLUMNS}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(_MERGE)
+            found = cur.fetchone()
+    return int(found[0]) if found else 0

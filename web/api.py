@@ -1,0 +1,106 @@
+"""`/api/event`: what landing scripts call. Validation is hand-rolled for speed; errors are JSON 4xx."""
+from typing import Any
+
+import orjson
+import psycopg
+from fastapi import APIRouter, Request, Response
+
+from common.models import EVENT_TYPES
+from common.validation import EventRejected, parse_query, validate_event
+from web.ids import IdsUnavailable
+from web.ingest import IngestPipeline
+from web.publisher import Overloaded, Unavailable
+
+router = APIRouter(tags=["ingest"])
+
+_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+def json_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
+                    headers={**_CORS, **(headers or {})})
+
+
+def _param(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": {"type": "string", **schema}}
+
+
+_OPENAPI = {
+    "parameters": [
+        _param("cid", "Campaign id", True, pattern="^[0-9]+$"),
+        _param("event", "Event type", True, enum=list(EVENT_TYPES)),
+        _param("email", "Recipient's email address", True, maxLength=255),
+        _param("domain", "Sending domain the email came from", True, maxLength=255),
+        _param("ip", "Visitor's IP, when a server-side script calls on the visitor's behalf"),
+        _param("ua", "Visitor's User-Agent, when a server-side script calls on the visitor's behalf"),
+    ],
+    "responses": {
+        "200": {"description": "Accepted", "content": {"application/json": {"example":
+                {"status": "ok", "event_id": 12345}}}},
+        "404": {"description": "Unknown campaign"},
+        "413": {"description": "Request too large"},
+        "422": {"description": "Invalid or missing parameter"},
+        "503": {"description": "Overloaded or storage unavailable; retry after Retry-After seconds"},
+    },
+}
+
+_DESCRIPTION = (
+    "Record one event. Required: `cid`, `event`, `email`, `domain`; every other parameter is stored in "
+    "`extra_params`. POST accepts the same as a query string, a form body or a JSON object."
+)
+
+
+async def _request_params(request: Request, pipeline: IngestPipeline) -> list[tuple[str, Any]]:
+    limits = pipeline.limits
+    pairs: list[tuple[str, Any]] = parse_query(request.scope["query_string"], limits)
+    if request.method != "POST":
+        return pairs
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limits.max_query_bytes:
+            raise EventRejected(413, f"body is larger than {limits.max_query_bytes} bytes")
+    if not body:
+        return pairs
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise EventRejected(422, "body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise EventRejected(422, "JSON body must be an object of parameters")
+        return pairs + list(data.items())
+    if ctype in ("application/x-www-form-urlencoded", "text/plain", ""):
+        return pairs + parse_query(body, limits)
+    raise EventRejected(415, "body must be application/json or application/x-www-form-urlencoded")
+
+
+@router.api_route("/api/event", methods=["GET", "POST"], summary="Record an event", description=_DESCRIPTION,
+                  openapi_extra=_OPENAPI, response_class=Response)
+async def record_event(request: Request) -> Response:
+    pipeline: IngestPipeline = request.app.state.pipeline
+    try:
+        pairs = await _request_params(request, pipeline)
+        client = request.client
+        event = validate_event(pairs, limits=pipeline.limits, client_ip=client.host if client else None,
+                               user_agent=request.headers.get("user-agent"))
+        if not await pipeline.campaigns.exists(event["cid"]):
+            raise EventRejected(404, f"campaign {event['cid']} does not exist", "cid")
+        event_id = await pipeline.accept(event)
+    except EventRejected as exc:
+        return json_response(exc.body(), exc.status)
+    except (Overloaded, Unavailable, IdsUnavailable, psycopg.Error, OSError) as exc:
+        retry = str(request.app.state.settings.retry_after_seconds)
+        reason = "overloaded" if isinstance(exc, Overloaded) else "storage unavailable"
+        return json_response({"status": "error", "error": f"{reason}, retry later"}, 503, {"Retry-After": retry})
+    return json_response({"status": "ok", "event_id": event_id})
+
+
+@router.options("/api/event", include_in_schema=False)
+async def event_preflight() -> Response:
+    return Response(status_code=204, headers={
+        **_CORS, "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "86400",
+    })

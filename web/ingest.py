@@ -1,0 +1,62 @@
+"""The web tier's ingest pipeline: campaign check, id allocation, group commit to the broker."""
+from dataclasses import dataclass
+from typing import Any
+
+from common.config import Settings
+from common.queue import INGEST_TASK, celery_app, queue_depth
+from common.store import store_events
+from common.validation import Limits
+from web.campaigns import CampaignCache
+from web.ids import IdAllocator
+from web.pg import ThreadConnections
+from web.publisher import Batch, BatchPublisher
+
+# Kombu retries a failed publish this way before the batch goes to the database instead.
+_PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+@dataclass
+class IngestPipeline:
+    limits: Limits
+    campaigns: CampaignCache
+    ids: IdAllocator
+    publisher: BatchPublisher
+    db: ThreadConnections
+
+    async def accept(self, event: dict[str, Any]) -> int:
+        """Give the event an id and return once it is safely queued; raises on overload/outage."""
+        event["id"] = await self.ids.take()
+        await self.publisher.submit(event)
+        return int(event["id"])
+
+    def close(self) -> None:
+        self.publisher.close()
+        self.db.close()
+
+
+def build_pipeline(settings: Settings) -> IngestPipeline:
+    db = ThreadConnections(threads=2)
+
+    def publish(events: Batch) -> None:
+        celery_app.send_task(
+            INGEST_TASK, args=[events], queue=settings.ingest_queue, retry=True, retry_policy=_PUBLISH_RETRY
+        )
+
+    async def fallback(events: Batch) -> None:
+        await db.run(store_events, events)
+
+    return IngestPipeline(
+        limits=Limits.from_settings(settings),
+        campaigns=CampaignCache(db, settings.campaign_cache_seconds, settings.campaign_miss_cache_seconds),
+        ids=IdAllocator(db, settings.id_block_size),
+        publisher=BatchPublisher(
+            publish=publish,
+            fallback=fallback,
+            queue_depth=queue_depth,
+            max_batch=settings.batch_max_events,
+            max_pending=settings.max_pending_events,
+            max_queue_depth=settings.max_queue_depth,
+            depth_check_seconds=settings.queue_depth_check_seconds,
+        ),
+        db=db,
+    )

@@ -1,0 +1,38 @@
+"""Builds the FastAPI app: ingest API, health check, dashboard and its static files."""
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from common.config import Settings, get_settings
+from web import api, health
+from web.ingest import build_pipeline
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pipeline = build_pipeline(settings)
+        yield
+        app.state.pipeline.close()
+
+    app = FastAPI(
+        title="Click Tracker",
+        description="Self-hosted click and conversion tracker for email marketers.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(api.router)
+    app.include_router(health.router)
+    return app
+
+
+app = create_app()

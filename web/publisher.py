@@ -1,0 +1,106 @@
+"""Group commit: the events of the last few milliseconds go to the broker as ONE task.
+
+There is no timer. The first event schedules a flush on the next loop turn; while one publish is in flight,
+everything that arrives rides the next one, so batches grow with load and latency stays one round trip.
+A request is answered only after its batch was accepted by the broker, or, with the broker unreachable,
+written straight to Postgres by the same idempotent insert the worker uses.
+"""
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Batch = list[dict[str, Any]]
+
+
+class Overloaded(Exception):
+    """Too much is waiting already: the caller should retry later."""
+
+
+class Unavailable(Exception):
+    """Neither the broker nor the database accepted the batch."""
+
+
+class BatchPublisher:
+    def __init__(
+        self,
+        *,
+        publish: Callable[[Batch], None],
+        fallback: Callable[[Batch], Any],
+        queue_depth: Callable[[], int],
+        max_batch: int,
+        max_pending: int,
+        max_queue_depth: int,
+        depth_check_seconds: float,
+    ) -> None:
+        self._publish = publish
+        self._fallback = fallback  # async: Batch -> awaitable
+        self._queue_depth = queue_depth
+        self._max_batch = max_batch
+        self._max_pending = max_pending
+        self._max_queue_depth = max_queue_depth
+        self._depth_check_seconds = depth_check_seconds
+        # Kombu connections are not thread-safe: one thread does all broker I/O.
+        self._broker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="broker")
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._queue_full = False
+        self._depth_checked_at = float("-inf")
+        self.in_flight = 0
+
+    async def submit(self, event: dict[str, Any]) -> None:
+        """Return once the event is durably queued (or stored); raise Overloaded or Unavailable."""
+        if self._queue_full or len(self._pending) + self.in_flight >= self._max_pending:
+            raise Overloaded("too many events waiting to be queued")
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, done))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_all())
+        await done
+
+    async def _flush_all(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                self.in_flight = len(batch)
+                await self._flush([event for event, _ in batch], [done for _, done in batch])
+                self.in_flight = 0
+        finally:
+            self._flusher = None
+
+    def _publish_and_check(self, events: Batch) -> None:
+        self._publish(events)
+        now = time.monotonic()
+        if now - self._depth_checked_at >= self._depth_check_seconds:
+            self._depth_checked_at = now
+            try:
+                self._queue_full = self._queue_depth() > self._max_queue_depth
+            except Exception as exc:  # a depth probe must never fail a batch that was published
+                log.warning("queue depth check failed: %s", exc)
+
+    async def _flush(self, events: Batch, waiters: list[asyncio.Future[None]]) -> None:
+        loop = asyncio.get_running_loop()
+        error: BaseException | None = None
+        try:
+            await loop.run_in_executor(self._broker, self._publish_and_check, events)
+        except Exception as exc:
+            log.warning("broker refused a batch of %d (%s); storing it directly", len(events), exc)
+            try:
+                await self._fallback(events)
+            except Exception as exc2:
+                log.error("batch of %d neither queued nor stored: %s", len(events), exc2)
+                error = Unavailable(str(exc2))
+        for done in waiters:
+            if done.done():  # the request was cancelled (client went away); its event is queued anyway
+                continue
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(error)
+
+    def close(self) -> None:
+        self._broker.shutdown(wait=True)

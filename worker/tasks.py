@@ -1,0 +1,93 @@
+"""Celery tasks. They receive plain event dicts (see common.validation), never ORM objects.
+
+Nothing a task was given may be lost: a transient database error puts the batch back on the queue after a
+back-off; any other error isolates the offending events into `dead_events` and stores the rest.
+"""
+import logging
+import time
+from typing import Any
+
+import orjson
+import psycopg
+from celery.exceptions import Reject
+
+from common.config import settings
+from common.db import connect
+from common.queue import INGEST_TASK, celery_app
+from common.store import store_events
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (
+    psycopg.OperationalError,
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.AdminShutdown,
+)
+
+
+class _Database:
+    """One connection per worker process, reopened after any failure, with a back-off while it fails."""
+
+    def __init__(self) -> None:
+        self.conn: psycopg.Connection[Any] | None = None
+        self.failures = 0
+
+    def get(self) -> psycopg.Connection[Any]:
+        if self.conn is None or self.conn.closed or self.conn.broken:
+            self.conn = connect()
+        return self.conn
+
+    def failed(self) -> float:
+        """Forget the connection; returns how long to wait before the batch is tried again."""
+        if self.conn is not None:
+            self.conn.close()
+        self.conn = None
+        self.failures += 1
+        return float(min(settings.db_retry_max_backoff_seconds, 0.25 * 2 ** min(self.failures, 8)))
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
+_db = _Database()
+
+
+def _store_or_dead_letter(conn: psycopg.Connection[Any], events: list[dict[str, Any]]) -> int:
+    """Store what can be stored one event at a time; record each event that cannot, with the reason."""
+    inserted = 0
+    for event in events:
+        try:
+            inserted += store_events(conn, [event])
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            log.exception("event %s cannot be stored; kept in dead_events", event.get("id"))
+            with conn.transaction():
+                conn.execute(
+                    "INSERT INTO dead_events (id, payload, error) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
+                    (event.get("id"), orjson.dumps(event).decode(), repr(exc)[:2000]),
+                )
+    return inserted
+
+
+@celery_app.task(name=INGEST_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def ingest_batch(events: list[dict[str, Any]]) -> int:
+    """Store one batch of events; idempotent, so a redelivered batch changes nothing."""
+    try:
+        conn = _db.get()
+        try:
+            inserted = store_events(conn, events)
+        except TRANSIENT:
+            raise
+        except Exception:
+            log.exception("batch of %d failed; storing its events one by one", len(events))
+            inserted = _store_or_dead_letter(conn, events)
+    except TRANSIENT as exc:
+        delay = _db.failed()
+        log.warning("batch of %d not stored (%s); back on the queue in %.1fs", len(events), exc, delay)
+        # Blocking is right here: while Postgres is down no other batch can be stored either.
+        time.sleep(delay)
+        raise Reject(reason=str(exc), requeue=True) from exc
+    _db.succeeded()
+    return inserted
