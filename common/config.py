@@ -6,10 +6,12 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-secret-change-me"
+# Written by `python -m common.embedded up` when it had to start its own Postgres/Redis.
+EMBEDDED_ENV_FILE = ".data/embedded.env"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=(".env", EMBEDDED_ENV_FILE), env_file_encoding="utf-8", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
 
@@ -77,6 +79,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":
+        if not self.secret_key and self.environment == "development":
+            self.secret_key = DEV_SECRET
         if self.environment == "production":
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise ValueError("SECRET_KEY must be set to a random value of 32+ characters in production")

@@ -65,7 +65,7 @@ def parse_query(raw: bytes, limits: Limits) -> list[tuple[str, str]]:
     if len(raw) > limits.max_query_bytes:
         raise EventRejected(413, f"query string is larger than {limits.max_query_bytes} bytes")
     try:
-        text = raw.decode("ascii")
+        text = raw.decode("utf-8")
         return parse_qsl(
             text,
             keep_blank_values=True,

@@ -1,0 +1,54 @@
+"""Assertions about stored data shared by the API, worker and chaos tests."""
+from typing import Any
+
+import psycopg
+
+_STATS_RECOUNT = """
+SELECT domain,
+       count(*) FILTER (WHERE event_type = 'email_click'),
+       count(*) FILTER (WHERE event_type = 'landing_click'),
+       count(*) FILTER (WHERE event_type = 'conversion'),
+       count(*) FILTER (WHERE event_type = 'email_click' AND is_bot),
+       count(*) FILTER (WHERE event_type = 'landing_click' AND is_bot),
+       count(*) FILTER (WHERE event_type = 'conversion' AND is_bot),
+       count(DISTINCT email),
+       count(DISTINCT email) FILTER (WHERE event_type = 'email_click'),
+       count(DISTINCT email) FILTER (WHERE event_type = 'landing_click'),
+       count(DISTINCT email) FILTER (WHERE event_type = 'conversion')
+FROM (SELECT *, coalesce((extra_params -> '_tracker' ->> 'is_bot')::boolean, false) AS is_bot
+      FROM events WHERE campaign_id = %s) e
+GROUP BY domain ORDER BY domain
+"""
+_STATS = """
+SELECT domain, email_clicks, landing_clicks, conversions, bot_email_clicks, bot_landing_clicks,
+       bot_conversions, users, email_click_users, landing_click_users, conversion_users
+FROM domain_stats WHERE campaign_id = %s ORDER BY domain
+"""
+_JOURNEYS_RECOUNT = """
+SELECT email, domain, min(created_at), max(created_at),
+       count(*) FILTER (WHERE event_type = 'email_click'),
+       count(*) FILTER (WHERE event_type = 'landing_click'),
+       count(*) FILTER (WHERE event_type = 'conversion'),
+       count(*) FILTER (WHERE coalesce((extra_params -> '_tracker' ->> 'is_bot')::boolean, false))
+FROM events WHERE campaign_id = %s GROUP BY email, domain ORDER BY email, domain
+"""
+_JOURNEYS = """
+SELECT email, domain, first_seen, last_seen, email_clicks, landing_clicks, conversions, bot_events
+FROM journeys WHERE campaign_id = %s ORDER BY email, domain
+"""
+
+
+def assert_rollups_match_recount(conn: psycopg.Connection[Any], campaign_id: int) -> None:
+    """Every rollup row equals a recount of the campaign's events."""
+    assert conn.execute(_STATS, (campaign_id,)).fetchall() == conn.execute(_STATS_RECOUNT, (campaign_id,)).fetchall()
+    assert (conn.execute(_JOURNEYS, (campaign_id,)).fetchall()
+            == conn.execute(_JOURNEYS_RECOUNT, (campaign_id,)).fetchall())
+
+
+def stored_ids(conn: psycopg.Connection[Any], campaign_id: int) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT id FROM events WHERE campaign_id = %s", (campaign_id,))]
+
+
+def event_count(conn: psycopg.Connection[Any], campaign_id: int) -> int:
+    row = conn.execute("SELECT count(*) FROM events WHERE campaign_id = %s", (campaign_id,)).fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,87 @@
+"""Fixtures that start real services: a fresh PostgreSQL database, Redis, a Celery worker and the web tier.
+
+The environment is set here, before any application module is imported, so the app's settings point at
+the test database, a Redis database and queue of the test run's own.
+"""
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+_RUN = uuid.uuid4().hex[:8]
+TEST_ENV = {
+    "ENVIRONMENT": "development",
+    "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/tracker_test_{_RUN}",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
+    "BROKER_URL": "",
+    "INGEST_QUEUE": f"ingest_test_{_RUN}",
+    "SECRET_KEY": "test-secret-key-" + "x" * 32,
+    "TRACKER_ADMIN_USER": "",
+    "TRACKER_ADMIN_PASSWORD": "",
+    "FLOWER_PASSWORD": "test-flower-password",
+    "BROKER_VISIBILITY_TIMEOUT_SECONDS": "10",
+    "HOME_REFRESH_SECONDS": "1",
+    "STATS_REFRESH_SECONDS": "1",
+}
+os.environ.update(TEST_ENV)
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+import pytest  # noqa: E402
+
+from common.campaigns import create_campaign  # noqa: E402
+from common.cli import main as cli  # noqa: E402
+from common.db import connect, get_engine, get_session, libpq_dsn  # noqa: E402
+from tests.services import Process, start_web, start_worker  # noqa: E402
+
+
+def service_env(**overrides: str) -> dict[str, str]:
+    """Environment for a child process of the app: the test settings plus overrides."""
+    return {**os.environ, **TEST_ENV, **overrides}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def database() -> Iterator[str]:
+    """A fresh database with every migration applied, dropped after the run."""
+    assert cli(["migrate"]) == 0
+    yield TEST_ENV["DATABASE_URL"]
+    get_engine().dispose()
+    name = TEST_ENV["DATABASE_URL"].rsplit("/", 1)[1]
+    with psycopg.connect(libpq_dsn().rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db() -> Iterator[psycopg.Connection[Any]]:
+    """A plain autocommit connection to the test database."""
+    with connect() as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def worker() -> Iterator[Process]:
+    proc = start_worker(service_env(), TEST_ENV["INGEST_QUEUE"])
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def web(worker: Process) -> Iterator[str]:
+    """Base URL of the web tier (uvicorn), with a worker consuming its queue."""
+    proc, base_url = start_web(service_env())
+    yield base_url
+    proc.stop()
+
+
+@pytest.fixture
+def http(web: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=web, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def campaign_id() -> int:
+    """A new campaign of this test's own, so assertions never see another test's events."""
+    with get_session() as session:
+        return create_campaign(session=session, name=f"Test {uuid.uuid4().hex[:6]}",
+                               offer_url="https://offer.example.com/?aff=1").id

@@ -1,0 +1,33 @@
+"""The deployment descriptions: docker-compose.yml, Procfile and .env.example agree with the app."""
+from pathlib import Path
+
+import yaml
+
+from common.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_compose__services_with_healthchecks() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) >= {"postgres", "redis", "migrate", "web", "worker", "flower"}
+    for name in ("postgres", "redis", "web", "worker"):
+        assert "healthcheck" in services[name], name
+    assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert "appendfsync" in " ".join(services["redis"]["command"])
+
+
+def test_procfile__release_web_worker_flower() -> None:
+    entries = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    assert set(entries) == {"release", "web", "worker", "flower"}
+    assert "bootstrap" in entries["release"]
+    assert "$PORT" in entries["web"] or "${PORT" in entries["web"]
+    assert "celery" in entries["worker"] and "flower" in entries["flower"]
+
+
+def test_env_example__documents_every_setting() -> None:
+    documented = {line.split("=", 1)[0].lower() for line in (ROOT / ".env.example").read_text().splitlines()
+                  if "=" in line and not line.startswith("#")}
+    assert set(Settings.model_fields) <= documented, set(Settings.model_fields) - documented
