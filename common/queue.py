@@ -51,8 +51,13 @@ celery_app = make_celery()
 
 
 def queue_depth(app: Celery = celery_app, queue: str = settings.ingest_queue) -> int:
-    """Messages waiting in the ingest queue (not counting those a worker holds unacked)."""
+    """Batches waiting in the ingest queue (not counting those a worker holds unacked).
+
+    Fails fast (one connection attempt) when the broker is down: callers are health checks and
+    backpressure probes, which must not hang.
+    """
     with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
         channel = conn.default_channel
         if settings.uses_redis_broker:
             return int(channel.client.llen(queue))

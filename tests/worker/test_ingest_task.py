@@ -1,0 +1,72 @@
+"""The ingest task through a real Celery worker: redelivery is harmless and nothing accepted is dropped."""
+import time
+import uuid
+from typing import Any
+
+import psycopg
+
+from common.queue import INGEST_TASK, celery_app
+from tests.checks import assert_rollups_match_recount, event_count
+from tests.conftest import TEST_ENV
+from tests.services import Process, wait_until
+
+
+def new_ids(conn: psycopg.Connection[Any], n: int) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT nextval('events_id_seq') FROM generate_series(1, %s)", (n,))]
+
+
+def batch(ids: list[int], campaign_id: int) -> list[dict[str, Any]]:
+    types = ("email_click", "landing_click", "conversion")
+    return [
+        {"id": i, "cid": campaign_id, "type": types[n % 3], "email": f"u{n % 7}@example.com",
+         "domain": f"d{n % 2}.example.com", "ip": "203.0.113.5", "ua": "Mozilla/5.0", "extra": {"n": n},
+         "ts": time.time()}
+        for n, i in enumerate(ids)
+    ]
+
+
+def publish(events: list[dict[str, Any]]) -> None:
+    celery_app.send_task(INGEST_TASK, args=[events], queue=TEST_ENV["INGEST_QUEUE"])
+
+
+def test_same_batch_twice__stored_and_counted_once(worker: Process, db: psycopg.Connection,
+                                                   campaign_id: int) -> None:
+    events = batch(new_ids(db, 30), campaign_id)
+    publish(events)
+    publish(events)
+    publish(events[:10])  # a partial overlap, as a retried smaller batch would be
+    marker = batch(new_ids(db, 1), campaign_id)
+    publish(marker)  # the queue is FIFO with one worker: once the marker is stored, the rest was processed
+    wait_until(lambda: event_count(db, campaign_id) == 31, message="31 events stored")
+    time.sleep(0.5)
+    assert event_count(db, campaign_id) == 31
+    clicks = db.execute("SELECT sum(email_clicks) FROM domain_stats WHERE campaign_id = %s", (campaign_id,))
+    assert clicks.fetchone()[0] == 10 + 1  # ten of the 30 events are email clicks, plus the marker
+    assert_rollups_match_recount(db, campaign_id)
+
+
+def test_unstorable_event__dead_lettered_rest_stored(worker: Process, db: psycopg.Connection,
+                                                     campaign_id: int) -> None:
+    events = batch(new_ids(db, 5), campaign_id)
+    bad_id = events[2]["id"]
+    events[2]["email"] = "x" * 300 + "@example.com"  # bypasses the API's validation: too long for the column
+    publish(events)
+    wait_until(lambda: event_count(db, campaign_id) == 4, message="4 good events stored")
+    wait_until(lambda: db.execute("SELECT 1 FROM dead_events WHERE id = %s", (bad_id,)).fetchone(),
+               message="bad event in dead_events")
+    payload, error = db.execute("SELECT payload, error FROM dead_events WHERE id = %s", (bad_id,)).fetchone()
+    assert payload["email"].startswith("xxx") and "too long" in error
+    assert_rollups_match_recount(db, campaign_id)
+
+
+def test_deleted_campaign__events_dropped_not_retried(worker: Process, db: psycopg.Connection) -> None:
+    cid = db.execute("INSERT INTO campaigns (name, offer_url) VALUES (%s, 'https://x.example') RETURNING id",
+                     (f"gone {uuid.uuid4().hex[:4]}",)).fetchone()[0]
+    db.execute("DELETE FROM campaigns WHERE id = %s", (cid,))
+    ids = new_ids(db, 3)
+    publish(batch(ids, cid))
+    queue = TEST_ENV["INGEST_QUEUE"]
+    wait_until(lambda: celery_app.connection_for_write().default_channel.client.llen(queue) == 0,
+               message="queue drained")
+    assert db.execute("SELECT count(*) FROM events WHERE id = ANY(%s)", (ids,)).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM dead_events WHERE id = ANY(%s)", (ids,)).fetchone()[0] == 0
