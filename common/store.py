@@ -4,6 +4,7 @@ Events carry ids allocated before they were queued, so a batch delivered twice (
 Redis restored, fallback racing a late publish) inserts nothing the second time: `ON CONFLICT (id) DO NOTHING`,
 and the rollups are updated from the RETURNING rows only, in the same statement and transaction.
 """
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,14 +107,25 @@ def _row(event: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
+_staged: "weakref.WeakSet[Connection[Any]]" = weakref.WeakSet()
+
+
+def _ensure_staging(conn: Connection[Any]) -> None:
+    # Once per connection: the temp table lives as long as the session does.
+    if conn not in _staged:
+        with conn.transaction():
+            conn.execute(_CREATE_STAGING)
+        _staged.add(conn)
+
+
 def store_events(conn: Connection[Any], events: list[dict[str, Any]]) -> int:
     """Enrich and insert a batch in one transaction; returns how many events were new."""
     if not events:
         return 0
     rows = [_row(e) for e in events]
+    _ensure_staging(conn)
     with conn.transaction():
         with conn.cursor() as cur:
-            cur.execute(_CREATE_STAGING)
             with cur.copy(f"COPY incoming_events ({_COLUMNS}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)

@@ -13,12 +13,12 @@ from web.publisher import Overloaded, Unavailable
 
 router = APIRouter(tags=["ingest"])
 
-_CORS = {"Access-Control-Allow-Origin": "*"}
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
 
 
 def json_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json",
-                    headers={**_CORS, **(headers or {})})
+                    headers={**CORS_HEADERS, **(headers or {})})
 
 
 def _param(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
@@ -77,30 +77,39 @@ async def _request_params(request: Request, pipeline: IngestPipeline) -> list[tu
     raise EventRejected(415, "body must be application/json or application/x-www-form-urlencoded")
 
 
+async def record(pipeline: IngestPipeline, pairs: list[tuple[str, Any]], client_ip: str | None,
+                 user_agent: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Validate and accept one event: (status, JSON body, extra headers). Shared by GET fast path and route."""
+    try:
+        event = validate_event(pairs, limits=pipeline.limits, client_ip=client_ip, user_agent=user_agent)
+        if not await pipeline.campaigns.exists(event["cid"]):
+            raise EventRejected(404, f"campaign {event['cid']} does not exist", "cid")
+        event_id = await pipeline.accept(event)
+    except EventRejected as exc:
+        return exc.status, exc.body(), {}
+    except (Overloaded, Unavailable, IdsUnavailable, psycopg.Error, OSError) as exc:
+        reason = "overloaded" if isinstance(exc, Overloaded) else "storage unavailable"
+        return 503, {"status": "error", "error": f"{reason}, retry later"}, {"Retry-After": pipeline.retry_after}
+    return 200, {"status": "ok", "event_id": event_id}, {}
+
+
 @router.api_route("/api/event", methods=["GET", "POST"], summary="Record an event", description=_DESCRIPTION,
                   openapi_extra=_OPENAPI, response_class=Response)
 async def record_event(request: Request) -> Response:
     pipeline: IngestPipeline = request.app.state.pipeline
     try:
         pairs = await _request_params(request, pipeline)
-        client = request.client
-        event = validate_event(pairs, limits=pipeline.limits, client_ip=client.host if client else None,
-                               user_agent=request.headers.get("user-agent"))
-        if not await pipeline.campaigns.exists(event["cid"]):
-            raise EventRejected(404, f"campaign {event['cid']} does not exist", "cid")
-        event_id = await pipeline.accept(event)
     except EventRejected as exc:
         return json_response(exc.body(), exc.status)
-    except (Overloaded, Unavailable, IdsUnavailable, psycopg.Error, OSError) as exc:
-        retry = str(request.app.state.settings.retry_after_seconds)
-        reason = "overloaded" if isinstance(exc, Overloaded) else "storage unavailable"
-        return json_response({"status": "error", "error": f"{reason}, retry later"}, 503, {"Retry-After": retry})
-    return json_response({"status": "ok", "event_id": event_id})
+    client = request.client
+    status, body, headers = await record(pipeline, pairs, client.host if client else None,
+                                         request.headers.get("user-agent"))
+    return json_response(body, status, headers)
 
 
 @router.options("/api/event", include_in_schema=False)
 async def event_preflight() -> Response:
     return Response(status_code=204, headers={
-        **_CORS, "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        **CORS_HEADERS, "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
         "Access-Control-Allow-Headers": "Content-Type", "Access-Control-Max-Age": "86400",
     })

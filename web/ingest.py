@@ -22,6 +22,7 @@ class IngestPipeline:
     ids: IdAllocator
     publisher: BatchPublisher
     db: ThreadConnections
+    retry_after: str  # seconds, for the Retry-After header of a 503
 
     async def accept(self, event: dict[str, Any]) -> int:
         """Give the event an id and return once it is safely queued; raises on overload/outage."""
@@ -59,4 +60,5 @@ def build_pipeline(settings: Settings) -> IngestPipeline:
             depth_check_seconds=settings.queue_depth_check_seconds,
         ),
         db=db,
+        retry_after=str(settings.retry_after_seconds),
     )

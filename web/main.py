@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from common.config import Settings, get_settings
 from web import api, health
+from web.fastpath import EventFastPath
 from web.ingest import build_pipeline
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -35,4 +36,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+# The ASGI app uvicorn serves: GET /api/event short-circuits FastAPI (see web/fastpath.py).
+app = EventFastPath(create_app())

@@ -1,7 +1,17 @@
 """Entry point for `celery -A worker.celery_app worker`: the shared app with the tasks registered."""
+import logging
+
+from celery import signals
+
 from common.queue import celery_app
 
 celery_app.conf.include = ["worker.tasks"]
 celery_app.conf.beat_schedule = {}
 
 app = celery_app
+
+
+@signals.after_setup_logger.connect
+def _quiet_task_lines(**_: object) -> None:
+    """One INFO line per batch is noise at thousands of events a second; failures still log."""
+    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
