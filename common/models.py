@@ -104,9 +104,10 @@ class Journey(Base):
     bot_events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
 
     __table_args__ = (
-        # Newest-first listing per campaign, and the same per domain filter.
-        Index("ix_journeys_campaign_last_seen", "campaign_id", text("last_seen DESC"), "email", "domain"),
-        Index("ix_journeys_campaign_domain_last_seen", "campaign_id", "domain", text("last_seen DESC")),
+        # Newest recipient first, per campaign and per campaign + domain. Ordered by first_seen, which an
+        # event's update leaves alone: updates stay HOT and the order is stable for "Load more".
+        Index("ix_journeys_campaign_first_seen", "campaign_id", text("first_seen DESC"), "email", "domain"),
+        Index("ix_journeys_campaign_domain_first_seen", "campaign_id", "domain", text("first_seen DESC"), "email"),
         # Case-insensitive substring search on email (emails are stored lower-cased).
         Index("ix_journeys_email_trgm", "email", postgresql_using="gin", postgresql_ops={"email": "gin_trgm_ops"}),
     )
