@@ -85,3 +85,54 @@ def campaign_id() -> int:
     with get_session() as session:
         return create_campaign(session=session, name=f"Test {uuid.uuid4().hex[:6]}",
                                offer_url="https://offer.example.com/?aff=1").id
+
+
+# --- dashboard -------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def dashboard_user() -> tuple[str, str]:
+    """A dashboard user of this run's own: (username, password)."""
+    from common.users import upsert_user
+
+    username, password = f"marketer-{_RUN}", f"pw-{uuid.uuid4().hex}"
+    with get_session() as session:
+        upsert_user(session=session, username=username, password=password)
+    return username, password
+
+
+@pytest.fixture(scope="session")
+def dashboard_app() -> Any:
+    """The app in this process with the spec's refresh intervals (home 30 s, stats 10 s), for route tests
+    that look at templates and their context. Its lifespan is not run: the dashboard needs no pipeline."""
+    from common.config import Settings
+    from web.main import create_app
+
+    return create_app(Settings(home_refresh_seconds=30, stats_refresh_seconds=10))
+
+
+def sign_in(client: Any, username: str, password: str) -> Any:
+    """Sign in through the login form (its CSRF cookie and field included); returns the POST's response."""
+    import re
+
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, page.text
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token[1],
+                                       "next": "/"}, follow_redirects=False)
+
+
+@pytest.fixture
+def anonymous_client(dashboard_app: Any) -> Iterator[Any]:
+    """A signed-out browser-like client of the in-process app."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(dashboard_app, follow_redirects=False)  # not `with`: that would start the lifespan
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def dashboard_client(anonymous_client: Any, dashboard_user: tuple[str, str]) -> Any:
+    """A client of the in-process app, signed in as `dashboard_user`."""
+    assert sign_in(anonymous_client, *dashboard_user).status_code == 303
+    return anonymous_client

@@ -5,9 +5,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from common.config import Settings, get_settings
 from web import api, health
+from web.dashboard.routes import install as install_dashboard
 from web.fastpath import EventFastPath
 from web.ingest import build_pipeline
 
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(api.router)
     app.include_router(health.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_dashboard(app)
     return app
 
 
