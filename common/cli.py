@@ -118,6 +118,30 @@ def cmd_queue(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Fill a new campaign with bulk data for load tests (straight into the tables, with rollups)."""
+    from tqdm import tqdm
+
+    from common.campaigns import create_campaign
+    from common.db import connect, get_session
+    from common.generate import Shape, generate
+
+    shape = Shape(events=args.events, users=args.users, domains=args.domains)
+    with get_session() as session:
+        campaign = create_campaign(session=session, name=args.name, offer_url="https://offer.example.com/?aff=1")
+    _say(f"campaign {campaign.id}: {shape.users:,} recipients over {shape.domains} domains, "
+         f"~{shape.events:,} events")
+    with connect() as conn, tqdm(total=shape.users, unit=" recipients", unit_scale=True) as bar:
+        def progress(users: int, events_so_far: int) -> None:
+            bar.update(users)
+            bar.set_postfix(events=f"{events_so_far:,}")
+
+        total = generate(conn, campaign_id=campaign.id, shape=shape, progress=progress)
+    _say(f"inserted {total:,} events into campaign {campaign.id}")
+    print(campaign.id)
+    return 0
+
+
 def cmd_flower(args: argparse.Namespace) -> int:
     """Run Flower behind basic auth; refuses an empty password."""
     s = get_settings()
@@ -151,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("offer_url")
     add("queue", cmd_queue)
+    p = add("generate", cmd_generate)
+    p.add_argument("--events", type=int, default=10_000_000)
+    p.add_argument("--users", type=int, default=1_000_000)
+    p.add_argument("--domains", type=int, default=20)
+    p.add_argument("--name", default="Load test")
     p = add("flower", cmd_flower)
     p.add_argument("--address")
     p.add_argument("--port", type=int)
