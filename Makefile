@@ -1,4 +1,4 @@
-# make run  - install, migrate, and run web + worker + Flower in the foreground (Ctrl-C stops all)
+# make run  - install, migrate, and run web + worker + beat + Flower in the foreground (Ctrl-C stops all)
 # make test - install, and run every test against real Postgres, Redis, a Celery worker and Chromium
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -26,7 +26,7 @@ run: install
 	$(BIN)/python -m common.cli init-env
 	$(BIN)/python -m common.embedded up
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m common.cli bootstrap
-	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start web worker flower
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start web worker beat flower
 
 test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     task_time_limit_seconds: int = 120
     db_retry_max_backoff_seconds: int = 30
     retention_days: int = 0  # 0 keeps events forever
+    retention_batch_size: int = Field(default=5_000, ge=1)
+    retention_run_seconds: float = 10.0  # then the job re-queues itself, letting ingest batches in between
+    maintenance_queue: str = "maintenance"
 
     # --- dashboard ---
     home_refresh_seconds: int = 30

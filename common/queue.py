@@ -25,7 +25,7 @@ def make_celery(s: Settings = settings) -> Celery:
     app = Celery("tracker", broker=s.celery_broker_url)
     app.conf.update(
         task_default_queue=s.ingest_queue,
-        task_routes={INGEST_TASK: {"queue": s.ingest_queue}},
+        task_routes={INGEST_TASK: {"queue": s.ingest_queue}, RETENTION_TASK: {"queue": s.maintenance_queue}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

@@ -15,6 +15,7 @@ TEST_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/15",
     "BROKER_URL": "",
     "INGEST_QUEUE": f"ingest_test_{_RUN}",
+    "MAINTENANCE_QUEUE": f"maintenance_test_{_RUN}",
     "SECRET_KEY": "test-secret-key-" + "x" * 32,
     "TRACKER_ADMIN_USER": "",
     "TRACKER_ADMIN_PASSWORD": "",

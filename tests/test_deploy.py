@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_compose__services_with_healthchecks() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) >= {"postgres", "redis", "migrate", "web", "worker", "flower"}
+    assert set(services) >= {"postgres", "redis", "migrate", "web", "worker", "beat", "flower"}
     for name in ("postgres", "redis", "web", "worker"):
         assert "healthcheck" in services[name], name
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
@@ -19,9 +19,10 @@ def test_compose__services_with_healthchecks() -> None:
     assert "appendfsync" in " ".join(services["redis"]["command"])
 
 
-def test_procfile__release_web_worker_flower() -> None:
+def test_procfile__release_web_worker_beat_flower() -> None:
     entries = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
-    assert set(entries) == {"release", "web", "worker", "flower"}
+    assert set(entries) == {"release", "web", "worker", "beat", "flower"}
+    assert "maintenance" in entries["worker"] and "beat" in entries["beat"]
     assert "bootstrap" in entries["release"]
     assert "$PORT" in entries["web"] or "${PORT" in entries["web"]
     assert "celery" in entries["worker"] and "flower" in entries["flower"]
@@ -31,3 +32,11 @@ def test_env_example__documents_every_setting() -> None:
     documented = {line.split("=", 1)[0].lower() for line in (ROOT / ".env.example").read_text().splitlines()
                   if "=" in line and not line.startswith("#")}
     assert set(Settings.model_fields) <= documented, set(Settings.model_fields) - documented
+
+
+def test_beat_schedule__retention_routed_to_maintenance_queue() -> None:
+    from common.queue import RETENTION_TASK, celery_app
+    from worker.celery_app import app
+
+    assert any(entry["task"] == RETENTION_TASK for entry in app.conf.beat_schedule.values())
+    assert celery_app.amqp.router.route({}, RETENTION_TASK)["queue"].name == "maintenance"

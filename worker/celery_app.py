@@ -2,11 +2,15 @@
 import logging
 
 from celery import signals
+from celery.schedules import crontab
 
-from common.queue import celery_app
+from common.queue import RETENTION_TASK, celery_app
 
 celery_app.conf.include = ["worker.tasks"]
-celery_app.conf.beat_schedule = {}
+celery_app.conf.beat_schedule = {
+    # Hourly: cheap when there is nothing to delete (a BRIN index scan), and old data never piles up.
+    "retention": {"task": RETENTION_TASK, "schedule": crontab(minute=17)},
+}
 
 app = celery_app
 

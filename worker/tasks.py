@@ -5,6 +5,7 @@ back-off; any other error isolates the offending events into `dead_events` and s
 """
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -13,7 +14,8 @@ from celery.exceptions import Reject
 
 from common.config import settings
 from common.db import connect
-from common.queue import INGEST_TASK, celery_app
+from common.queue import INGEST_TASK, RETENTION_TASK, celery_app
+from common.retention import delete_batch
 from common.store import store_events
 
 log = logging.getLogger(__name__)
@@ -91,3 +93,29 @@ def ingest_batch(events: list[dict[str, Any]]) -> int:
         raise Reject(reason=str(exc), requeue=True) from exc
     _db.succeeded()
     return inserted
+
+
+@celery_app.task(name=RETENTION_TASK, ignore_result=True, acks_late=True)
+def apply_retention() -> int:
+    """Delete events older than RETENTION_DAYS for a bounded time; re-queue itself if more remain."""
+    if settings.retention_days <= 0:
+        return 0
+    cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=settings.retention_days)
+    deadline = time.monotonic() + settings.retention_run_seconds
+    total = 0
+    while True:
+        try:
+            deleted = delete_batch(_db.get(), cutoff=cutoff, batch=settings.retention_batch_size)
+        except TRANSIENT as exc:
+            _db.failed()
+            log.warning("retention paused after %d events: %s", total, exc)
+            break  # the next scheduled run carries on
+        total += deleted
+        if deleted < settings.retention_batch_size:
+            log.info("retention: deleted %d events older than %s", total, cutoff)
+            return total
+        if time.monotonic() > deadline:
+            apply_retention.apply_async()
+            log.info("retention: deleted %d events so far; continuing in a new task", total)
+            return total
+    return total
