@@ -1,0 +1,153 @@
+"""Dashboard latency at scale: times every page and fragment over HTTP, and EXPLAINs the queries behind them.
+
+    tracker generate --events 10000000 --users 1000000 --domains 20     # once: prints the campaign id
+    .venv/bin/python bench/dashboard.py --campaign ID [--requests 50] [--explain]
+
+Starts its own uvicorn (1 worker) on the configured DATABASE_URL unless --base-url is given, signs in as a
+bench user (created if missing), then requests each target N times in sequence and prints p50/p95/max.
+--explain also prints EXPLAIN (ANALYZE, BUFFERS) of every SQL statement each target runs.
+"""
+import argparse
+import logging
+import re
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common.db import get_engine, get_session  # noqa: E402
+from common.users import upsert_user  # noqa: E402
+from tests.services import Process, free_port, start_web  # noqa: E402
+
+BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-123"
+
+
+def targets(cid: int, domain: str, term: str) -> dict[str, str]:
+    base = f"/campaign/{cid}"
+    return {
+        "home": "/",
+        "home table (fragment)": "/campaigns",
+        "campaign page": base,
+        "overall stats": f"{base}/stats",
+        "stats by domain": f"{base}/domains",
+        "journeys page 1": f"{base}/users",
+        "load more, offset 1,000": f"{base}/users?offset=1000",
+        "load more, offset 100,000": f"{base}/users?offset=100000",
+        "domain filter": f"{base}/users?domain={domain}",
+        "event filter (conversion)": f"{base}/users?event=conversion",
+        "email search (rare)": f"{base}/users?q={term}",
+        "email search (common)": f"{base}/users?q=gmail",
+        "domain + event + search": f"{base}/users?domain={domain}&event=landing_click&q=user1",
+    }
+
+
+def sign_in(client: httpx.Client) -> None:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, "no CSRF token on the login page"
+    r = client.post("/login", data={"username": BENCH_USER, "password": BENCH_PASSWORD,
+                                    "csrf_token": token.group(1), "next": "/"})
+    assert r.status_code == 303, f"sign-in failed: {r.status_code}"
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+@contextmanager
+def server(base_url: str | None) -> Iterator[str]:
+    if base_url:
+        yield base_url
+        return
+    import os
+
+    proc: Process
+    proc, url = start_web(dict(os.environ), port=free_port())
+    try:
+        yield url
+    finally:
+        proc.stop()
+
+
+def explain(cid: int, path: str, client: httpx.Client) -> None:
+    """Capture the SQL one request runs (through an in-process app) and EXPLAIN ANALYZE each statement."""
+    from sqlalchemy import event
+
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    engine = get_engine()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        from fastapi.testclient import TestClient
+
+        from web.main import app
+
+        with TestClient(app) as local:
+            for cookie in client.cookies.jar:  # the same session, without the original host's domain
+                local.cookies.set(cookie.name, cookie.value or "")
+            assert local.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    with engine.connect() as conn:
+        for statement, params in captured:
+            if "FROM sessions" in statement or "FROM users" in statement:
+                continue  # the sign-in check: a primary-key lookup on every request
+            plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", params).fetchall()  # type: ignore[arg-type]
+            print(f"    -- {' '.join(statement.split())[:300]}")
+            for (line,) in plan:
+                print(f"       {line}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--campaign", type=int, required=True)
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--base-url")
+    parser.add_argument("--explain", action="store_true")
+    args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    with get_session() as session:
+        upsert_user(session=session, username=BENCH_USER, password=BENCH_PASSWORD)
+        row = session.execute(__import__("sqlalchemy").text(
+            "SELECT domain FROM domain_stats WHERE campaign_id = :c ORDER BY domain LIMIT 1"), {"c": args.campaign})
+        domain = row.scalar() or "example.com"
+        journeys = session.execute(__import__("sqlalchemy").text(
+            "SELECT sum(users) FROM domain_stats WHERE campaign_id = :c"), {"c": args.campaign}).scalar()
+    print(f"campaign {args.campaign}: {int(journeys or 0):,} recipients; {args.requests} requests per target")
+    print(f"{'target':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KB':>6}")
+    worst = 0.0
+    with server(args.base_url) as url, httpx.Client(base_url=url, timeout=60) as client:
+        sign_in(client)
+        for name, path in targets(args.campaign, domain, "user12345@").items():
+            client.get(path)  # warm-up: connections, template compilation
+            times, size = [], 0
+            for _ in range(args.requests):
+                started = time.perf_counter()
+                r = client.get(path, headers={"HX-Request": "true"} if "/users" in path or path.count("/") > 2
+                               else {})
+                times.append((time.perf_counter() - started) * 1000)
+                assert r.status_code == 200, f"{path}: {r.status_code}"
+                size = len(r.content)
+            p95 = percentile(times, 95)
+            worst = max(worst, p95)
+            print(f"{name:32} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} {size / 1024:6.1f}")
+            if args.explain:
+                explain(args.campaign, path, client)
+    print(f"worst p95 {worst:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
