@@ -1,9 +1,10 @@
 """The dashboard's read queries. Counts come from the rollups (domain_stats, journeys), never from `events`.
 
 Every query is shaped for the indexes in migration 0001, so pages stay fast at a million journeys:
-journeys are listed newest first off (campaign_id, last_seen DESC, email, domain) or its per-domain twin,
-and email search uses the trigram index. Only a search is ever counted over journeys, and that count stops
-at SEARCH_COUNT_CAP rows.
+journeys are listed newest recipient first off (campaign_id, first_seen DESC, email, domain) or its
+per-domain twin (first_seen rather than last_seen: events never move a row, so "Load more" never repeats
+or skips one), and email search uses the trigram index. Only a search is ever counted over journeys,
+and that count stops at SEARCH_COUNT_CAP rows.
 """
 from dataclasses import dataclass
 from datetime import datetime
@@ -160,12 +161,12 @@ def _journey_conditions(campaign_id: int, filters: JourneyFilters) -> list[Colum
 
 def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters, offset: int,
                   limit: int) -> tuple[list[JourneyRow], bool]:
-    """One page of recipients, most recently active first; and whether more follow."""
+    """One page of recipients, newest first; and whether more follow."""
     stmt = (
         select(Journey.email, Journey.domain, Journey.email_clicks, Journey.landing_clicks,
                Journey.conversions, Journey.last_seen)
         .where(*_journey_conditions(campaign_id, filters))
-        .order_by(Journey.last_seen.desc(), Journey.email, Journey.domain)
+        .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
         .offset(offset)
         .limit(limit + 1)  # one extra row tells whether "Load more" has anything left to load
     )

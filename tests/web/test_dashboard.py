@@ -31,7 +31,7 @@ def new_campaign(name: str | None = None, offer_url: str = OFFER) -> int:
 
 def seed_journeys(db: psycopg.Connection[Any], campaign_id: int,
                   journeys: list[tuple[str, str, int, int, int]]) -> None:
-    """Journeys (email, domain, email clicks, landing clicks, conversions), the first the most recent, and the
+    """Journeys (email, domain, email clicks, landing clicks, conversions), the first the newest, and the
     domain_stats rows that agree with them (each count = that many events)."""
     start = datetime(2026, 1, 15, 12, 0, 0)
     for i, (email, domain, ec, lc, cv) in enumerate(journeys):
@@ -200,7 +200,7 @@ def test_campaign_page__header_stats_and_first_journeys(dashboard_client: Client
     assert [d.domain for d in ctx["domains"]] == ["example1.com", "example2.com", "example3.com"]
     assert ctx["domain_choices"] == ["example1.com", "example2.com", "example3.com"]
     assert len(ctx["rows"]) == 50 and ctx["shown"] == 50 and ctx["total"].value == 120
-    assert ctx["rows"][0].email == "user000@yahoo.com"  # most recently seen first
+    assert ctx["rows"][0].email == "user000@yahoo.com"  # newest recipient first
     assert ctx["next_url"] == f"/campaign/{cid}/users?offset=50"
 
     html = r.text
