@@ -1,22 +1,121 @@
 """Visitor enrichment: browser/OS/device, bot or scanner verdict, country and network (ASN).
 
 Everything here is offline (package-shipped databases) and cached: the same user agents and networks repeat
-constantly, so a batch costs dictionary look-ups, not regex scans.
+constantly, so a batch costs dictionary look-ups, not regex scans. The bot rules are data
+(`common/data/scanner_rules.json`, format in docs/bot-detection.md); this module only applies them.
 """
 import ipaddress
 import json
 import os
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
 ENRICH_KEY = "_tracker"  # the one extra_params key reserved for our data; callers may not send it
 
+# What kind of machine an event came from; stored as bot_kind so the dashboard can break bot traffic down.
+# "burst" is given at insert time by common.store (see BURST_KIND), never by the rules below.
+BOT_KINDS = frozenset({"scanner", "previewer", "crawler", "headless", "script", "datacenter"})
+BURST_KIND = "burst"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class RulesError(ValueError):
+    """The rules file is malformed; the message names the rule."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserAgentRule:
+    contains: tuple[str, ...]  # lower-cased substrings; any one matches
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRule:
+    cidrs: tuple[IPNetwork, ...]
+    asn: frozenset[str]  # lower-cased exact organisation names
+    asn_contains: tuple[str, ...]  # lower-cased substrings of the organisation name
+    verdict: Verdict
+
+    def matches(self, addr: ipaddress.IPv4Address | ipaddress.IPv6Address, asn_name: str) -> bool:
+        if any(addr in net for net in self.cidrs):
+            return True
+        low = asn_name.lower()
+        return bool(low) and (low in self.asn or any(s in low for s in self.asn_contains))
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    user_agent: tuple[UserAgentRule, ...]
+    network: tuple[NetworkRule, ...]
+    browser_prefixes: tuple[str, ...]  # a UA starting with none of these is not a browser
+    not_a_browser: Verdict
+
+
+def _strings(rule: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = rule.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise RulesError(f"{where}: {key!r} must be a list of non-empty strings")
+    return tuple(v.strip().lower() for v in value)
+
+
+def _verdict(rule: dict[str, Any], where: str) -> Verdict:
+    kind, reason = rule.get("kind"), rule.get("reason")
+    if kind not in BOT_KINDS:
+        raise RulesError(f"{where}: 'kind' must be one of {sorted(BOT_KINDS)}, not {kind!r}")
+    if not isinstance(reason, str) or not reason.strip():
+        raise RulesError(f"{where}: 'reason' must be a non-empty string")
+    return Verdict(kind, reason.strip())
+
+
+def _rule(rule: Any, allowed: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(rule, dict):
+        raise RulesError(f"{where}: must be an object")
+    unknown = set(rule) - allowed - {"kind", "reason", "source", "_comment"}
+    if unknown:  # most likely a typo, which would otherwise make the rule silently match nothing
+        raise RulesError(f"{where}: unknown key(s) {sorted(unknown)}")
+    return rule
+
+
+def parse_rules(raw: dict[str, Any]) -> Rules:
+    """Validate the rules file's content; a mistake fails loudly at load, not silently per event."""
+    ua_rules = []
+    for i, item in enumerate(raw.get("user_agent", [])):
+        where = f"user_agent[{i}]"
+        rule = _rule(item, {"contains"}, where)
+        contains = _strings(rule, "contains", where)
+        if not contains:
+            raise RulesError(f"{where}: 'contains' is required")
+        ua_rules.append(UserAgentRule(contains, _verdict(rule, where)))
+    net_rules = []
+    for i, item in enumerate(raw.get("network", [])):
+        where = f"network[{i}]"
+        rule = _rule(item, {"cidr", "asn", "asn_contains"}, where)
+        cidr_texts = _strings(rule, "cidr", where)
+        try:
+            cidrs = tuple(ipaddress.ip_network(c) for c in cidr_texts)
+        except ValueError as exc:
+            raise RulesError(f"{where}: {exc}") from None
+        asn, asn_contains = frozenset(_strings(rule, "asn", where)), _strings(rule, "asn_contains", where)
+        if not (cidrs or asn or asn_contains):
+            raise RulesError(f"{where}: needs at least one of 'cidr', 'asn', 'asn_contains'")
+        net_rules.append(NetworkRule(cidrs, asn, asn_contains, _verdict(rule, where)))
+    browser = _rule(raw.get("not_a_browser"), {"browser_prefixes"}, "not_a_browser")
+    prefixes = _strings(browser, "browser_prefixes", "not_a_browser")
+    return Rules(tuple(ua_rules), tuple(net_rules), prefixes, _verdict(browser, "not_a_browser"))
+
 
 @cache
-def _rules() -> dict[str, list[tuple[str, str]]]:
-    raw = json.loads(resources.files("common.data").joinpath("scanner_rules.json").read_text())
-    return {kind: [(r["match"].lower(), r["reason"]) for r in raw[kind]] for kind in ("user_agent", "asn")}
+def rules() -> Rules:
+    return parse_rules(json.loads(resources.files("common.data").joinpath("scanner_rules.json").read_text()))
 
 
 @cache
@@ -36,12 +135,37 @@ def _geoip() -> Any:
     return GeoIP2Fast(geoip2fast_data_file=data, verbose=False)
 
 
-def _first_match(text: str, kind: str) -> str | None:
-    low = text.lower()
-    for needle, reason in _rules()[kind]:
-        if needle in low:
-            return reason
+def user_agent_verdict(ua: str) -> Verdict | None:
+    """Why this user agent is not a person's browser, or None: rules file first, then crawlerdetect."""
+    if not ua.strip():
+        return Verdict("script", "no user agent")
+    r = rules()
+    low = ua.lower()
+    for rule in r.user_agent:
+        if any(s in low for s in rule.contains):
+            return rule.verdict
+    detector = _crawler_detect()
+    if detector.isCrawler(ua):
+        return Verdict("crawler", f"crawler: {detector.getMatches()}")
+    if not low.lstrip().startswith(r.browser_prefixes):
+        # Every browser (and in-app webview) since the 1990s opens with "Mozilla/"; a product token in its
+        # place is an app's or library's own HTTP client fetching the link, not a person viewing a page.
+        product = ua.strip().split(None, 1)[0].split("/", 1)[0][:40]
+        return Verdict(r.not_a_browser.kind, f"{r.not_a_browser.reason}: {product}")
     return None
+
+
+def network_verdict(ip: str, asn_name: str) -> Verdict | None:
+    """Why traffic from this address is not a person's, or None; the first matching rule wins."""
+    addr = ipaddress.ip_address(ip)
+    for rule in rules().network:
+        if rule.matches(addr, asn_name):
+            return rule.verdict
+    return None
+
+
+def _fields(verdict: Verdict | None) -> dict[str, str | None]:
+    return {"bot_kind": verdict.kind if verdict else None, "bot_reason": verdict.reason if verdict else None}
 
 
 def _version(family: str, major: str | None) -> str:
@@ -53,48 +177,46 @@ def describe_user_agent(ua: str) -> dict[str, Any]:
     """Browser, OS, device and a bot verdict for one user-agent string."""
     import ua_parser
 
-    if not ua.strip():
-        return {"browser": None, "os": None, "device": None, "bot_reason": "no user agent"}
-    parsed = ua_parser.parse(ua).with_defaults()
-    reason = _first_match(ua, "user_agent")
-    if reason is None:
-        detector = _crawler_detect()
-        if detector.isCrawler(ua):
-            reason = f"crawler: {detector.getMatches()}"
-    return {
-        "browser": _version(parsed.user_agent.family, parsed.user_agent.major),
-        "os": _version(parsed.os.family, parsed.os.major),
-        "device": parsed.device.family,
-        "bot_reason": reason,
-    }
+    verdict = user_agent_verdict(ua)
+    out: dict[str, Any] = {"browser": None, "os": None, "device": None}
+    if ua.strip():
+        parsed = ua_parser.parse(ua).with_defaults()
+        out = {"browser": _version(parsed.user_agent.family, parsed.user_agent.major),
+               "os": _version(parsed.os.family, parsed.os.major), "device": parsed.device.family}
+    return {**out, **_fields(verdict)}
+
+
+_NO_NETWORK: dict[str, Any] = {"country": None, "asn": None, **_fields(None)}
 
 
 @lru_cache(maxsize=50_000)
 def describe_ip(ip: str) -> dict[str, Any]:
-    """Country and network organisation for one address."""
+    """Country, network organisation and a network verdict for one address."""
     try:
         addr = ipaddress.ip_address(ip)
     except ValueError:
-        return {"country": None, "asn": None, "bot_reason": None}
+        return _NO_NETWORK
     if addr.is_private or addr.is_loopback:
-        return {"country": None, "asn": None, "bot_reason": None}
+        return _NO_NETWORK
     found = _geoip().lookup(ip)
     country = found.country_code if found.country_code and found.country_code != "--" else None
     asn = found.asn_name or None
-    return {"country": country, "asn": asn, "bot_reason": _first_match(asn, "asn") if asn else None}
+    return {"country": country, "asn": asn, **_fields(network_verdict(ip, asn or ""))}
 
 
 def enrich(ip: str | None, user_agent: str | None) -> dict[str, Any]:
     """The value stored under extra_params[ENRICH_KEY]."""
     ua = describe_user_agent(user_agent or "")
-    net = describe_ip(ip) if ip else {"country": None, "asn": None, "bot_reason": None}
-    reason = ua["bot_reason"] or net["bot_reason"]
+    net = describe_ip(ip) if ip else _NO_NETWORK
+    # The user agent's reason names the client ("crawler: Googlebot"); the network's only where it ran.
+    source = ua if ua["bot_reason"] else net
     return {
         "browser": ua["browser"],
         "os": ua["os"],
         "device": ua["device"],
         "country": net["country"],
         "asn": net["asn"],
-        "is_bot": reason is not None,
-        "bot_reason": reason,
+        "is_bot": source["bot_reason"] is not None,
+        "bot_kind": source["bot_kind"],
+        "bot_reason": source["bot_reason"],
     }
