@@ -11,9 +11,16 @@ RETENTION_TASK = "tracker.apply_retention"
 
 def _transport_options(s: Settings) -> dict[str, Any]:
     if s.uses_redis_broker:
-        # An unacked message (worker killed mid-batch) is redelivered after this many seconds.
+        # An unacked message (worker killed mid-batch) is redelivered after this many seconds. Kombu only
+        # looks for such messages every interval x throttle seconds (10 x 10 by default, so a batch could wait
+        # ~100 s more): sweep every fifth of the timeout instead (one ZRANGE), and let the sweep's lock left
+        # by a killed worker expire with the timeout rather than after 5 minutes.
+        timeout = s.broker_visibility_timeout_seconds
         return {
-            "visibility_timeout": s.broker_visibility_timeout_seconds,
+            "visibility_timeout": timeout,
+            "unacked_restore_interval": max(1, timeout // 5),
+            "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": timeout,
             "socket_timeout": s.broker_publish_timeout_seconds,
             "socket_connect_timeout": 2,
         }
