@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(default=5_000, ge=1)
     retention_run_seconds: float = 10.0  # then the job re-queues itself, letting ingest batches in between
     maintenance_queue: str = "maintenance"
+    # An email click this many seconds from the same recipient's previous one is a bot ("burst"); 0 = off.
+    burst_window_seconds: float = Field(default=10.0, ge=0)
 
     # --- dashboard ---
     home_refresh_seconds: int = 30

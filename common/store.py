@@ -12,6 +12,7 @@ import orjson
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
+from common.burst import EXTRA_PARAMS_WITH_BURST, STAGED_WITH_PREVIOUS_CLICK, burst_params
 from common.enrich import ENRICH_KEY, enrich
 
 _COLUMNS = "id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, created_at"
@@ -28,10 +29,13 @@ _BOT_COUNT = "count(*) FILTER (WHERE event_type = '{0}' AND is_bot)"
 # One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
 # only the inserted rows into journeys and domain_stats. Inputs are ordered so concurrent writers lock rows in
 # the same order. A journey's per-type count that equals this batch's delta was zero before: a new unique user.
+# Email clicks get the burst verdict (common/burst.py) on the way in, so what is stored is what is counted.
 _MERGE = f"""
 WITH ins AS (
     INSERT INTO events ({_COLUMNS})
-    SELECT {_COLUMNS} FROM incoming_events i
+    SELECT i.id, i.campaign_id, i.event_type, i.email, i.domain, i.ip, i.user_agent,
+           {EXTRA_PARAMS_WITH_BURST}, i.created_at
+    FROM {STAGED_WITH_PREVIOUS_CLICK} i
     WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = i.campaign_id)
     ORDER BY id
     ON CONFLICT (id) DO NOTHING
@@ -129,6 +133,6 @@ def store_events(conn: Connection[Any], events: list[dict[str, Any]]) -> int:
             with cur.copy(f"COPY incoming_events ({_COLUMNS}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
-            cur.execute(_MERGE)
+            cur.execute(_MERGE, burst_params())
             found = cur.fetchone()
     return int(found[0]) if found else 0
