@@ -1,5 +1,4 @@
 """Helpers for the browser tests: signing in, seeding campaigns and events, screenshots for the README."""
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,3 @@ def send_events(web: str, events: list[dict[str, Any]]) -> None:
             r = client.get("/api/event", params=params)
             assert r.status_code == 200, r.text
 
-
-def unique(prefix: str) -> str:
-    return f"{prefix} {uuid.uuid4().hex[:4]}"

@@ -8,14 +8,14 @@ import psycopg
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.helpers import SET_MARKER, log_in, new_campaign, screenshot, unique
+from tests.browser.helpers import SET_MARKER, log_in, new_campaign, screenshot
 
 pytestmark = pytest.mark.browser
 
 
 def test_signed_out_visitor__sent_to_login_and_back(new_context: Callable[..., BrowserContext],
                                                     dashboard_user: tuple[str, str]) -> None:
-    campaign_id = new_campaign(unique("Cat Toys EU, PetCo"))
+    campaign_id = new_campaign("Cat Toys EU, PetCo")
     page = new_context().new_page()
     page.goto(f"/campaign/{campaign_id}")
     assert re.search(r"/login\?next=%2Fcampaign%2F\d+$", page.url)

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.helpers import READ_MARKER, SET_MARKER, new_campaign, screenshot, send_events, unique
+from tests.browser.helpers import READ_MARKER, SET_MARKER, new_campaign, screenshot, send_events
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +18,7 @@ def test_create_campaign__through_the_form_without_a_page_load(page: Page) -> No
     screenshot(page, "create", full_page=False)
     page.evaluate(SET_MARKER)
 
-    name = unique("Dog Food US, Wellgreen")
+    name = "Dog Food US, Wellgreen"
     page.fill("#name", name)
     page.fill("#offer_url", "wellgreen.com/no-scheme")
     page.get_by_role("button", name="Create Campaign").click()
@@ -48,7 +48,7 @@ def test_create_campaign__through_the_form_without_a_page_load(page: Page) -> No
 
 def test_stats__home_and_campaign_update_without_reloading(new_context: Callable[..., BrowserContext],
                                                            signed_in_state: object, web: str) -> None:
-    cid = new_campaign(unique("Fish Oil CA, HealthPlus"))
+    cid = new_campaign("Fish Oil CA, HealthPlus")
     context = new_context(storage_state=signed_in_state)
     home, campaign = context.new_page(), context.new_page()
     home.goto("/")
@@ -83,7 +83,7 @@ def test_stats__home_and_campaign_update_without_reloading(new_context: Callable
 
 def test_copy_button__puts_the_campaign_id_on_the_clipboard(new_context: Callable[..., BrowserContext],
                                                             signed_in_state: object, web: str) -> None:
-    cid = new_campaign(unique("Cat Toys EU, PetCo"))
+    cid = new_campaign("Cat Toys EU, PetCo")
     context = new_context(storage_state=signed_in_state)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web)
     page = context.new_page()

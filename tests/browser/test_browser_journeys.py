@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.helpers import READ_MARKER, SET_MARKER, new_campaign, screenshot, send_events, unique
+from tests.browser.helpers import READ_MARKER, SET_MARKER, new_campaign, screenshot, send_events
 from tests.services import wait_until
 
 pytestmark = pytest.mark.browser
@@ -22,7 +22,7 @@ def recipient(i: int) -> tuple[str, str]:
 def journeys_campaign(web: str) -> int:
     """130 recipients over three domains, sent through /api/event: all clicked, every 3rd landed, every 10th
     converted."""
-    cid = new_campaign(unique("Dog Food US, Wellgreen"))
+    cid = new_campaign("Dog Food US, Wellgreen")
     events: list[dict[str, Any]] = []
     for i in range(RECIPIENTS):
         email, domain = recipient(i)
