@@ -80,8 +80,8 @@ def count_login_attempt(*, session: Session, username: str, ip: str, max_failure
     window = timedelta(seconds=window_seconds)
     expired = LoginFailure.window_start <= func.now() - window
     key = _failure_key(username, ip)
-    stmt = insert(LoginFailure).values(key_hash=key, failures=1, window_start=func.now())
-    stmt = stmt.on_conflict_do_update(
+    upsert = insert(LoginFailure).values(key_hash=key, failures=1, window_start=func.now())
+    stmt = upsert.on_conflict_do_update(
         index_elements=[LoginFailure.key_hash],
         set_={
             "failures": case((expired, 1), else_=LoginFailure.failures + 1),

@@ -5,8 +5,9 @@ and must not pay for any of this.
 """
 import hmac
 import secrets
-from collections.abc import MutableMapping
 from urllib.parse import urlsplit
+
+from starlette.datastructures import MutableHeaders
 
 # HTMX runs under this policy because the pages use no inline script or style (htmx's own indicator style is
 # switched off in base.html's htmx-config), and nothing is ever evaluated from attributes.
@@ -35,7 +36,7 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
 
-def apply_security_headers(headers: MutableMapping[str, str]) -> None:
+def apply_security_headers(headers: MutableHeaders) -> None:
     headers.update(SECURITY_HEADERS)
 
 

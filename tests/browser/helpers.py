@@ -6,7 +6,8 @@ import httpx
 from playwright.sync_api import Page
 
 from common.campaigns import create_campaign
-from common.db import get_session
+from common.db import connect, get_session
+from tests.services import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -43,3 +44,15 @@ def send_events(web: str, events: list[dict[str, Any]]) -> None:
             r = client.get("/api/event", params=params)
             assert r.status_code == 200, r.text
 
+
+
+def wait_for_rollups(campaign_id: int, *, users: int, events: int) -> None:
+    """Wait until the worker has folded this many recipients and events into the campaign's domain_stats."""
+    def folded() -> bool:
+        with connect() as conn:
+            row = conn.execute("SELECT coalesce(sum(users), 0), "
+                               "coalesce(sum(email_clicks + landing_clicks + conversions), 0) "
+                               "FROM domain_stats WHERE campaign_id = %s", (campaign_id,)).fetchone()
+        return row == (users, events)
+
+    wait_until(folded, timeout=30, message=f"{users} recipients, {events} events in campaign {campaign_id}")

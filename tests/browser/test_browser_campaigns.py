@@ -5,7 +5,15 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.helpers import READ_MARKER, SET_MARKER, new_campaign, screenshot, send_events
+from tests.browser.helpers import (
+    READ_MARKER,
+    SET_MARKER,
+    log_in,
+    new_campaign,
+    screenshot,
+    send_events,
+    wait_for_rollups,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -105,3 +113,30 @@ def test_unknown_campaign__not_found_page(page: Page) -> None:
     screenshot(page, "not-found", full_page=False)
     page.get_by_role("link", name="← Back to campaigns").click()
     expect(page.get_by_role("heading", name="Your Campaigns")).to_be_visible()
+
+
+def test_pages__work_without_javascript(new_context: Callable[..., BrowserContext],
+                                        dashboard_user: tuple[str, str], web: str) -> None:
+    page = new_context(java_script_enabled=False).new_page()
+    page.goto("/")
+    log_in(page, *dashboard_user)
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto("/create")
+    page.fill("#name", "Garden Tools DE, GrowMax")
+    page.fill("#offer_url", "https://growmax.example/offer")
+    page.get_by_role("button", name="Create Campaign").click()  # a plain form POST, then a redirect
+    page.wait_for_url(re.compile(r"/campaign/\d+$"))
+    cid = int(page.url.rsplit("/", 1)[1])
+
+    send_events(web, [{"cid": cid, "event": "email_click", "email": f"{name}@gmail.com", "domain": domain}
+                      for name, domain in (("ann", "a.example"), ("bob", "b.example"))])
+    wait_for_rollups(cid, users=2, events=2)
+    page.reload()
+    expect(page.locator("#stat-email-clicks")).to_have_text("2")
+    page.select_option("#filter-domain", "b.example")
+    page.get_by_role("button", name="Filter").click()  # shown by <noscript>: the filter form is a GET form
+    page.wait_for_url(re.compile(rf"/campaign/{cid}\?domain=b\.example"))
+    expect(page.locator("#journey-rows td.email")).to_have_text(["bob@gmail.com"])
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/login$"))

@@ -5,8 +5,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.helpers import READ_MARKER, SET_MARKER, new_campaign, screenshot, send_events
-from tests.services import wait_until
+from tests.browser.helpers import (
+    READ_MARKER,
+    SET_MARKER,
+    new_campaign,
+    screenshot,
+    send_events,
+    wait_for_rollups,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -30,16 +36,7 @@ def journeys_campaign(web: str) -> int:
         events += [{"cid": cid, "event": kind, "email": email, "domain": domain, "utm_source": "newsletter"}
                    for kind in kinds]
     send_events(web, events)
-
-    def stored() -> bool:
-        from common.db import connect
-
-        with connect() as conn:
-            row = conn.execute("SELECT sum(users), sum(email_clicks + landing_clicks + conversions) "
-                               "FROM domain_stats WHERE campaign_id = %s", (cid,)).fetchone()
-        return row == (RECIPIENTS, len(events))
-
-    wait_until(stored, timeout=30, message="the worker to store the journeys' events")
+    wait_for_rollups(cid, users=RECIPIENTS, events=len(events))
     return cid
 
 

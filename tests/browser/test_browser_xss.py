@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.helpers import new_campaign, send_events
-from tests.services import wait_until
+from common.db import connect
+from tests.browser.helpers import new_campaign, send_events, wait_for_rollups
 
 pytestmark = pytest.mark.browser
 
@@ -30,18 +30,8 @@ def hostile_campaign(web: str) -> int:
     send_events(web, [{"cid": cid, "event": "email_click", "email": email, "domain": "example1.com",
                        "note": "<script>alert('extra')</script>", "x\"><b>": "<img src=x onerror=alert(9)>"}
                       for email in EMAILS])
-
-    def stored() -> bool:
-        from common.db import connect
-
-        with connect() as conn:
-            found = conn.execute("SELECT count(*) FROM journeys WHERE campaign_id = %s", (cid,)).fetchone()
-        return found == (2,)
-
-    wait_until(stored, timeout=30, message="hostile events stored")
+    wait_for_rollups(cid, users=len(EMAILS), events=len(EMAILS))
     # What /api/event refuses (a domain is validated) can still reach the tables another way.
-    from common.db import connect
-
     with connect() as conn:
         conn.execute("INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks, "
                      "landing_clicks, conversions) VALUES (%s, %s, %s, now(), now(), 1, 1, 1)",
