@@ -7,6 +7,7 @@ from common.config import Settings, settings
 
 INGEST_TASK = "tracker.ingest_batch"
 RETENTION_TASK = "tracker.apply_retention"
+RECOVER_TASK = "tracker.recover_dropped_batches"
 
 
 def _transport_options(s: Settings) -> dict[str, Any]:
@@ -32,7 +33,8 @@ def make_celery(s: Settings = settings) -> Celery:
     app = Celery("tracker", broker=s.celery_broker_url)
     app.conf.update(
         task_default_queue=s.ingest_queue,
-        task_routes={INGEST_TASK: {"queue": s.ingest_queue}, RETENTION_TASK: {"queue": s.maintenance_queue}},
+        task_routes={INGEST_TASK: {"queue": s.ingest_queue}, RETENTION_TASK: {"queue": s.maintenance_queue},
+                     RECOVER_TASK: {"queue": s.maintenance_queue}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

@@ -1,8 +1,10 @@
 """The web tier's ingest pipeline: campaign check, id allocation, group commit to the broker."""
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from common.config import Settings
+from common.inflight import inflight
 from common.queue import INGEST_TASK, celery_app, queue_depth
 from common.store import store_events
 from common.validation import Limits
@@ -39,8 +41,11 @@ def build_pipeline(settings: Settings) -> IngestPipeline:
     db = ThreadConnections(threads=2)
 
     def publish(events: Batch) -> None:
+        batch_id = uuid.uuid4().hex
+        inflight.add(batch_id, events)  # so that a worker killed as it takes the batch does not lose it
         celery_app.send_task(
-            INGEST_TASK, args=[events], queue=settings.ingest_queue, retry=True, retry_policy=_PUBLISH_RETRY
+            INGEST_TASK, args=[events], task_id=batch_id, queue=settings.ingest_queue, retry=True,
+            retry_policy=_PUBLISH_RETRY,
         )
 
     async def fallback(events: Batch) -> None:

@@ -4,14 +4,22 @@ import logging
 from celery import signals
 from celery.schedules import crontab
 
+from common.config import settings
 from common.enrich import describe_ip, describe_user_agent
-from common.queue import RETENTION_TASK, celery_app
+from common.inflight import inflight
+from common.queue import RECOVER_TASK, RETENTION_TASK, celery_app
 
 celery_app.conf.include = ["worker.tasks"]
 celery_app.conf.beat_schedule = {
     # Hourly: cheap when there is nothing to delete (a BRIN index scan), and old data never piles up.
     "retention": {"task": RETENTION_TASK, "schedule": crontab(minute=17)},
 }
+if inflight.enabled:
+    # Two Redis reads when there is nothing to recover; a run that waited longer than the period is dropped.
+    _recover_every = max(1, settings.broker_visibility_timeout_seconds // 5)
+    celery_app.conf.beat_schedule["recover"] = {
+        "task": RECOVER_TASK, "schedule": _recover_every, "options": {"expires": _recover_every},
+    }
 
 app = celery_app
 

@@ -10,11 +10,14 @@ from typing import Any
 
 import orjson
 import psycopg
+import redis
+from celery import Task
 from celery.exceptions import Reject
 
 from common.config import settings
 from common.db import connect
-from common.queue import INGEST_TASK, RETENTION_TASK, celery_app
+from common.inflight import inflight
+from common.queue import INGEST_TASK, RECOVER_TASK, RETENTION_TASK, celery_app
 from common.retention import delete_batch
 from common.store import store_events
 
@@ -73,8 +76,8 @@ def _store_or_dead_letter(conn: psycopg.Connection[Any], events: list[dict[str, 
     return inserted
 
 
-@celery_app.task(name=INGEST_TASK, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def ingest_batch(events: list[dict[str, Any]]) -> int:
+@celery_app.task(name=INGEST_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def ingest_batch(self: Task, events: list[dict[str, Any]]) -> int:
     """Store one batch of events; idempotent, so a redelivered batch changes nothing."""
     try:
         conn = _db.get()
@@ -92,7 +95,32 @@ def ingest_batch(events: list[dict[str, Any]]) -> int:
         time.sleep(delay)
         raise Reject(reason=str(exc), requeue=True) from exc
     _db.succeeded()
+    if self.request.id:
+        _forget(self.request.id)
     return inserted
+
+
+def _forget(batch_id: str) -> None:
+    try:
+        inflight.forget(batch_id)
+    except redis.RedisError as exc:  # the recover job will store the batch again, to no effect
+        log.warning("stored batch %s still recorded as in flight: %s", batch_id, exc)
+
+
+@celery_app.task(name=RECOVER_TASK, ignore_result=True)
+def recover_dropped_batches() -> int:
+    """Store the batches a killed worker took off the queue without storing them (see common.inflight)."""
+    recovered = 0
+    for batch_id, events in inflight.stale():
+        try:
+            ingest_batch(events)
+        except Reject:
+            return recovered  # the database is down; the next run tries again
+        _forget(batch_id)
+        recovered += 1
+    if recovered:
+        log.warning("recovered %d batches a worker had dropped", recovered)
+    return recovered
 
 
 @celery_app.task(name=RETENTION_TASK, ignore_result=True, acks_late=True)

@@ -1,0 +1,87 @@
+"""Batches recorded as in flight: a batch a worker took off the Redis queue and never stored is recovered."""
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import psycopg
+import pytest
+import redis
+
+from common.config import Settings
+from common.inflight import InflightBatches
+from tests.checks import assert_rollups_match_recount, stored_ids
+
+
+@pytest.fixture
+def inflight() -> Iterator[InflightBatches]:
+    """In-flight records for a queue of this test's own, with a 1 s visibility timeout."""
+    queue = f"inflight_test_{uuid.uuid4().hex[:8]}"
+    s = Settings(ingest_queue=queue, broker_url="", broker_visibility_timeout_seconds=1)
+    yield InflightBatches(s)
+    client = redis.Redis.from_url(s.celery_broker_url)
+    client.delete(queue, f"{queue}.inflight", f"{queue}.inflight.batches")
+
+
+def _queue(inflight: InflightBatches, *batch_ids: str) -> None:
+    """Put messages for these batches on the queue, oldest first, shaped as Celery's (task id in headers)."""
+    for batch_id in batch_ids:
+        inflight._redis().lpush(inflight._queue, orjson.dumps({"headers": {"id": batch_id}, "body": ""}))
+
+
+def _events(campaign_id: int, ids: list[int]) -> list[dict[str, Any]]:
+    return [{"id": i, "cid": campaign_id, "type": "email_click", "email": f"u{i}@example.com",
+             "domain": "example.com", "ip": None, "ua": None, "extra": {}, "ts": time.time()} for i in ids]
+
+
+def test_stale__batches_taken_off_the_queue_and_older_than_the_timeout(inflight: InflightBatches) -> None:
+    inflight.add("dropped", [{"n": 1}])
+    inflight.add("queued", [{"n": 2}])
+    _queue(inflight, "queued")  # "dropped" was taken off the queue by a worker that then died
+    assert inflight.stale() == []  # younger than the visibility timeout
+    time.sleep(1.1)
+    assert inflight.stale() == [("dropped", [{"n": 1}])]
+    inflight.forget("dropped")
+    assert inflight.stale() == []
+
+
+def test_stale__empty_queue_means_every_old_batch_was_taken(inflight: InflightBatches) -> None:
+    inflight.add("a", [{"n": 1}])
+    inflight.add("b", [{"n": 2}])
+    time.sleep(1.1)
+    assert sorted(batch_id for batch_id, _ in inflight.stale()) == ["a", "b"]
+
+
+def test_stale__head_of_queue_unknown__nothing_swept(inflight: InflightBatches) -> None:
+    inflight.add("a", [{"n": 1}])
+    _queue(inflight, "published-by-someone-else")
+    time.sleep(1.1)
+    assert inflight.stale() == []
+
+
+def test_disabled_with_rabbitmq() -> None:
+    batches = InflightBatches(Settings(broker_url="amqp://guest:guest@127.0.0.1:5672//"))
+    assert not batches.enabled
+    batches.add("a", [{"n": 1}])  # no broker call at all
+    assert batches.stale() == []
+
+
+def test_recover__dropped_batch_stored_once_and_forgotten(
+    inflight: InflightBatches, db: psycopg.Connection, campaign_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import worker.tasks
+
+    monkeypatch.setattr(worker.tasks, "inflight", inflight)
+    ids = [r[0] for r in db.execute("SELECT nextval('events_id_seq') FROM generate_series(1, 10)")]
+    dropped, stored = _events(campaign_id, ids[:5]), _events(campaign_id, ids[5:])
+    inflight.add("dropped", dropped)
+    inflight.add("stored", stored)
+    worker.tasks.ingest_batch.apply(args=[stored], task_id="stored")  # as a worker would: stored, forgotten
+    time.sleep(1.1)
+
+    assert worker.tasks.recover_dropped_batches() == 1
+    assert sorted(stored_ids(db, campaign_id)) == sorted(ids)
+    assert inflight.stale() == []
+    assert worker.tasks.recover_dropped_batches() == 0
+    assert_rollups_match_recount(db, campaign_id)
