@@ -35,8 +35,9 @@ def test_env_example__documents_every_setting() -> None:
 
 
 def test_beat_schedule__retention_routed_to_maintenance_queue() -> None:
+    from common.config import settings
     from common.queue import RETENTION_TASK, celery_app
     from worker.celery_app import app
 
     assert any(entry["task"] == RETENTION_TASK for entry in app.conf.beat_schedule.values())
-    assert celery_app.amqp.router.route({}, RETENTION_TASK)["queue"].name == "maintenance"
+    assert celery_app.amqp.router.route({}, RETENTION_TASK)["queue"].name == settings.maintenance_queue
