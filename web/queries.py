@@ -3,19 +3,24 @@
 Every query is shaped for the indexes in migration 0001, so pages stay fast at a million journeys:
 journeys are listed newest recipient first off (campaign_id, first_seen DESC, email, domain) or its
 per-domain twin (first_seen rather than last_seen: events never move a row, so "Load more" never repeats
-or skips one), and email search uses the trigram index. Only a search is ever counted over journeys,
-and that count stops at SEARCH_COUNT_CAP rows.
+or skips one), "Load more" continues after the last row shown (a keyset, not an OFFSET that reads and
+drops every earlier row), and email search uses the trigram index. Only a search is ever counted over
+journeys, and that count stops at SEARCH_COUNT_CAP rows.
 """
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.models import EVENT_TYPES, Campaign, DomainStats, Journey
 
-SEARCH_COUNT_CAP = 10_000
+# Past this many matches a search shows "1,000+": counting further would cost more than the page itself.
+SEARCH_COUNT_CAP = 1_000
 MAX_SEARCH_LENGTH = 255
 
 _JOURNEY_EVENT_COLUMNS: dict[str, InstrumentedAttribute[int]] = {
@@ -65,7 +70,35 @@ class JourneyRow:
     email_clicks: int
     landing_clicks: int
     conversions: int
-    last_seen: datetime
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class JourneyCursor:
+    """Where a page of journeys ended, in the listing's order: the next page starts right after it."""
+
+    first_seen: datetime
+    email: str
+    domain: str
+
+    @classmethod
+    def after(cls, row: JourneyRow) -> "JourneyCursor":
+        return cls(row.first_seen, row.email, row.domain)
+
+    def encode(self) -> str:
+        raw = json.dumps([self.first_seen.isoformat(), self.email, self.domain], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str | None) -> "JourneyCursor | None":
+        """The cursor in a "Load more" URL; None when missing or not one of ours."""
+        if not token:
+            return None
+        try:
+            seen, email, domain = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            return cls(datetime.fromisoformat(seen), str(email), str(domain))
+        except (ValueError, TypeError, binascii.Error):
+            return None
 
 
 @dataclass(frozen=True)
@@ -159,15 +192,28 @@ def _journey_conditions(campaign_id: int, filters: JourneyFilters) -> list[Colum
     return conditions
 
 
-def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters, offset: int,
-                  limit: int) -> tuple[list[JourneyRow], bool]:
-    """One page of recipients, newest first; and whether more follow."""
+def _after(cursor: JourneyCursor) -> ColumnElement[bool]:
+    # Rows after the cursor in (first_seen DESC, email, domain) order. The plain `first_seen <=` bound is
+    # what lets the index scan start at the cursor; the rest only sorts out rows seen at the same instant.
+    return and_(
+        Journey.first_seen <= cursor.first_seen,
+        or_(Journey.first_seen < cursor.first_seen,
+            tuple_(Journey.email, Journey.domain) > tuple_(literal(cursor.email), literal(cursor.domain))),
+    )
+
+
+def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters, limit: int,
+                  after: JourneyCursor | None = None, offset: int = 0) -> tuple[list[JourneyRow], bool]:
+    """One page of recipients, newest first, after `after` (else from `offset`); and whether more follow."""
+    conditions = _journey_conditions(campaign_id, filters)
+    if after is not None:
+        conditions.append(_after(after))
     stmt = (
         select(Journey.email, Journey.domain, Journey.email_clicks, Journey.landing_clicks,
-               Journey.conversions, Journey.last_seen)
-        .where(*_journey_conditions(campaign_id, filters))
+               Journey.conversions, Journey.first_seen)
+        .where(*conditions)
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
-        .offset(offset)
+        .offset(None if after is not None else offset)
         .limit(limit + 1)  # one extra row tells whether "Load more" has anything left to load
     )
     rows = [JourneyRow(*row) for row in session.execute(stmt)]

@@ -201,7 +201,7 @@ def test_campaign_page__header_stats_and_first_journeys(dashboard_client: Client
     assert ctx["domain_choices"] == ["example1.com", "example2.com", "example3.com"]
     assert len(ctx["rows"]) == 50 and ctx["shown"] == 50 and ctx["total"].value == 120
     assert ctx["rows"][0].email == "user000@yahoo.com"  # newest recipient first
-    assert ctx["next_url"] == f"/campaign/{cid}/users?offset=50"
+    assert ctx["next_url"].startswith(f"/campaign/{cid}/users?offset=50&after=")
 
     html = r.text
     assert "← Back" in html and 'href="/"' in html
@@ -217,7 +217,7 @@ def test_campaign_page__header_stats_and_first_journeys(dashboard_client: Client
     assert 'hx-trigger="keyup changed delay:500ms' in attrs(html, "filter-q")
     assert "Showing 50 of 120 users" in html
     load_more = re.search(r"<button [^>]*>Load more</button>", html, re.S)
-    assert load_more and f'hx-get="/campaign/{cid}/users?offset=50"' in load_more[0]
+    assert load_more and f'hx-get="/campaign/{cid}/users?offset=50&amp;after=' in load_more[0]
     assert 'hx-swap="beforeend"' in load_more[0] and 'hx-target="#journey-rows"' in load_more[0]
     assert html.count('class="yes"') + html.count('class="no"') == 150
 
@@ -301,7 +301,7 @@ def test_users_fragment__load_more_appends_next_rows_and_keeps_filters(dashboard
                                                                        busy_campaign: int) -> None:
     cid = busy_campaign
     first = dashboard_client.get(f"/campaign/{cid}/users", params={"q": "gmail"}, headers=HX)
-    assert first.context["next_url"] == f"/campaign/{cid}/users?offset=50&q=gmail"
+    assert first.context["next_url"].startswith(f"/campaign/{cid}/users?offset=50&q=gmail&after=")
     more = dashboard_client.get(first.context["next_url"], headers=HX)
     assert more.status_code == 200
     assert more.template.name == "partials/journey_rows_more.html"
@@ -313,9 +313,41 @@ def test_users_fragment__load_more_appends_next_rows_and_keeps_filters(dashboard
     assert 'id="journeys-footer" class="table-footer" hx-swap-oob="true"' in more.text
     assert "Showing 60 of 60 users" in more.text and "Load more" not in more.text
 
-    middle = dashboard_client.get(f"/campaign/{cid}/users?offset=50", headers=HX)
-    assert middle.context["next_url"] == f"/campaign/{cid}/users?offset=100"
-    assert "Showing 100 of 120 users" in middle.text
+    # A hand-made URL with only an offset (or a cursor that is not ours) skips that many rows instead.
+    for url in (f"/campaign/{cid}/users?offset=50", f"/campaign/{cid}/users?offset=50&after=bogus"):
+        middle = dashboard_client.get(url, headers=HX)
+        assert middle.context["rows"][0].email == "user050@yahoo.com"
+        assert middle.context["next_url"].startswith(f"/campaign/{cid}/users?offset=100&after=")
+        assert "Showing 100 of 120 users" in middle.text
+
+
+def test_load_more__continues_after_the_last_row_even_among_equal_times(dashboard_client: Client,
+                                                                        db: psycopg.Connection) -> None:
+    cid = new_campaign()
+    # 120 recipients first seen at the same instant, inserted in random order: only the tie-break orders them.
+    db.execute("INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks) "
+               "SELECT %s, 'r' || lpad(i::text, 3, '0') || '@x.com', 'd' || (i %% 2) || '.com', "
+               "'2026-01-15 12:00', '2026-01-15 12:00', 1 FROM generate_series(1, 120) i ORDER BY random()",
+               (cid,))
+    seen: list[tuple[str, str]] = []
+    url: str | None = f"/campaign/{cid}/users"
+    while url:
+        page = dashboard_client.get(url, headers=HX)
+        seen += [(j.email, j.domain) for j in page.context["rows"]]
+        url = page.context["next_url"]
+    assert seen == sorted(seen) and len(set(seen)) == 120
+
+
+def test_search__count_stops_at_the_cap(dashboard_client: Client, db: psycopg.Connection) -> None:
+    from web.queries import SEARCH_COUNT_CAP
+
+    cid = new_campaign()
+    db.execute("INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks) "
+               "SELECT %s, 'fan' || i || '@x.com', 'd.com', now(), now(), 1 FROM generate_series(1, %s) i",
+               (cid, SEARCH_COUNT_CAP + 5))
+    r = dashboard_client.get(f"/campaign/{cid}/users", params={"q": "fan"}, headers=HX)
+    assert r.context["total"].value == SEARCH_COUNT_CAP and r.context["total"].capped
+    assert f"Showing 50 of {SEARCH_COUNT_CAP:,}+ users" in r.text
 
 
 def test_users_fragment__search_is_a_literal_substring(dashboard_client: Client,

@@ -12,7 +12,7 @@ from web import queries
 from web.auth import current_user, require_csrf
 from web.dashboard.deps import DbSession
 from web.dashboard.render import is_htmx, render, secured
-from web.queries import JourneyFilters
+from web.queries import JourneyCursor, JourneyFilters
 
 MAX_CAMPAIGN_ID = 2**31 - 1
 
@@ -82,20 +82,28 @@ def create(request: Request, session: DbSession, name: Annotated[str, Form()] = 
     return secured(RedirectResponse(url, status_code=303))
 
 
-def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFilters, offset: int,
-                      page_size: int) -> dict[str, Any]:
+def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFilters, page_size: int,
+                      offset: int = 0, after: str | None = None) -> dict[str, Any]:
+    """The journeys table's rows and footer. `offset` counts the rows already shown; `after` is where they
+    ended (without it, e.g. in a hand-made URL, the listing skips `offset` rows instead)."""
     rows, has_more = queries.list_journeys(session=session, campaign_id=campaign.id, filters=filters,
-                                           offset=offset, limit=page_size)
+                                           limit=page_size, offset=offset, after=JourneyCursor.decode(after))
     shown = offset + len(rows)
     next_url = None
     if has_more:
-        next_url = f"/campaign/{campaign.id}/users?" + urlencode({"offset": shown, **filters.params()})
+        cursor = JourneyCursor.after(rows[-1]).encode()
+        next_url = f"/campaign/{campaign.id}/users?" + urlencode(
+            {"offset": shown, **filters.params(), "after": cursor})
+    if not has_more and offset == 0 and filters.search:
+        total = queries.Total(len(rows))  # everything that matches is on the page: nothing left to count
+    else:
+        total = queries.count_journeys(session=session, campaign_id=campaign.id, filters=filters)
     return {
         "campaign": campaign,
         "filters": filters,
         "rows": rows,
         "shown": shown,
-        "total": queries.count_journeys(session=session, campaign_id=campaign.id, filters=filters),
+        "total": total,
         "next_url": next_url,
     }
 
@@ -107,7 +115,7 @@ def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, d
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
     page_size = request.app.state.settings.journeys_page_size
     return render(request, "campaign.html", {
-        **_journeys_context(session, campaign, filters, 0, page_size),
+        **_journeys_context(session, campaign, filters, page_size),
         "totals": queries.campaign_totals(session=session, campaign_id=campaign.id),
         "domains": queries.domain_rows(session=session, campaign_id=campaign.id),
         "domain_choices": queries.campaign_domains(session=session, campaign_id=campaign.id),
@@ -130,11 +138,12 @@ def domain_stats(request: Request, session: DbSession, campaign: CampaignDep) ->
 @router.get("/campaign/{campaign_id:int}/users")
 def journeys(request: Request, session: DbSession, campaign: CampaignDep, domain: Domain = None,
              event: EventType = None, search: Search = None,
-             offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
+             offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+             after: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     """The journeys table for the filters; with an offset ("Load more"), just the next rows and the footer."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
     page_size = request.app.state.settings.journeys_page_size
-    context = _journeys_context(session, campaign, filters, offset, page_size)
+    context = _journeys_context(session, campaign, filters, page_size, offset=offset, after=after)
     if offset:
         return render(request, "partials/journey_rows_more.html", context)
     # The address bar follows the filters, so a reload or a shared link shows the same table.
