@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -94,8 +94,12 @@ def count_login_attempt(*, session: Session, username: str, ip: str, max_failure
     return max(1, math.ceil(seconds_left))
 
 
-def clear_login_failures(*, session: Session, username: str, ip: str) -> None:
-    session.execute(delete(LoginFailure).where(LoginFailure.key_hash == _failure_key(username, ip)))
+def clear_login_failures(*, session: Session, username: str, ip: str, window_seconds: int) -> None:
+    """Forget this user's failures from this address, and every count whose window has passed."""
+    session.execute(delete(LoginFailure).where(or_(
+        LoginFailure.key_hash == _failure_key(username, ip),
+        LoginFailure.window_start <= func.now() - timedelta(seconds=window_seconds),
+    )))
 
 
 def current_user(request: Request, session: DbSession) -> SignedIn:

@@ -220,6 +220,10 @@ def test_wrong_passwords__limited_per_user_and_ip_across_processes(
     db.execute("UPDATE login_failures SET window_start = window_start - make_interval(secs => %s)",
                (dashboard_app.state.settings.login_failure_window_seconds,))
     assert sign_in(local, username, password).status_code == 303
+    # ...and that sign-in swept away every count whose window had passed.
+    assert db.execute("SELECT count(*) FROM login_failures "
+                      "WHERE window_start <= now() - make_interval(secs => %s)",
+                      (dashboard_app.state.settings.login_failure_window_seconds,)).fetchone() == (0,)
 
 
 def test_successful_login__clears_failures(anonymous_client: Client, user: tuple[str, str],

@@ -74,7 +74,8 @@ def login(request: Request, session: DbSession, username: Annotated[str, Form()]
     if user is None:
         return _login_page(request, next_url=target, username=username, status_code=401,
                            error="Wrong username or password.")
-    clear_login_failures(session=session, username=username, ip=ip)
+    clear_login_failures(session=session, username=username, ip=ip,
+                         window_seconds=settings.login_failure_window_seconds)
     token = start_session(session=session, user_id=user.id, max_age_seconds=settings.session_max_age_seconds)
     session.commit()
     response = secured(RedirectResponse(target, status_code=303))
