@@ -28,6 +28,19 @@ from tests.services import Process, free_port, start_web  # noqa: E402
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-123"
 
 
+def load_more_url(cid: int, shown: int) -> str:
+    """The URL the Load more button requests after `shown` rows: offset plus the keyset cursor."""
+    from sqlalchemy import text
+
+    from web.queries import JourneyCursor
+
+    with get_session() as session:
+        row = session.execute(text(
+            "SELECT first_seen, email, domain FROM journeys WHERE campaign_id = :c "
+            "ORDER BY first_seen DESC, email, domain OFFSET :n LIMIT 1"), {"c": cid, "n": shown - 1}).one()
+    return f"/campaign/{cid}/users?offset={shown}&after={JourneyCursor(*row).encode()}"
+
+
 def targets(cid: int, domain: str, term: str) -> dict[str, str]:
     base = f"/campaign/{cid}"
     return {
@@ -37,8 +50,9 @@ def targets(cid: int, domain: str, term: str) -> dict[str, str]:
         "overall stats": f"{base}/stats",
         "stats by domain": f"{base}/domains",
         "journeys page 1": f"{base}/users",
-        "load more, offset 1,000": f"{base}/users?offset=1000",
-        "load more, offset 100,000": f"{base}/users?offset=100000",
+        "load more after 1,000 rows": load_more_url(cid, 1_000),
+        "load more after 100,000 rows": load_more_url(cid, 100_000),
+        "bare ?offset=100000 (no cursor)": f"{base}/users?offset=100000",
         "domain filter": f"{base}/users?domain={domain}",
         "event filter (conversion)": f"{base}/users?event=conversion",
         "email search (rare)": f"{base}/users?q={term}",

@@ -21,7 +21,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 15.0, interval: float = 0.1,
+def wait_until(predicate: Callable[[], object], timeout: float = 60.0, interval: float = 0.1,
                message: str = "condition") -> None:
     """Poll until predicate() is truthy; fail the test with `message` after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -124,7 +124,8 @@ def test_concurrent_events__distinct_ids_all_stored_once(web: str, db: psycopg.C
 
     ids = asyncio.run(send_all())
     assert len(set(ids)) == n
-    wait_until(lambda: event_count(db, campaign_id) == n, timeout=30, message=f"{n} events stored")
+    # Generous: on a loaded 2-core machine a thousand events can take a while to drain; correctness is the point.
+    wait_until(lambda: event_count(db, campaign_id) == n, timeout=180, message=f"{n} events stored")
     assert sorted(stored_ids(db, campaign_id)) == sorted(ids)
     assert_rollups_match_recount(db, campaign_id)
     users = db.execute("SELECT sum(users) FROM domain_stats WHERE campaign_id = %s", (campaign_id,)).fetchone()[0]

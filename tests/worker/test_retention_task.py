@@ -29,6 +29,6 @@ def test_retention_task__deletes_in_bounded_runs(retention_worker: Process, db: 
                       for n, i in enumerate(ids)])
     celery_app.send_task(RETENTION_TASK)
     # 7 old events, 3 per batch, no time per run: the task re-queues itself until all are gone.
-    wait_until(lambda: event_count(db, campaign_id) == 1, timeout=30, message="old events deleted")
+    wait_until(lambda: event_count(db, campaign_id) == 1, timeout=60, message="old events deleted")
     assert_rollups_match_recount(db, campaign_id)
     assert "continuing in a new task" in retention_worker.log()
