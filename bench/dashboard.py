@@ -7,6 +7,7 @@ Starts its own uvicorn (1 worker) on the configured DATABASE_URL unless --base-u
 bench user (created if missing), then requests each target N times in sequence and prints p50/p95/max.
 --explain also prints EXPLAIN (ANALYZE, BUFFERS) of every SQL statement each target runs.
 """
+
 import argparse
 import logging
 import re
@@ -21,9 +22,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.db import get_engine, get_session  # noqa: E402
-from common.users import upsert_user  # noqa: E402
-from tests.services import Process, free_port, start_web  # noqa: E402
+from common.db import get_engine, get_session
+from common.users import upsert_user
+from tests.services import Process, free_port, start_web
 
 BENCH_USER, BENCH_PASSWORD = "bench", "bench-password-123"
 
@@ -35,9 +36,13 @@ def load_more_url(cid: int, shown: int) -> str:
     from web.queries import JourneyCursor
 
     with get_session() as session:
-        row = session.execute(text(
-            "SELECT first_seen, email, domain FROM journeys WHERE campaign_id = :c "
-            "ORDER BY first_seen DESC, email, domain OFFSET :n LIMIT 1"), {"c": cid, "n": shown - 1}).one()
+        row = session.execute(
+            text(
+                "SELECT first_seen, email, domain FROM journeys WHERE campaign_id = :c "
+                "ORDER BY first_seen DESC, email, domain OFFSET :n LIMIT 1"
+            ),
+            {"c": cid, "n": shown - 1},
+        ).one()
     return f"/campaign/{cid}/users?offset={shown}&after={JourneyCursor(*row).encode()}"
 
 
@@ -65,8 +70,10 @@ def sign_in(client: httpx.Client) -> None:
     page = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token, "no CSRF token on the login page"
-    r = client.post("/login", data={"username": BENCH_USER, "password": BENCH_PASSWORD,
-                                    "csrf_token": token.group(1), "next": "/"})
+    r = client.post(
+        "/login",
+        data={"username": BENCH_USER, "password": BENCH_PASSWORD, "csrf_token": token.group(1), "next": "/"},
+    )
     assert r.status_code == 303, f"sign-in failed: {r.status_code}"
 
 
@@ -124,7 +131,9 @@ def explain(cid: int, path: str, client: httpx.Client) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--campaign", type=int, required=True)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--base-url")
@@ -134,11 +143,17 @@ def main() -> int:
 
     with get_session() as session:
         upsert_user(session=session, username=BENCH_USER, password=BENCH_PASSWORD)
-        row = session.execute(__import__("sqlalchemy").text(
-            "SELECT domain FROM domain_stats WHERE campaign_id = :c ORDER BY domain LIMIT 1"), {"c": args.campaign})
+        row = session.execute(
+            __import__("sqlalchemy").text(
+                "SELECT domain FROM domain_stats WHERE campaign_id = :c ORDER BY domain LIMIT 1"
+            ),
+            {"c": args.campaign},
+        )
         domain = row.scalar() or "example.com"
-        journeys = session.execute(__import__("sqlalchemy").text(
-            "SELECT sum(users) FROM domain_stats WHERE campaign_id = :c"), {"c": args.campaign}).scalar()
+        journeys = session.execute(
+            __import__("sqlalchemy").text("SELECT sum(users) FROM domain_stats WHERE campaign_id = :c"),
+            {"c": args.campaign},
+        ).scalar()
     print(f"campaign {args.campaign}: {int(journeys or 0):,} recipients; {args.requests} requests per target")
     print(f"{'target':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KB':>6}")
     worst = 0.0
@@ -149,14 +164,17 @@ def main() -> int:
             times, size = [], 0
             for _ in range(args.requests):
                 started = time.perf_counter()
-                r = client.get(path, headers={"HX-Request": "true"} if "/users" in path or path.count("/") > 2
-                               else {})
+                r = client.get(
+                    path, headers={"HX-Request": "true"} if "/users" in path or path.count("/") > 2 else {}
+                )
                 times.append((time.perf_counter() - started) * 1000)
                 assert r.status_code == 200, f"{path}: {r.status_code}"
                 size = len(r.content)
             p95 = percentile(times, 95)
             worst = max(worst, p95)
-            print(f"{name:32} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} {size / 1024:6.1f}")
+            print(
+                f"{name:32} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} {size / 1024:6.1f}"
+            )
             if args.explain:
                 explain(args.campaign, path, client)
     print(f"worst p95 {worst:.1f} ms")

@@ -1,4 +1,5 @@
 """Helpers for bench/ingest.sh: prepare the bench database, wait for drain, report counts and peak RSS."""
+
 import argparse
 import subprocess
 import sys

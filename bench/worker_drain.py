@@ -5,6 +5,7 @@
 Uses its own queue name on the configured broker and database; reports events/s and CPU microseconds per
 event for the worker process tree and for PostgreSQL (all backends, from /proc).
 """
+
 import argparse
 import os
 import sys
@@ -13,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common.campaigns import create_campaign  # noqa: E402
-from common.db import connect, get_session  # noqa: E402
-from common.queue import INGEST_TASK, celery_app  # noqa: E402
-from tests.services import Process, start_worker, wait_until  # noqa: E402
+from common.campaigns import create_campaign
+from common.db import connect, get_session
+from common.queue import INGEST_TASK, celery_app
+from tests.services import Process, start_worker, wait_until
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
@@ -60,27 +61,43 @@ def main() -> int:
     with get_session() as session:
         cid = create_campaign(session=session, name="drain bench", offer_url="https://bench.example/").id
     with connect() as conn:
-        ids = [r[0] for r in conn.execute("SELECT nextval('events_id_seq') FROM generate_series(1, %s)",
-                                          (args.events,))]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT nextval('events_id_seq') FROM generate_series(1, %s)", (args.events,)
+            )
+        ]
     now = time.time()
-    events = [{"id": i, "cid": cid, "type": ("email_click", "landing_click", "conversion")[n % 3],
-               "email": f"user{n % 50_000}@gmail.com", "domain": f"example{n % 3 + 1}.com",
-               "ip": f"73.{n % 200}.{n % 50}.9", "ua": CHROME, "extra": {"utm_source": "mail", "sub": str(n)},
-               "ts": now} for n, i in enumerate(ids)]
+    events = [
+        {
+            "id": i,
+            "cid": cid,
+            "type": ("email_click", "landing_click", "conversion")[n % 3],
+            "email": f"user{n % 50_000}@gmail.com",
+            "domain": f"example{n % 3 + 1}.com",
+            "ip": f"73.{n % 200}.{n % 50}.9",
+            "ua": CHROME,
+            "extra": {"utm_source": "mail", "sub": str(n)},
+            "ts": now,
+        }
+        for n, i in enumerate(ids)
+    ]
     env = {**os.environ}
     worker: Process = start_worker(env, queue, pool=args.pool)
     # Measured from the first publish, with the worker already started: start-up costs are not counted.
     pg_before, worker_before, started = postgres_cpu(), cpu_seconds(queue), time.monotonic()
     for start in range(0, len(events), args.batch):
-        celery_app.send_task(INGEST_TASK, args=[events[start:start + args.batch]], queue=queue)
+        celery_app.send_task(INGEST_TASK, args=[events[start : start + args.batch]], queue=queue)
     wait_until(lambda: count(cid) >= args.events, timeout=600, interval=0.2, message="queue drained")
     elapsed = time.monotonic() - started
     worker_cpu, pg_cpu = cpu_seconds(queue) - worker_before, postgres_cpu() - pg_before
     worker.stop()
     print(f"{args.events:,} events in batches of {args.batch}, pool={args.pool}")
     print(f"published and stored in {elapsed:.1f}s: {args.events / elapsed:,.0f} events/s")
-    print(f"worker cpu {worker_cpu:.1f}s = {worker_cpu / args.events * 1e6:.0f} us/event; "
-          f"postgres cpu {pg_cpu:.1f}s = {pg_cpu / args.events * 1e6:.0f} us/event")
+    print(
+        f"worker cpu {worker_cpu:.1f}s = {worker_cpu / args.events * 1e6:.0f} us/event; "
+        f"postgres cpu {pg_cpu:.1f}s = {pg_cpu / args.events * 1e6:.0f} us/event"
+    )
     return 0
 
 

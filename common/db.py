@@ -1,4 +1,5 @@
 """Engine, sessions and database bootstrap shared by web, worker, CLI and migrations."""
+
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -10,7 +11,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import settings
-
 
 # Timestamps are stored as UTC; fail fast when Postgres is down (the web tier answers 503, the worker retries).
 CONNECT_ARGS: dict[str, Any] = {"connect_timeout": 5, "options": "-c timezone=UTC"}

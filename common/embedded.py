@@ -5,6 +5,7 @@ answer, and that points at this machine, is replaced by an embedded server (pgse
 redis-server) under DATA_DIR; their URLs go to `.data/embedded.env`, which the settings read after `.env`.
 When the configured servers answer, that file is removed so they are used.
 """
+
 import socket
 import subprocess
 import sys
@@ -46,9 +47,27 @@ def _embedded_redis(data_dir: Path, port: int) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     # appendfsync always: events answered "ok" survive a restart of this Redis.
     subprocess.run(
-        [str(binary), "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(folder),
-         "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-         "--logfile", str(folder / "redis.log"), "--pidfile", str(folder / "redis.pid")],
+        [
+            str(binary),
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(folder),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--logfile",
+            str(folder / "redis.log"),
+            "--pidfile",
+            str(folder / "redis.pid"),
+        ],
         check=True,
     )
     for _ in range(50):
@@ -70,7 +89,9 @@ def up() -> int:
         if (db.hostname or "") not in _LOCAL:
             _say(f"error: PostgreSQL at {db.hostname}:{db.port or 5432} does not answer")
             return 1
-        _say(f"no PostgreSQL answers at {db.hostname}:{db.port or 5432}; starting an embedded one in {data_dir}")
+        _say(
+            f"no PostgreSQL answers at {db.hostname}:{db.port or 5432}; starting an embedded one in {data_dir}"
+        )
         lines.append(f"DATABASE_URL={_embedded_postgres(data_dir)}")
 
     redis = urlsplit(s.redis_url)
@@ -78,7 +99,9 @@ def up() -> int:
         if (redis.hostname or "") not in _LOCAL:
             _say(f"error: Redis at {redis.hostname}:{redis.port or 6379} does not answer")
             return 1
-        _say(f"no Redis answers at {redis.hostname}:{redis.port or 6379}; starting an embedded one in {data_dir}")
+        _say(
+            f"no Redis answers at {redis.hostname}:{redis.port or 6379}; starting an embedded one in {data_dir}"
+        )
         lines.append(f"REDIS_URL={_embedded_redis(data_dir, (redis.port or 6379) + 10)}")
 
     if lines:

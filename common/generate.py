@@ -5,6 +5,7 @@ tables, bypassing the API. Recipients are processed in chunks; every chunk inser
 and folds them into journeys and domain_stats in one transaction, so an interrupted run leaves consistent
 (if smaller) data.
 """
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -123,9 +124,14 @@ SELECT count(*) FROM ins
 _CHUNK = _INSERT_EVENTS + _ROLLUP_CHUNK
 
 
-
-def generate(conn: psycopg.Connection[Any], *, campaign_id: int, shape: Shape, chunk_users: int = 20_000,
-             progress: Callable[[int, int], None] = lambda users, events: None) -> int:
+def generate(
+    conn: psycopg.Connection[Any],
+    *,
+    campaign_id: int,
+    shape: Shape,
+    chunk_users: int = 20_000,
+    progress: Callable[[int, int], None] = lambda users, events: None,
+) -> int:
     """Fill `campaign_id` (which must have no journeys yet) and its rollups; returns events inserted.
 
     `progress(recipients_in_chunk, events_so_far)` is called after every chunk.
@@ -134,9 +140,15 @@ def generate(conn: psycopg.Connection[Any], *, campaign_id: int, shape: Shape, c
     for lo in range(0, shape.users, chunk_users):
         hi = min(lo + chunk_users, shape.users)
         params = {
-            "cid": campaign_id, "lo": lo, "hi": hi, "domains": shape.domains, "days": shape.days,
-            "landing": shape.landing_rate, "conversion": shape.conversion_rate,
-            "extra": shape.extra_email_clicks_per_user, "bot_share": shape.bot_rate,
+            "cid": campaign_id,
+            "lo": lo,
+            "hi": hi,
+            "domains": shape.domains,
+            "days": shape.days,
+            "landing": shape.landing_rate,
+            "conversion": shape.conversion_rate,
+            "extra": shape.extra_email_clicks_per_user,
+            "bot_share": shape.bot_rate,
         }
         with conn.transaction():
             row = conn.execute(_CHUNK, params).fetchone()

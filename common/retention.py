@@ -5,6 +5,7 @@ per-type count drops to zero stops counting as a unique user of that type, a jou
 is removed, and a journey's first_seen moves to its oldest remaining event. Works in small batches, each
 one transaction, so ingest is never blocked for long.
 """
+
 from datetime import datetime
 from typing import Any
 
@@ -78,7 +79,9 @@ _DELETE_EMPTY_JOURNEYS = """
 DELETE FROM journeys WHERE (campaign_id, email, domain) IN (SELECT * FROM unnest(%s::int[], %s::text[], %s::text[]))
   AND email_clicks = 0 AND landing_clicks = 0 AND conversions = 0
 """
-_DELETE_EMPTY_STATS = "DELETE FROM domain_stats WHERE users = 0 AND email_clicks = 0 AND landing_clicks = 0 AND conversions = 0"
+_DELETE_EMPTY_STATS = (
+    "DELETE FROM domain_stats WHERE users = 0 AND email_clicks = 0 AND landing_clicks = 0 AND conversions = 0"
+)
 
 
 def delete_batch(conn: psycopg.Connection[Any], *, cutoff: datetime, batch: int) -> int:

@@ -1,4 +1,5 @@
 """Validation of incoming events. Every refusal is an EventRejected with an HTTP status and a clear message."""
+
 import ipaddress
 import math
 import re
@@ -169,7 +170,7 @@ def validate_event(
     event_type = fields["event"].strip().lower()
     if event_type not in _EVENT_TYPES:
         raise EventRejected(422, f"event must be one of: {', '.join(EVENT_TYPES)}", "event")
-    ua = fields["ua"] if "ua" in fields else user_agent
+    ua = fields.get("ua", user_agent)
     if ua is not None and len(ua) > limits.max_value_length:
         ua = ua[: limits.max_value_length]  # a browser's UA is never this long; keep what identifies it
     return {

@@ -1,4 +1,5 @@
 """Assertions about stored data shared by the API, worker and chaos tests."""
+
 from typing import Any
 
 import psycopg
@@ -40,9 +41,14 @@ FROM journeys WHERE campaign_id = %s ORDER BY email, domain
 
 def assert_rollups_match_recount(conn: psycopg.Connection[Any], campaign_id: int) -> None:
     """Every rollup row equals a recount of the campaign's events."""
-    assert conn.execute(_STATS, (campaign_id,)).fetchall() == conn.execute(_STATS_RECOUNT, (campaign_id,)).fetchall()
-    assert (conn.execute(_JOURNEYS, (campaign_id,)).fetchall()
-            == conn.execute(_JOURNEYS_RECOUNT, (campaign_id,)).fetchall())
+    assert (
+        conn.execute(_STATS, (campaign_id,)).fetchall()
+        == conn.execute(_STATS_RECOUNT, (campaign_id,)).fetchall()
+    )
+    assert (
+        conn.execute(_JOURNEYS, (campaign_id,)).fetchall()
+        == conn.execute(_JOURNEYS_RECOUNT, (campaign_id,)).fetchall()
+    )
 
 
 def stored_ids(conn: psycopg.Connection[Any], campaign_id: int) -> list[int]:

@@ -1,4 +1,5 @@
 """The deployment descriptions: docker-compose.yml, Procfile and .env.example agree with the app."""
+
 from pathlib import Path
 
 import yaml
@@ -20,7 +21,9 @@ def test_compose__services_with_healthchecks() -> None:
 
 
 def test_procfile__release_web_worker_beat_flower() -> None:
-    entries = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    entries = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
+    )
     assert set(entries) == {"release", "web", "worker", "beat", "flower"}
     assert "maintenance" in entries["worker"] and "beat" in entries["beat"]
     assert "bootstrap" in entries["release"]
@@ -29,8 +32,11 @@ def test_procfile__release_web_worker_beat_flower() -> None:
 
 
 def test_env_example__documents_every_setting() -> None:
-    documented = {line.split("=", 1)[0].lower() for line in (ROOT / ".env.example").read_text().splitlines()
-                  if "=" in line and not line.startswith("#")}
+    documented = {
+        line.split("=", 1)[0].lower()
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     assert set(Settings.model_fields) <= documented, set(Settings.model_fields) - documented
 
 

@@ -4,6 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-25
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -16,8 +17,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _counter(name: str, type_: sa.types.TypeEngine = sa.BigInteger()) -> sa.Column:
-    return sa.Column(name, type_, server_default=sa.text("0"), nullable=False)
+def _counter(name: str, type_: type[sa.types.TypeEngine] = sa.BigInteger) -> sa.Column:
+    return sa.Column(name, type_(), server_default=sa.text("0"), nullable=False)
 
 
 def upgrade() -> None:
@@ -62,9 +63,16 @@ def upgrade() -> None:
         *(
             _counter(name)
             for name in (
-                "email_clicks", "landing_clicks", "conversions",
-                "bot_email_clicks", "bot_landing_clicks", "bot_conversions",
-                "users", "email_click_users", "landing_click_users", "conversion_users",
+                "email_clicks",
+                "landing_clicks",
+                "conversions",
+                "bot_email_clicks",
+                "bot_landing_clicks",
+                "bot_conversions",
+                "users",
+                "email_click_users",
+                "landing_click_users",
+                "conversion_users",
             )
         ),
     )
@@ -80,7 +88,10 @@ def upgrade() -> None:
         sa.Column("domain", sa.String(255), primary_key=True),
         sa.Column("first_seen", sa.DateTime(), nullable=False),
         sa.Column("last_seen", sa.DateTime(), nullable=False),
-        *(_counter(name, sa.Integer()) for name in ("email_clicks", "landing_clicks", "conversions", "bot_events")),
+        *(
+            _counter(name, sa.Integer)
+            for name in ("email_clicks", "landing_clicks", "conversions", "bot_events")
+        ),
     )
     # Journeys are listed newest recipient first. first_seen (unlike last_seen) almost never changes, so
     # the update every event makes to its journey touches no indexed column and stays a HOT update (no

@@ -8,6 +8,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25
 """
+
 from collections.abc import Sequence
 
 from alembic import op
@@ -19,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX ix_events_created_at_brin ON events USING brin (created_at) WITH (pages_per_range = 32)")
+    op.execute(
+        "CREATE INDEX ix_events_created_at_brin ON events USING brin (created_at) WITH (pages_per_range = 32)"
+    )
 
 
 def downgrade() -> None:

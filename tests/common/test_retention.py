@@ -1,4 +1,5 @@
 """Retention: old events go, and the rollups still equal a recount of what remains."""
+
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,26 +13,52 @@ from tests.checks import assert_rollups_match_recount, event_count
 DAY = 86_400
 
 
-def _events(conn: psycopg.Connection[Any], cid: int, specs: list[tuple[str, str, str, float]]) -> list[dict[str, Any]]:
-    ids = [r[0] for r in conn.execute("SELECT nextval('events_id_seq') FROM generate_series(1, %s)", (len(specs),))]
-    return [{"id": i, "cid": cid, "type": t, "email": e, "domain": d, "ip": "198.51.100.1",
-             "ua": "Mozilla/5.0 (compatible; SafeLinks)" if e.startswith("bot") else "Mozilla/5.0 Firefox/120.0",
-             "extra": {}, "ts": ts} for i, (t, e, d, ts) in zip(ids, specs, strict=True)]
+def _events(
+    conn: psycopg.Connection[Any], cid: int, specs: list[tuple[str, str, str, float]]
+) -> list[dict[str, Any]]:
+    ids = [
+        r[0]
+        for r in conn.execute("SELECT nextval('events_id_seq') FROM generate_series(1, %s)", (len(specs),))
+    ]
+    return [
+        {
+            "id": i,
+            "cid": cid,
+            "type": t,
+            "email": e,
+            "domain": d,
+            "ip": "198.51.100.1",
+            "ua": "Mozilla/5.0 (compatible; SafeLinks)"
+            if e.startswith("bot")
+            else "Mozilla/5.0 Firefox/120.0",
+            "extra": {},
+            "ts": ts,
+        }
+        for i, (t, e, d, ts) in zip(ids, specs, strict=True)
+    ]
 
 
-def test_retention__deletes_old_events_and_keeps_rollups_equal_to_recount(db: psycopg.Connection,
-                                                                          campaign_id: int) -> None:
+def test_retention__deletes_old_events_and_keeps_rollups_equal_to_recount(
+    db: psycopg.Connection, campaign_id: int
+) -> None:
     now = time.time()
     old, new = now - 40 * DAY, now - 1 * DAY
-    store_events(db, _events(db, campaign_id, [
-        ("email_click", "gone@x.com", "a.com", old),        # only old events: the journey disappears
-        ("landing_click", "gone@x.com", "a.com", old),
-        ("email_click", "mixed@x.com", "a.com", old),       # old click goes, new conversion stays
-        ("conversion", "mixed@x.com", "a.com", new),
-        ("email_click", "bot@x.com", "b.com", old),          # the only recipient of b.com: its stats go too
-        ("email_click", "fresh@x.com", "a.com", new),
-        ("email_click", "fresh@x.com", "a.com", old),
-    ]))
+    store_events(
+        db,
+        _events(
+            db,
+            campaign_id,
+            [
+                ("email_click", "gone@x.com", "a.com", old),  # only old events: the journey disappears
+                ("landing_click", "gone@x.com", "a.com", old),
+                ("email_click", "mixed@x.com", "a.com", old),  # old click goes, new conversion stays
+                ("conversion", "mixed@x.com", "a.com", new),
+                ("email_click", "bot@x.com", "b.com", old),  # the only recipient of b.com: its stats go too
+                ("email_click", "fresh@x.com", "a.com", new),
+                ("email_click", "fresh@x.com", "a.com", old),
+            ],
+        ),
+    )
     cutoff = datetime.fromtimestamp(now - 30 * DAY, UTC).replace(tzinfo=None)
     assert delete_batch(db, cutoff=cutoff, batch=2) == 2  # batches are bounded
     total = 2
@@ -39,11 +66,14 @@ def test_retention__deletes_old_events_and_keeps_rollups_equal_to_recount(db: ps
         total += deleted
     assert total == 5
     assert event_count(db, campaign_id) == 2
-    journeys = db.execute("SELECT email, first_seen > %s FROM journeys WHERE campaign_id = %s ORDER BY email",
-                          (cutoff, campaign_id)).fetchall()
+    journeys = db.execute(
+        "SELECT email, first_seen > %s FROM journeys WHERE campaign_id = %s ORDER BY email",
+        (cutoff, campaign_id),
+    ).fetchall()
     assert journeys == [("fresh@x.com", True), ("mixed@x.com", True)]
-    assert [r[0] for r in db.execute("SELECT domain FROM domain_stats WHERE campaign_id = %s",
-                                     (campaign_id,))] == ["a.com"]
+    assert [
+        r[0] for r in db.execute("SELECT domain FROM domain_stats WHERE campaign_id = %s", (campaign_id,))
+    ] == ["a.com"]
     assert_rollups_match_recount(db, campaign_id)
 
 

@@ -1,4 +1,5 @@
 """validate_event and parse_query: what a landing script may send, and every refusal."""
+
 from typing import Any
 
 import pytest
@@ -11,7 +12,9 @@ BASE = [("cid", "5"), ("event", "email_click"), ("email", "John@Gmail.com "), ("
 
 
 def validate(pairs: list[tuple[str, Any]], **kw: Any) -> dict[str, Any]:
-    return validate_event(pairs, limits=LIMITS, client_ip=kw.get("ip", "203.0.113.9"), user_agent=kw.get("ua"))
+    return validate_event(
+        pairs, limits=LIMITS, client_ip=kw.get("ip", "203.0.113.9"), user_agent=kw.get("ua")
+    )
 
 
 def rejected(pairs: list[tuple[str, Any]]) -> EventRejected:

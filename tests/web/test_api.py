@@ -1,4 +1,5 @@
 """/api/event over HTTP against the real web tier, broker and worker."""
+
 import asyncio
 from typing import Any
 
@@ -16,20 +17,33 @@ def params(cid: int, **extra: str) -> dict[str, Any]:
     return {"cid": cid, "event": "email_click", "email": "john@gmail.com", "domain": "example1.com", **extra}
 
 
-def test_event__stored_with_extras_and_enrichment(http: httpx.Client, db: psycopg.Connection, campaign_id: int) -> None:
-    r = http.get("/api/event", params=params(campaign_id, utm_source="mail", sub="7"), headers={"User-Agent": CHROME})
+def test_event__stored_with_extras_and_enrichment(
+    http: httpx.Client, db: psycopg.Connection, campaign_id: int
+) -> None:
+    r = http.get(
+        "/api/event", params=params(campaign_id, utm_source="mail", sub="7"), headers={"User-Agent": CHROME}
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and isinstance(body["event_id"], int)
     assert r.headers["access-control-allow-origin"] == "*"
 
     wait_until(lambda: event_count(db, campaign_id) == 1, message="event stored")
-    row = db.execute("SELECT id, event_type, email, domain, ip, user_agent, extra_params FROM events "
-                     "WHERE campaign_id = %s", (campaign_id,)).fetchone()
+    row = db.execute(
+        "SELECT id, event_type, email, domain, ip, user_agent, extra_params FROM events "
+        "WHERE campaign_id = %s",
+        (campaign_id,),
+    ).fetchone()
     assert row is not None
     event_id, event_type, email, domain, ip, ua, extra = row
     assert (event_id, event_type, email, domain, ip, ua) == (
-        body["event_id"], "email_click", "john@gmail.com", "example1.com", "127.0.0.1", CHROME)
+        body["event_id"],
+        "email_click",
+        "john@gmail.com",
+        "example1.com",
+        "127.0.0.1",
+        CHROME,
+    )
     assert extra["utm_source"] == "mail" and extra["sub"] == "7"
     assert extra["_tracker"]["browser"] == "Chrome 120"
     assert extra["_tracker"]["os"] == "Windows 10"
@@ -37,13 +51,15 @@ def test_event__stored_with_extras_and_enrichment(http: httpx.Client, db: psycop
     assert_rollups_match_recount(db, campaign_id)
 
 
-def test_forwarded_visitor__enriched_from_forwarded_ip(http: httpx.Client, db: psycopg.Connection,
-                                                       campaign_id: int) -> None:
+def test_forwarded_visitor__enriched_from_forwarded_ip(
+    http: httpx.Client, db: psycopg.Connection, campaign_id: int
+) -> None:
     r = http.get("/api/event", params=params(campaign_id, ip="8.8.8.8", ua="curl/8.0"))
     assert r.status_code == 200
     wait_until(lambda: event_count(db, campaign_id) == 1, message="event stored")
-    ip, ua, extra = db.execute("SELECT ip, user_agent, extra_params FROM events WHERE campaign_id = %s",
-                               (campaign_id,)).fetchone()
+    ip, ua, extra = db.execute(
+        "SELECT ip, user_agent, extra_params FROM events WHERE campaign_id = %s", (campaign_id,)
+    ).fetchone()
     assert (ip, ua) == ("8.8.8.8", "curl/8.0")
     assert extra["_tracker"]["country"] == "US"
     assert extra["_tracker"]["asn"] == "GOOGLE"
@@ -55,8 +71,11 @@ def test_post_json_and_form__accepted(http: httpx.Client, db: psycopg.Connection
     r2 = http.post("/api/event", data={**params(campaign_id), "event": "conversion", "txid": "A1"})
     assert (r1.status_code, r2.status_code) == (200, 200), (r1.text, r2.text)
     wait_until(lambda: event_count(db, campaign_id) == 2, message="events stored")
-    rows = dict(db.execute("SELECT event_type, extra_params FROM events WHERE campaign_id = %s",
-                           (campaign_id,)).fetchall())
+    rows = dict(
+        db.execute(
+            "SELECT event_type, extra_params FROM events WHERE campaign_id = %s", (campaign_id,)
+        ).fetchall()
+    )
     assert rows["landing_click"]["price"] == 9.5
     assert rows["conversion"]["txid"] == "A1"
 
@@ -80,8 +99,9 @@ def test_unknown_campaign__404(http: httpx.Client) -> None:
         ("cid={cid}&event=email_click&email=a@b.com&domain=x.com&big=" + "x" * 40_000, 413),
     ],
 )
-def test_refusal__json_error_and_nothing_stored(http: httpx.Client, db: psycopg.Connection, campaign_id: int,
-                                               query: str, status: int) -> None:
+def test_refusal__json_error_and_nothing_stored(
+    http: httpx.Client, db: psycopg.Connection, campaign_id: int, query: str, status: int
+) -> None:
     r = http.get("/api/event?" + query.format(cid=campaign_id))
     assert r.status_code == status
     assert r.json()["status"] == "error" and r.json()["error"]
@@ -92,13 +112,21 @@ def test_refusal__json_error_and_nothing_stored(http: httpx.Client, db: psycopg.
 
 
 def test_bad_bodies__4xx(http: httpx.Client, campaign_id: int) -> None:
-    assert http.post("/api/event", content=b"[1,2]", headers={"content-type": "application/json"}).status_code == 422
-    assert http.post("/api/event", content=b"{bad", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        http.post("/api/event", content=b"[1,2]", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
+    assert (
+        http.post("/api/event", content=b"{bad", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
     assert http.post("/api/event", content=b"x", headers={"content-type": "image/png"}).status_code == 415
 
 
 def test_cors_preflight(http: httpx.Client) -> None:
-    r = http.options("/api/event", headers={"Origin": "https://landing.example", "Access-Control-Request-Method": "POST"})
+    r = http.options(
+        "/api/event", headers={"Origin": "https://landing.example", "Access-Control-Request-Method": "POST"}
+    )
     assert r.status_code == 204 and r.headers["access-control-allow-origin"] == "*"
 
 
@@ -108,18 +136,28 @@ def test_openapi__documents_event_api(http: httpx.Client) -> None:
     assert {p["name"] for p in op["parameters"]} >= {"cid", "event", "email", "domain"}
 
 
-def test_concurrent_events__distinct_ids_all_stored_once(web: str, db: psycopg.Connection, campaign_id: int) -> None:
+def test_concurrent_events__distinct_ids_all_stored_once(
+    web: str, db: psycopg.Connection, campaign_id: int
+) -> None:
     n = 1000
 
     async def send_all() -> list[int]:
         limits = httpx.Limits(max_connections=64)
         async with httpx.AsyncClient(base_url=web, limits=limits, timeout=30) as client:
+
             async def one(i: int) -> int:
-                r = await client.get("/api/event", params=params(
-                    campaign_id, email=f"user{i % 300}@gmail.com", domain=f"example{i % 3}.com",
-                    event=("email_click", "landing_click", "conversion")[i % 3]))
+                r = await client.get(
+                    "/api/event",
+                    params=params(
+                        campaign_id,
+                        email=f"user{i % 300}@gmail.com",
+                        domain=f"example{i % 3}.com",
+                        event=("email_click", "landing_click", "conversion")[i % 3],
+                    ),
+                )
                 assert r.status_code == 200, r.text
                 return int(r.json()["event_id"])
+
             return await asyncio.gather(*(one(i) for i in range(n)))
 
     ids = asyncio.run(send_all())
@@ -128,11 +166,18 @@ def test_concurrent_events__distinct_ids_all_stored_once(web: str, db: psycopg.C
     wait_until(lambda: event_count(db, campaign_id) == n, timeout=180, message=f"{n} events stored")
     assert sorted(stored_ids(db, campaign_id)) == sorted(ids)
     assert_rollups_match_recount(db, campaign_id)
-    users = db.execute("SELECT sum(users) FROM domain_stats WHERE campaign_id = %s", (campaign_id,)).fetchone()[0]
+    users = db.execute(
+        "SELECT sum(users) FROM domain_stats WHERE campaign_id = %s", (campaign_id,)
+    ).fetchone()[0]
     assert users == 300
 
 
 def test_healthz(http: httpx.Client) -> None:
     r = http.get("/healthz")
     assert r.status_code == 200
-    assert r.json() | {"queue_depth": 0} == {"status": "ok", "database": "ok", "broker": "ok", "queue_depth": 0}
+    assert r.json() | {"queue_depth": 0} == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "queue_depth": 0,
+    }
