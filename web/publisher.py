@@ -54,7 +54,10 @@ class BatchPublisher:
 
     async def submit(self, event: dict[str, Any]) -> None:
         """Return once the event is durably queued (or stored); raise Overloaded or Unavailable."""
-        if self._queue_full or len(self._pending) + self.in_flight >= self._max_pending:
+        if self._queue_full:
+            self._recheck_depth()
+            raise Overloaded("the queue is too deep")
+        if len(self._pending) + self.in_flight >= self._max_pending:
             raise Overloaded("too many events waiting to be queued")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((event, done))
@@ -77,10 +80,20 @@ class BatchPublisher:
         now = time.monotonic()
         if now - self._depth_checked_at >= self._depth_check_seconds:
             self._depth_checked_at = now
-            try:
-                self._queue_full = self._queue_depth() > self._max_queue_depth
-            except Exception as exc:  # a depth probe must never fail a batch that was published
-                log.warning("queue depth check failed: %s", exc)
+            self._check_depth()
+
+    def _check_depth(self) -> None:
+        try:
+            self._queue_full = self._queue_depth() > self._max_queue_depth
+        except Exception as exc:  # a depth probe must never fail a batch that was published
+            log.warning("queue depth check failed: %s", exc)
+
+    def _recheck_depth(self) -> None:
+        """While the queue is too deep nothing is published, so nothing probes it: probe it from here."""
+        now = time.monotonic()
+        if now - self._depth_checked_at >= self._depth_check_seconds:
+            self._depth_checked_at = now
+            self._broker.submit(self._check_depth)  # on the broker thread; this request is refused anyway
 
     async def _flush(self, events: Batch, waiters: list[asyncio.Future[None]]) -> None:
         loop = asyncio.get_running_loop()
