@@ -28,6 +28,8 @@ NAMING_CONVENTION = {
 }
 
 EVENT_TYPES = ("email_click", "landing_click", "conversion")
+# 64 hex characters from the server's strong random source (migration 0004).
+POSTBACK_SECRET_DEFAULT = "replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '')"
 
 
 class Base(DeclarativeBase):
@@ -40,7 +42,13 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255))
     offer_url: Mapped[str] = mapped_column(Text)
+    # Authenticates the offer's postbacks (common/campaigns.py makes one; the default covers other inserts).
+    postback_secret: Mapped[str] = mapped_column(String(64), server_default=text(POSTBACK_SECRET_DEFAULT))
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    # Archived: off the home page, still tracking. Deleted: hidden everywhere while a background job removes
+    # its events in batches; the row goes last (migration 0005).
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class Event(Base):
@@ -61,6 +69,25 @@ class Event(Base):
         Index("idx_events_campaign", "campaign_id"),
         Index("idx_events_email", "email"),
         Index("idx_events_domain", "domain"),
+    )
+
+
+class Postback(Base):
+    """A conversion stored from the offer's postback: the dedupe key written with it in one transaction."""
+
+    __tablename__ = "postbacks"
+
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    campaign_id: Mapped[int] = mapped_column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    click_id: Mapped[int] = mapped_column(BigInteger)
+    txid: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+    __table_args__ = (
+        # One conversion per txid; without a txid, one per click (a network's retry is not a second sale).
+        Index("uq_postbacks_campaign_id_txid", "campaign_id", "txid", unique=True),
+        Index("uq_postbacks_campaign_id_click_id", "campaign_id", "click_id", unique=True,
+              postgresql_where=text("txid IS NULL")),
     )
 
 

@@ -10,14 +10,14 @@ journeys, and that count stops at SEARCH_COUNT_CAP rows.
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from common.models import EVENT_TYPES, Campaign, DomainStats, Journey
+from common.models import EVENT_TYPES, Campaign, DomainStats, Event, Journey
 
 # Past this many matches a search shows "1,000+": counting further would cost more than the page itself.
 SEARCH_COUNT_CAP = 1_000
@@ -38,15 +38,39 @@ _EVENT_USER_COLUMNS: dict[str, InstrumentedAttribute[int]] = {
 
 @dataclass(frozen=True)
 class Counts:
+    """Events per type (all traffic), the bots among them, and unique recipients per type (all traffic)."""
+
     email_clicks: int
     landing_clicks: int
     conversions: int
     bot_email_clicks: int = 0
+    bot_landing_clicks: int = 0
+    bot_conversions: int = 0
+    users: int = 0
+    email_click_users: int = 0
+    landing_click_users: int = 0
+    conversion_users: int = 0
+
+    def humans(self) -> "Counts":
+        """The same counts without the events flagged as bots (human = total - bot). The unique-recipient
+        counts stay all-traffic: the rollup counts a recipient once, whichever kind of event came first."""
+        return replace(self, email_clicks=self.email_clicks - self.bot_email_clicks,
+                       landing_clicks=self.landing_clicks - self.bot_landing_clicks,
+                       conversions=self.conversions - self.bot_conversions,
+                       bot_email_clicks=0, bot_landing_clicks=0, bot_conversions=0)
+
+    def shown(self, all_counts: bool) -> "Counts":
+        """What the dashboard shows: every event with `all_counts`, else people only."""
+        return self if all_counts else self.humans()
+
+    @property
+    def bot_events(self) -> int:
+        return self.bot_email_clicks + self.bot_landing_clicks + self.bot_conversions
 
     @property
     def conversion_rate(self) -> float | None:
         """Conversions per email click, in percent; None when there were no email clicks."""
-        return 100.0 * self.conversions / self.email_clicks if self.email_clicks else None
+        return 100.0 * self.conversions / self.email_clicks if self.email_clicks > 0 else None
 
 
 @dataclass(frozen=True)
@@ -61,6 +85,16 @@ class CampaignRow:
     created_at: datetime
     email_clicks: int
     conversions: int
+    bot_email_clicks: int = 0
+    bot_conversions: int = 0
+    archived: bool = False
+
+    def shown(self, all_counts: bool) -> "CampaignRow":
+        if all_counts:
+            return self
+        return replace(self, email_clicks=self.email_clicks - self.bot_email_clicks,
+                       conversions=self.conversions - self.bot_conversions,
+                       bot_email_clicks=0, bot_conversions=0)
 
 
 @dataclass(frozen=True)
@@ -71,6 +105,12 @@ class JourneyRow:
     landing_clicks: int
     conversions: int
     first_seen: datetime
+    bot_events: int = 0
+
+    @property
+    def only_bots(self) -> bool:
+        """Every event of this recipient was flagged as a bot (a scanner, most likely, not a person)."""
+        return self.bot_events > 0 and self.bot_events >= self.email_clicks + self.landing_clicks + self.conversions
 
 
 @dataclass(frozen=True)
@@ -129,39 +169,60 @@ class Total:
     capped: bool = False  # True: there are more than `value`
 
 
-def list_campaigns(*, session: Session) -> list[CampaignRow]:
-    """Every campaign, newest first, with its email clicks and conversions."""
+def list_campaigns(*, session: Session, archived: bool = False) -> list[CampaignRow]:
+    """Campaigns, newest first, with their email clicks and conversions (and the bots among them): the
+    active ones, or with `archived` the archived ones. Campaigns being deleted are never listed."""
     totals = (
         select(DomainStats.campaign_id,
                func.sum(DomainStats.email_clicks).label("email_clicks"),
-               func.sum(DomainStats.conversions).label("conversions"))
+               func.sum(DomainStats.conversions).label("conversions"),
+               func.sum(DomainStats.bot_email_clicks).label("bot_email_clicks"),
+               func.sum(DomainStats.bot_conversions).label("bot_conversions"))
         .group_by(DomainStats.campaign_id)
         .subquery()
     )
     stmt = (
         select(Campaign.id, Campaign.name, Campaign.created_at,
-               func.coalesce(totals.c.email_clicks, 0), func.coalesce(totals.c.conversions, 0))
+               func.coalesce(totals.c.email_clicks, 0), func.coalesce(totals.c.conversions, 0),
+               func.coalesce(totals.c.bot_email_clicks, 0), func.coalesce(totals.c.bot_conversions, 0),
+               Campaign.archived_at.is_not(None))
         .outerjoin(totals, totals.c.campaign_id == Campaign.id)
+        .where(Campaign.deleted_at.is_(None),
+               Campaign.archived_at.is_not(None) if archived else Campaign.archived_at.is_(None))
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
     )
     return [CampaignRow(*row) for row in session.execute(stmt)]
 
 
+def count_archived(*, session: Session) -> int:
+    stmt = select(func.count()).where(Campaign.archived_at.is_not(None), Campaign.deleted_at.is_(None))
+    return int(session.scalar(stmt) or 0)
+
+
+def campaigns_being_deleted(*, session: Session) -> list[str]:
+    """Names of the campaigns whose events are still being removed in the background."""
+    stmt = select(Campaign.name).where(Campaign.deleted_at.is_not(None)).order_by(Campaign.deleted_at)
+    return list(session.scalars(stmt))
+
+
+_COUNT_COLUMNS = (
+    DomainStats.email_clicks, DomainStats.landing_clicks, DomainStats.conversions,
+    DomainStats.bot_email_clicks, DomainStats.bot_landing_clicks, DomainStats.bot_conversions,
+    DomainStats.users, DomainStats.email_click_users, DomainStats.landing_click_users,
+    DomainStats.conversion_users,
+)
+
+
 def campaign_totals(*, session: Session, campaign_id: int) -> Counts:
-    stmt = select(
-        *(func.coalesce(func.sum(column), 0) for column in (
-            DomainStats.email_clicks, DomainStats.landing_clicks, DomainStats.conversions,
-            DomainStats.bot_email_clicks,
-        ))
-    ).where(DomainStats.campaign_id == campaign_id)
+    stmt = select(*(func.coalesce(func.sum(column), 0) for column in _COUNT_COLUMNS)).where(
+        DomainStats.campaign_id == campaign_id)
     return Counts(*(int(v) for v in session.execute(stmt).one()))
 
 
 def domain_rows(*, session: Session, campaign_id: int) -> list[DomainRow]:
-    """Per sending domain, most email clicks first."""
+    """Per sending domain, most email clicks first (all traffic: the order stays put when counts switch)."""
     stmt = (
-        select(DomainStats.email_clicks, DomainStats.landing_clicks, DomainStats.conversions,
-               DomainStats.bot_email_clicks, DomainStats.domain)
+        select(*_COUNT_COLUMNS, DomainStats.domain)
         .where(DomainStats.campaign_id == campaign_id)
         .order_by(DomainStats.email_clicks.desc(), DomainStats.domain)
     )
@@ -210,7 +271,7 @@ def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters
         conditions.append(_after(after))
     stmt = (
         select(Journey.email, Journey.domain, Journey.email_clicks, Journey.landing_clicks,
-               Journey.conversions, Journey.first_seen)
+               Journey.conversions, Journey.first_seen, Journey.bot_events)
         .where(*conditions)
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
         .offset(None if after is not None else offset)
@@ -232,3 +293,36 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
     if filters.domain:
         stmt = stmt.where(DomainStats.domain == filters.domain)
     return Total(int(session.scalar(stmt) or 0))
+
+
+# --- CSV export ---------------------------------------------------------------------------------------------
+
+EVENT_EXPORT_COLUMNS = ("id", "created_at", "event_type", "email", "domain", "ip", "user_agent", "is_bot",
+                        "extra_params")
+JOURNEY_EXPORT_COLUMNS = ("email", "domain", "first_seen", "last_seen", "email_clicks", "landing_clicks",
+                          "conversions", "bot_events")
+
+
+def export_events_query(*, campaign_id: int, filters: JourneyFilters) -> Select[Any]:
+    """The campaign's events for the domain, event and email filters, in storage order: sorting millions of
+    rows would hold back the first byte of the download until the whole sort is done."""
+    is_bot = func.coalesce(Event.extra_params["_tracker"]["is_bot"].as_boolean(), False)
+    stmt = select(Event.id, Event.created_at, Event.event_type, Event.email, Event.domain, Event.ip,
+                  Event.user_agent, is_bot, cast(Event.extra_params, Text)).where(Event.campaign_id == campaign_id)
+    if filters.domain:
+        stmt = stmt.where(Event.domain == filters.domain)
+    if filters.event:
+        stmt = stmt.where(Event.event_type == filters.event)
+    if filters.search:
+        stmt = stmt.where(Event.email.like(_like_pattern(filters.search)))
+    return stmt
+
+
+def export_journeys_query(*, campaign_id: int, filters: JourneyFilters) -> Select[Any]:
+    """The journeys table's rows for the filters, in its order (newest recipient first, off its index)."""
+    return (
+        select(Journey.email, Journey.domain, Journey.first_seen, Journey.last_seen, Journey.email_clicks,
+               Journey.landing_clicks, Journey.conversions, Journey.bot_events)
+        .where(*_journey_conditions(campaign_id, filters))
+        .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
+    )

@@ -265,10 +265,12 @@ def test_domain_stats_fragment__one_row_per_domain(dashboard_client: Client, bus
             rows["example1.com"].conversions) == (60, 40, 4)
     assert rows["example1.com"].conversion_rate == pytest.approx(100 * 4 / 60)
     assert "<html" not in r.text
-    for header in ("Domain", "E.Click", "L.Click", "Conv", "Rate"):
+    for header in ("Domain", "E.Click", "L.Click", "Conv", "Rate", "Uniq"):
         assert f">{header}</th>" in r.text
-    assert re.search(r"example1\.com</td>\s*<td[^>]*>60</td>\s*<td[^>]*>40</td>\s*<td[^>]*>4</td>\s*"
-                     r"<td[^>]*>6\.7%</td>", r.text)
+    # Each count is followed by its unique recipients: 40 recipients, 40 email clicked (60 clicks), ...
+    assert re.search(r"example1\.com</td>\s*<td[^>]*>60</td><td[^>]*>40</td>\s*<td[^>]*>40</td><td[^>]*>40</td>"
+                     r"\s*<td[^>]*>4</td><td[^>]*>4</td>\s*<td[^>]*>6\.7%</td>", r.text)
+    assert "unique recipients with that event, all traffic" in r.text
 
 
 @pytest.mark.parametrize(("params", "expected_total", "check"), [

@@ -3,14 +3,24 @@ import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from common.campaigns import CampaignError, create_campaign, get_campaign
+from common.campaigns import (
+    CampaignError,
+    create_campaign,
+    get_campaign,
+    mark_deleted,
+    purge_deleted_campaigns,
+    set_archived,
+    update_campaign,
+)
+from common.db import connect
 from common.models import Campaign
 from web import queries
 from web.auth import current_user, require_csrf
 from web.dashboard.deps import DbSession
+from web.dashboard.export import csv_download
 from web.dashboard.render import is_htmx, render, secured
 from web.queries import JourneyCursor, JourneyFilters
 
@@ -28,6 +38,26 @@ EVENT_CHOICES = (
 Domain = Annotated[str | None, Query(max_length=255)]
 EventType = Annotated[str | None, Query(max_length=50)]
 Search = Annotated[str | None, Query(alias="q", max_length=1000)]
+# `?counts=all`: every event; anything else: people only (bots subtracted). Kept in every URL a page makes.
+CountsMode = Annotated[str | None, Query(alias="counts", max_length=10)]
+ALL_COUNTS = {"counts": "all"}
+
+
+def _counts_context(request: Request, counts: str | None, path: str | None = None) -> dict[str, Any]:
+    """Which counts the page shows, the query string that keeps that choice, and the header switch's links:
+    the page's URL (`path`, default this request's) with and without `counts=all`, other parameters kept."""
+    all_counts = counts == "all"
+    path = path or request.url.path
+    keep = [(k, v) for k, v in request.query_params.multi_items() if v and k not in ("counts", "offset", "after")]
+    return {
+        "all_counts": all_counts,
+        "counts_params": ALL_COUNTS if all_counts else {},
+        "counts_query": "?counts=all" if all_counts else "",
+        "toggle_urls": {
+            "human": path + (f"?{urlencode(keep)}" if keep else ""),
+            "all": path + "?" + urlencode([*keep, *ALL_COUNTS.items()]),
+        },
+    }
 
 
 class CampaignNotFound(Exception):
@@ -39,7 +69,7 @@ def _campaign_or_404(session: DbSession, campaign_id: int) -> Campaign:
     if campaign_id > MAX_CAMPAIGN_ID:
         raise CampaignNotFound()
     campaign = get_campaign(session=session, campaign_id=campaign_id)
-    if campaign is None:
+    if campaign is None or campaign.deleted_at is not None:
         raise CampaignNotFound()
     return campaign
 
@@ -47,16 +77,33 @@ def _campaign_or_404(session: DbSession, campaign_id: int) -> Campaign:
 CampaignDep = Annotated[Campaign, Depends(_campaign_or_404)]
 
 
+Archived = Annotated[bool, Query()]
+
+
+def _home_context(request: Request, session: DbSession, counts: str | None, archived: bool) -> dict[str, Any]:
+    context = _counts_context(request, counts)
+    campaigns = queries.list_campaigns(session=session, archived=archived)
+    params = {**context["counts_params"], **({"archived": "1"} if archived else {})}
+    return {
+        **context,
+        "campaigns": [c.shown(context["all_counts"]) for c in campaigns],
+        "archived": archived,
+        "archived_count": queries.count_archived(session=session),
+        "deleting": queries.campaigns_being_deleted(session=session),
+        "table_url": "/campaigns" + (f"?{urlencode(params)}" if params else ""),
+    }
+
+
 @router.get("/")
-def home(request: Request, session: DbSession) -> Response:
-    return render(request, "home.html", {"campaigns": queries.list_campaigns(session=session)})
+def home(request: Request, session: DbSession, counts: CountsMode = None, archived: Archived = False) -> Response:
+    return render(request, "home.html", _home_context(request, session, counts, archived))
 
 
 @router.get("/campaigns")
-def campaigns_table(request: Request, session: DbSession) -> Response:
+def campaigns_table(request: Request, session: DbSession, counts: CountsMode = None,
+                    archived: Archived = False) -> Response:
     """The home page's table, polled by the page."""
-    campaigns = queries.list_campaigns(session=session)
-    return render(request, "partials/campaigns_table.html", {"campaigns": campaigns})
+    return render(request, "partials/campaigns_table.html", _home_context(request, session, counts, archived))
 
 
 @router.get("/create")
@@ -75,15 +122,12 @@ def create(request: Request, session: DbSession, name: Annotated[str, Form()] = 
         template = "partials/campaign_form.html" if is_htmx(request) else "create.html"
         return render(request, template, context, status_code=422)
     session.commit()
-    url = f"/campaign/{campaign.id}"
-    if is_htmx(request):
-        # HX-Location: HTMX fetches the new page and swaps it in, pushing its URL: no full page load.
-        return secured(Response(headers={"HX-Location": json.dumps({"path": url, "target": "body"})}))
-    return secured(RedirectResponse(url, status_code=303))
+    # HX-Location: HTMX fetches the new page and swaps it in, pushing its URL: no full page load.
+    return _go_to(request, f"/campaign/{campaign.id}")
 
 
 def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFilters, page_size: int,
-                      offset: int = 0, after: str | None = None) -> dict[str, Any]:
+                      offset: int = 0, after: str | None = None, all_counts: bool = False) -> dict[str, Any]:
     """The journeys table's rows and footer. `offset` counts the rows already shown; `after` is where they
     ended (without it, e.g. in a hand-made URL, the listing skips `offset` rows instead)."""
     rows, has_more = queries.list_journeys(session=session, campaign_id=campaign.id, filters=filters,
@@ -93,7 +137,7 @@ def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFi
     if has_more:
         cursor = JourneyCursor.after(rows[-1]).encode()
         next_url = f"/campaign/{campaign.id}/users?" + urlencode(
-            {"offset": shown, **filters.params(), "after": cursor})
+            {"offset": shown, **filters.params(), **(ALL_COUNTS if all_counts else {}), "after": cursor})
     if not has_more and offset == 0 and filters.search:
         total = queries.Total(len(rows))  # everything that matches is on the page: nothing left to count
     else:
@@ -110,42 +154,137 @@ def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFi
 
 @router.get("/campaign/{campaign_id:int}")
 def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, domain: Domain = None,
-                  event: EventType = None, search: Search = None) -> Response:
+                  event: EventType = None, search: Search = None, counts: CountsMode = None) -> Response:
     """The campaign page; the filter parameters let the journeys filter work without JavaScript too."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
     page_size = request.app.state.settings.journeys_page_size
+    context = _counts_context(request, counts)
+    all_counts = context["all_counts"]
+    totals = queries.campaign_totals(session=session, campaign_id=campaign.id)
+    domains = queries.domain_rows(session=session, campaign_id=campaign.id)
     return render(request, "campaign.html", {
-        **_journeys_context(session, campaign, filters, page_size),
-        "totals": queries.campaign_totals(session=session, campaign_id=campaign.id),
-        "domains": queries.domain_rows(session=session, campaign_id=campaign.id),
-        "domain_choices": queries.campaign_domains(session=session, campaign_id=campaign.id),
+        **context,
+        **_journeys_context(session, campaign, filters, page_size, all_counts=all_counts),
+        "totals": totals.shown(all_counts),
+        "all_totals": totals,
+        "domains": [d.shown(all_counts) for d in domains],
+        "domain_choices": sorted(d.domain for d in domains),
         "event_choices": EVENT_CHOICES,
     })
 
 
 @router.get("/campaign/{campaign_id:int}/stats")
-def overall_stats(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
+def overall_stats(request: Request, session: DbSession, campaign: CampaignDep, counts: CountsMode = None) -> Response:
+    context = _counts_context(request, counts)
     totals = queries.campaign_totals(session=session, campaign_id=campaign.id)
-    return render(request, "partials/overall_stats.html", {"campaign": campaign, "totals": totals})
+    return render(request, "partials/overall_stats.html", {
+        **context, "campaign": campaign, "totals": totals.shown(context["all_counts"]), "all_totals": totals})
 
 
 @router.get("/campaign/{campaign_id:int}/domains")
-def domain_stats(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
+def domain_stats(request: Request, session: DbSession, campaign: CampaignDep, counts: CountsMode = None) -> Response:
+    context = _counts_context(request, counts)
     domains = queries.domain_rows(session=session, campaign_id=campaign.id)
-    return render(request, "partials/domain_stats.html", {"campaign": campaign, "domains": domains})
+    return render(request, "partials/domain_stats.html", {
+        **context, "campaign": campaign, "domains": [d.shown(context["all_counts"]) for d in domains]})
 
 
 @router.get("/campaign/{campaign_id:int}/users")
 def journeys(request: Request, session: DbSession, campaign: CampaignDep, domain: Domain = None,
-             event: EventType = None, search: Search = None,
+             event: EventType = None, search: Search = None, counts: CountsMode = None,
              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
              after: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     """The journeys table for the filters; with an offset ("Load more"), just the next rows and the footer."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
     page_size = request.app.state.settings.journeys_page_size
-    context = _journeys_context(session, campaign, filters, page_size, offset=offset, after=after)
+    counts_context = _counts_context(request, counts, path=f"/campaign/{campaign.id}")
+    context = {**counts_context, **_journeys_context(session, campaign, filters, page_size, offset=offset,
+                                                     after=after, all_counts=counts_context["all_counts"])}
     if offset:
         return render(request, "partials/journey_rows_more.html", context)
-    # The address bar follows the filters, so a reload or a shared link shows the same table.
-    page_url = f"/campaign/{campaign.id}" + (f"?{urlencode(filters.params())}" if filters.params() else "")
-    return render(request, "partials/journeys.html", context, headers={"HX-Push-Url": page_url})
+    # The address bar follows the filters, so a reload or a shared link shows the same table; the header's
+    # counts switch is swapped along (out of band) so that it keeps these filters too.
+    params = {**filters.params(), **counts_context["counts_params"]}
+    page_url = f"/campaign/{campaign.id}" + (f"?{urlencode(params)}" if params else "")
+    return render(request, "partials/journeys.html", {**context, "oob_toggle": is_htmx(request)},
+                  headers={"HX-Push-Url": page_url})
+
+
+# --- export -------------------------------------------------------------------------------------------------
+
+@router.get("/campaign/{campaign_id:int}/export/events.csv")
+def export_events(campaign: CampaignDep, domain: Domain = None, event: EventType = None,
+                  search: Search = None) -> Response:
+    """Every event of the campaign (for the journeys filters), streamed as CSV."""
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    return csv_download(f"campaign-{campaign.id}-events.csv", queries.EVENT_EXPORT_COLUMNS,
+                        queries.export_events_query(campaign_id=campaign.id, filters=filters))
+
+
+@router.get("/campaign/{campaign_id:int}/export/journeys.csv")
+def export_journeys(campaign: CampaignDep, domain: Domain = None, event: EventType = None,
+                    search: Search = None) -> Response:
+    """The journeys matching the filters, streamed as CSV."""
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    return csv_download(f"campaign-{campaign.id}-journeys.csv", queries.JOURNEY_EXPORT_COLUMNS,
+                        queries.export_journeys_query(campaign_id=campaign.id, filters=filters))
+
+
+# --- manage: edit, archive, delete ----------------------------------------------------------------------
+
+@router.get("/campaign/{campaign_id:int}/edit")
+def edit_page(request: Request, campaign: CampaignDep) -> Response:
+    form = {"name": campaign.name, "offer_url": campaign.offer_url}
+    return render(request, "edit.html", {"campaign": campaign, "form": form, "errors": {}})
+
+
+@router.post("/campaign/{campaign_id:int}/edit", dependencies=[Depends(require_csrf)])
+def edit(request: Request, session: DbSession, campaign: CampaignDep, name: Annotated[str, Form()] = "",
+         offer_url: Annotated[str, Form()] = "") -> Response:
+    """Save a new name and offer URL; errors come back inline, like the create form's."""
+    try:
+        update_campaign(session=session, campaign=campaign, name=name, offer_url=offer_url)
+    except CampaignError as exc:
+        session.rollback()
+        context = {"campaign": campaign, "form": {"name": name, "offer_url": offer_url}, "errors": exc.errors}
+        template = "partials/campaign_form.html" if is_htmx(request) else "edit.html"
+        return render(request, template, context, status_code=422)
+    session.commit()
+    return _go_to(request, f"/campaign/{campaign.id}")
+
+
+@router.post("/campaign/{campaign_id:int}/archive", dependencies=[Depends(require_csrf)])
+def archive(request: Request, session: DbSession, campaign: CampaignDep,
+            archived: Annotated[bool, Form()] = True) -> Response:
+    """Archive (or bring back) a campaign. Archived campaigns keep accepting and counting events."""
+    set_archived(session=session, campaign=campaign, archived=archived)
+    session.commit()
+    return _go_to(request, f"/campaign/{campaign.id}")
+
+
+@router.get("/campaign/{campaign_id:int}/delete")
+def delete_page(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
+    """The confirmation: what deleting removes, and that it cannot be undone."""
+    totals = queries.campaign_totals(session=session, campaign_id=campaign.id)
+    return render(request, "delete.html", {"campaign": campaign, "totals": totals})
+
+
+def _purge_in_background() -> None:
+    with connect() as conn:
+        purge_deleted_campaigns(conn)
+
+
+@router.post("/campaign/{campaign_id:int}/delete", dependencies=[Depends(require_csrf)])
+def delete(request: Request, session: DbSession, campaign: CampaignDep, background: BackgroundTasks) -> Response:
+    """Hide the campaign at once; its events, journeys and stats are removed in batches after the answer."""
+    mark_deleted(session=session, campaign=campaign)
+    session.commit()
+    background.add_task(_purge_in_background)
+    return _go_to(request, "/")
+
+
+def _go_to(request: Request, url: str) -> Response:
+    """After a successful POST: HTMX swaps in the page without a reload; a plain form is redirected."""
+    if is_htmx(request):
+        return secured(Response(headers={"HX-Location": json.dumps({"path": url, "target": "body"})}))
+    return secured(RedirectResponse(url, status_code=303))
