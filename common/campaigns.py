@@ -102,7 +102,11 @@ _PURGE_STEPS = (
 
 def purge_campaign(conn: psycopg.Connection[object], campaign_id: int, batch: int = PURGE_BATCH) -> None:
     """Delete a campaign marked deleted: its events and journeys in batches (one short transaction each),
-    then the campaign row, whose ON DELETE CASCADE takes domain_stats and any event stored meanwhile."""
+    then the campaign row, whose ON DELETE CASCADE takes domain_stats and any event stored meanwhile.
+    A campaign not marked deleted is left alone."""
+    marked = conn.execute("SELECT 1 FROM campaigns WHERE id = %s AND deleted_at IS NOT NULL", (campaign_id,))
+    if marked.fetchone() is None:
+        return
     for step in _PURGE_STEPS:
         while True:
             with conn.transaction():
