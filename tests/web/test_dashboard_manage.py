@@ -53,6 +53,7 @@ def test_edit__invalid_input_inline_and_nothing_saved(dashboard_client: Client, 
                               headers={**HX, "X-CSRF-Token": csrf_of(dashboard_client)})
     assert r.status_code == 422 and r.template.name == "partials/campaign_form.html"
     assert set(r.context["errors"]) == {"name", "offer_url"} and 'id="name-error"' in r.text
+    assert f'hx-post="/campaign/{cid}/edit"' in r.text and "Save Changes" in r.text
     assert db.execute("SELECT name, offer_url FROM campaigns WHERE id = %s", (cid,)).fetchone() == ("Keep Me", OFFER)
     # Without JavaScript: the whole page with the errors, or a redirect on success.
     csrf = csrf_of(dashboard_client)

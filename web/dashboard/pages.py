@@ -235,7 +235,13 @@ def export_journeys(campaign: CampaignDep, domain: Domain = None, event: EventTy
 @router.get("/campaign/{campaign_id:int}/edit")
 def edit_page(request: Request, campaign: CampaignDep) -> Response:
     form = {"name": campaign.name, "offer_url": campaign.offer_url}
-    return render(request, "edit.html", {"campaign": campaign, "form": form, "errors": {}})
+    return render(request, "edit.html", _edit_context(campaign, form, {}))
+
+
+def _edit_context(campaign: Campaign, form: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    # The create form, pointed at this campaign.
+    return {"campaign": campaign, "form": form, "errors": errors,
+            "action": f"/campaign/{campaign.id}/edit", "submit_label": "Save Changes"}
 
 
 @router.post("/campaign/{campaign_id:int}/edit", dependencies=[Depends(require_csrf)])
@@ -246,7 +252,7 @@ def edit(request: Request, session: DbSession, campaign: CampaignDep, name: Anno
         update_campaign(session=session, campaign=campaign, name=name, offer_url=offer_url)
     except CampaignError as exc:
         session.rollback()
-        context = {"campaign": campaign, "form": {"name": name, "offer_url": offer_url}, "errors": exc.errors}
+        context = _edit_context(campaign, {"name": name, "offer_url": offer_url}, exc.errors)
         template = "partials/campaign_form.html" if is_htmx(request) else "edit.html"
         return render(request, template, context, status_code=422)
     session.commit()
