@@ -119,7 +119,7 @@ def recover_dropped_batches() -> int:
         _forget(batch_id)
         recovered += 1
     if recovered:
-        log.warning("recovered %d batches a worker had dropped", recovered)
+        log.warning("stored %d batches in flight for longer than the visibility timeout", recovered)
     return recovered
 
 
