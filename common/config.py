@@ -2,7 +2,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-secret-change-me"
@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     max_extra_value_length: int = 2048
     max_extras_bytes: int = 16_384
     max_query_bytes: int = 32_768
+    # A postback's click may still be queued: look for it this long before answering 404 (the network retries).
+    postback_click_wait_seconds: float = Field(default=3.0, ge=0)
 
     # --- worker ---
     broker_visibility_timeout_seconds: int = 60
@@ -66,6 +68,9 @@ class Settings(BaseSettings):
     home_refresh_seconds: int = 30
     stats_refresh_seconds: int = 10
     journeys_page_size: int = 50
+    # The tracker's address as recipients and landing pages reach it, for the links and snippets the campaign
+    # page shows (e.g. https://track.example.com). Empty: the address the dashboard was opened at.
+    public_base_url: str = ""
 
     # --- running ---
     host: str = "127.0.0.1"
@@ -81,6 +86,14 @@ class Settings(BaseSettings):
     @property
     def uses_redis_broker(self) -> bool:
         return self.celery_broker_url.startswith(("redis://", "rediss://", "unix://"))
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":

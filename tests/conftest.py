@@ -137,3 +137,28 @@ def dashboard_client(anonymous_client: Any, dashboard_user: tuple[str, str]) -> 
     """A client of the in-process app, signed in as `dashboard_user`."""
     assert sign_in(anonymous_client, *dashboard_user).status_code == 303
     return anonymous_client
+
+
+# --- tracking link, pixel, postback ------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def overloaded_web() -> Iterator[str]:
+    """Base URL of a web process that refuses every event as overloaded: it publishes to a queue of its own
+    that no worker consumes, filled past MAX_QUEUE_DEPTH. The queue is deleted afterwards."""
+    import redis
+
+    queue = f"overloaded_{_RUN}"
+    proc, base_url = start_web(service_env(INGEST_QUEUE=queue, MAX_QUEUE_DEPTH="1", QUEUE_DEPTH_CHECK_SECONDS="0"))
+    with get_session() as session:
+        cid = create_campaign(session=session, name="Overload filler", offer_url="https://offer.example.com/").id
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        # One at a time: each event is a batch (a queued message) of its own; the depth is checked after each.
+        for i in range(10):
+            r = client.get("/api/event", params={"cid": cid, "event": "email_click", "email": f"f{i}@x.com",
+                                                 "domain": "x.com"})
+            if r.status_code == 503:
+                break
+        assert r.status_code == 503, r.text
+    yield base_url
+    proc.stop()
+    redis.Redis.from_url(TEST_ENV["REDIS_URL"]).delete(queue, f"{queue}.inflight", f"{queue}.inflight.batches")

@@ -21,6 +21,12 @@ def json_response(body: dict[str, Any], status: int = 200, headers: dict[str, st
                     headers={**CORS_HEADERS, **(headers or {})})
 
 
+def tracker_error(message: str) -> dict[str, str]:
+    """`X-Tracker-Error`, for answers whose body cannot say what went wrong (a redirect, a GIF).
+    Printable ASCII only: messages may quote a caller's parameter names."""
+    return {"X-Tracker-Error": "".join(c if " " <= c <= "~" else "?" for c in message)[:200]}
+
+
 def _param(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": required, "description": description,
             "schema": {"type": "string", **schema}}
@@ -51,7 +57,8 @@ _DESCRIPTION = (
 )
 
 
-async def _request_params(request: Request, pipeline: IngestPipeline) -> list[tuple[str, Any]]:
+async def request_params(request: Request, pipeline: IngestPipeline) -> list[tuple[str, Any]]:
+    """The query string's parameters, and a POST's form or JSON body's after them."""
     limits = pipeline.limits
     pairs: list[tuple[str, Any]] = parse_query(request.scope["query_string"], limits)
     if request.method != "POST":
@@ -98,7 +105,7 @@ async def record(pipeline: IngestPipeline, pairs: list[tuple[str, Any]], client_
 async def record_event(request: Request) -> Response:
     pipeline: IngestPipeline = request.app.state.pipeline
     try:
-        pairs = await _request_params(request, pipeline)
+        pairs = await request_params(request, pipeline)
     except EventRejected as exc:
         return json_response(exc.body(), exc.status)
     client = request.client

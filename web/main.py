@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from common.config import Settings, get_settings
-from web import api, health
+from web import api, health, pixel, postback, redirect
 from web.dashboard.routes import install as install_dashboard
 from web.fastpath import EventFastPath
 from web.ingest import build_pipeline
@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(api.router)
+    app.include_router(pixel.router)
+    app.include_router(postback.router)
+    app.include_router(redirect.router)
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_dashboard(app)

@@ -1,5 +1,6 @@
 // The dashboard's only script of its own (no inline scripts: the Content-Security-Policy forbids them).
-// Copy buttons: <button data-copy="text">. Delegated, so buttons swapped in by HTMX work too.
+// Copy buttons: <button data-copy="text">, or <button data-copy-from="#id"> for the text of that element (a
+// code snippet, written once in the page). Delegated, so buttons swapped in by HTMX work too.
 (function () {
   "use strict";
 
@@ -25,11 +26,14 @@
   }
 
   document.addEventListener("click", function (event) {
-    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    var button = event.target.closest ? event.target.closest("[data-copy], [data-copy-from]") : null;
     if (!button) { return; }
+    var source = button.dataset.copyFrom ? document.querySelector(button.dataset.copyFrom) : null;
+    var text = source ? source.textContent : button.dataset.copy;
+    if (text === undefined) { return; }
     var label = button.dataset.label || button.textContent;
     button.dataset.label = label;
-    copy(button.dataset.copy).then(function () {
+    copy(text).then(function () {
       button.textContent = "Copied";
       button.classList.add("copied");
     }, function () {

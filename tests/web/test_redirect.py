@@ -1,0 +1,175 @@
+"""/r/{cid}, the tracking link, over HTTP against the real web tier, broker and worker."""
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import psycopg
+import pytest
+
+from common.campaigns import CampaignError, create_campaign, validate_campaign
+from common.db import get_session
+from tests.checks import assert_rollups_match_recount, event_count
+from tests.services import wait_until
+from web.redirect import fill_offer
+
+CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+OFFER = "https://offer.example.com/lp?e={email}&d={domain}&c={cid}&k={click_id}&aff=1#x-{click_id}"
+
+
+def new_campaign(offer_url: str = OFFER) -> int:
+    with get_session() as session:
+        return create_campaign(session=session, name=f"Link {uuid.uuid4().hex[:6]}", offer_url=offer_url).id
+
+
+def query(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query, keep_blank_values=True).items()}
+
+
+# --- fill_offer --------------------------------------------------------------------------------------------
+
+def test_fill_offer__values_url_encoded_in_path_query_and_fragment() -> None:
+    values = {"email": "a+b@x.com", "domain": "ex.com", "cid": "5", "click_id": "42"}
+    assert fill_offer("https://o.example/p/{cid}?e={email}&d={domain}#{click_id}", values) == (
+        "https://o.example/p/5?e=a%2Bb%40x.com&d=ex.com#42")
+
+
+def test_fill_offer__a_value_cannot_add_parameters_or_macros() -> None:
+    values = {"email": "x@y.com&admin=1/{click_id} #", "click_id": "7"}
+    assert fill_offer("https://o.example/?e={email}", values) == (
+        "https://o.example/?e=x%40y.com%26admin%3D1%2F%7Bclick_id%7D%20%23")
+
+
+def test_fill_offer__percent_encoded_macros_and_unknown_ones() -> None:
+    values = {"email": "a@b.co", "click_id": "9"}
+    assert fill_offer("https://o.example/?e=%7Bemail%7D&k=%7bclick_id%7d&s={sub}", values) == (
+        "https://o.example/?e=a%40b.co&k=9&s=%7Bsub%7D")
+
+
+def test_fill_offer__made_ascii_for_the_location_header() -> None:
+    assert fill_offer("https://bücher.example/straße?q=ü", {}) == (
+        "https://xn--bcher-kva.example/stra%C3%9Fe?q=%C3%BC")
+
+
+@pytest.mark.parametrize("offer", ["javascript:alert(1)//{email}", "ftp://x.example/", "/relative?e={email}",
+                                   "https://", "data:text/html,hi"])
+def test_fill_offer__not_http__none(offer: str) -> None:
+    assert fill_offer(offer, {"email": "a@b.co"}) is None
+
+
+def test_campaign_offer__macros_in_the_host_refused() -> None:
+    for offer in ("https://{domain}/x", "https://%7Bdomain%7D.example/x"):
+        with pytest.raises(CampaignError, match="not its host"):
+            validate_campaign("Name", offer)
+    assert validate_campaign("Name", "https://o.example/{email}?k={click_id}")
+
+
+# --- over HTTP ---------------------------------------------------------------------------------------------
+
+def test_click__recorded_and_redirected_with_macros_filled(http: httpx.Client, db: psycopg.Connection) -> None:
+    cid = new_campaign()
+    r = http.get(f"/r/{cid}", params={"email": " John+news@Gmail.com", "domain": "Example1.com",
+                                      "utm_source": "spring"}, headers={"User-Agent": CHROME})
+    assert r.status_code == 302, r.text
+    assert r.headers["cache-control"] == "no-store" and "x-tracker-error" not in r.headers
+    location = r.headers["location"]
+    assert location.startswith("https://offer.example.com/lp?e=John%2Bnews%40Gmail.com&d=Example1.com&c=")
+    q = query(location)
+    click_id = int(q["k"])
+    assert (q["e"], q["d"], q["c"], q["aff"]) == ("John+news@Gmail.com", "Example1.com", str(cid), "1")
+    assert urlsplit(location).fragment == f"x-{click_id}"
+
+    wait_until(lambda: event_count(db, cid) == 1, message="click stored")
+    row = db.execute("SELECT id, event_type, email, domain, ip, user_agent, extra_params FROM events "
+                     "WHERE campaign_id = %s", (cid,)).fetchone()
+    assert row is not None
+    event_id, event_type, email, domain, ip, ua, extra = row
+    assert (event_id, event_type, email, domain, ip, ua) == (
+        click_id, "email_click", "john+news@gmail.com", "example1.com", "127.0.0.1", CHROME)
+    assert extra["utm_source"] == "spring" and extra["_tracker"]["is_bot"] is False
+    assert_rollups_match_recount(db, cid)
+
+
+@pytest.mark.parametrize(
+    ("query_string", "error"),
+    [
+        ("email=not-an-email&domain=example1.com", "email is not a valid address"),
+        ("email=a@b.com", "missing required parameter(s): domain"),
+        ("", "missing required parameter(s): email, domain"),
+        ("email=a@b.com&domain=bad_domain!", "domain is not a valid host name"),
+        ("email=a@b.com&domain=x.com&event=conversion", "parameter 'event' is repeated"),
+        ("email=a%00@b.com&domain=x.com", "email contains a NUL byte"),
+        ("email=%ff@b.com&domain=x.com", "parameters must be valid UTF-8"),
+        ("email=a@b.com&domain=x.com&_tracker=1", "_tracker is reserved for the tracker's own data"),
+    ],
+)
+def test_refused_click__still_redirected_nothing_stored(http: httpx.Client, db: psycopg.Connection,
+                                                        query_string: str, error: str) -> None:
+    cid = new_campaign()
+    r = http.get(f"/r/{cid}?{query_string}")
+    assert r.status_code == 302
+    assert r.headers["x-tracker-error"] == error
+    q = query(r.headers["location"])
+    assert q["k"] == "" and q["c"] == str(cid)  # no click id: nothing was recorded
+    # A valid click sent afterwards is stored: once it is, the refused one would have been too.
+    marker = http.get(f"/r/{cid}", params={"email": "marker@gmail.com", "domain": "example1.com"})
+    assert marker.status_code == 302 and query(marker.headers["location"])["k"]
+    wait_until(lambda: event_count(db, cid) >= 1, message="marker click stored")
+    assert event_count(db, cid) == 1
+
+
+def test_refused_click__offer_gets_the_values_as_given(http: httpx.Client) -> None:
+    cid = new_campaign()
+    r = http.get(f"/r/{cid}", params={"email": "Not An Email", "domain": "example1.com"})
+    assert r.status_code == 302
+    assert query(r.headers["location"])["e"] == "Not An Email"
+
+
+def test_header_error__only_printable_ascii(http: httpx.Client) -> None:
+    cid = new_campaign()
+    r = http.get(f"/r/{cid}", params=[("email", "a@b.com"), ("domain", "x.com"), ("ü", "1"), ("ü", "2")])
+    assert r.headers["x-tracker-error"] == "parameter '?' is repeated"
+
+
+def test_head__redirected_not_recorded(http: httpx.Client, db: psycopg.Connection) -> None:
+    cid = new_campaign()
+    r = http.head(f"/r/{cid}", params={"email": "a@b.com", "domain": "example1.com"})
+    assert r.status_code == 302 and r.headers["x-tracker-error"] == "HEAD requests are not recorded"
+    assert query(r.headers["location"])["e"] == "a@b.com"
+    assert http.get(f"/r/{cid}", params={"email": "marker@b.com", "domain": "example1.com"}).status_code == 302
+    wait_until(lambda: event_count(db, cid) >= 1, message="marker click stored")
+    assert event_count(db, cid) == 1
+
+
+@pytest.mark.parametrize("cid", ["2147483000", "0", "abc", "-5", "99999999999", "1e3", "٣"])
+def test_unknown_campaign__plain_404_page(http: httpx.Client, cid: str) -> None:
+    r = http.get(f"/r/{cid}", params={"email": "a@b.com", "domain": "example1.com"},
+                 headers={"Accept": "text/html"})
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("text/html")
+    assert "<h1>Link not found</h1>" in r.text and "campaign" not in r.text.lower()  # nothing about the tracker
+    assert r.headers["x-tracker-error"]
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+
+
+def test_new_campaign__its_link_works_at_once(http: httpx.Client) -> None:
+    """A campaign created after the web process cached the list is looked up on its own."""
+    http.get(f"/r/{new_campaign()}", params={"email": "a@b.com", "domain": "example1.com"})
+    cid = new_campaign("https://second.example/?k={click_id}")
+    r = http.get(f"/r/{cid}", params={"email": "a@b.com", "domain": "example1.com"})
+    assert r.status_code == 302 and r.headers["location"].startswith("https://second.example/?k=")
+
+
+def test_overloaded__still_redirected_nothing_recorded(overloaded_web: str) -> None:
+    cid = new_campaign()
+    with httpx.Client(base_url=overloaded_web, timeout=30) as client:
+        r = client.get(f"/r/{cid}", params={"email": "a@b.com", "domain": "example1.com"})
+    assert r.status_code == 302
+    assert r.headers["x-tracker-error"] == "overloaded, retry later"
+    q = query(r.headers["location"])
+    assert (q["e"], q["k"]) == ("a@b.com", "")
+
+
+def test_openapi__documents_the_tracking_link(http: httpx.Client) -> None:
+    op = http.get("/openapi.json").json()["paths"]["/r/{cid}"]["get"]
+    assert {p["name"] for p in op["parameters"]} >= {"cid", "email", "domain"}
+    assert "302" in op["responses"]
