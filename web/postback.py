@@ -129,7 +129,7 @@ async def _wait_for_click(db: ThreadConnections, campaign_id: int, click_id: int
         pause = min(pause * 2, 0.5)
 
 
-def _store_once(conn: psycopg.Connection[Any], event: dict[str, Any], click_id: int,
+def store_once(conn: psycopg.Connection[Any], event: dict[str, Any], click_id: int,
                 txid: str | None) -> tuple[str, int]:
     """("ok", new id) after storing the conversion, or ("duplicate", the first one's id)."""
     try:
@@ -185,7 +185,7 @@ async def _postback(request: Request, pipeline: IngestPipeline, wait: float) -> 
         pairs.append(("txid", txid))
     event = validate_event([*pairs, *extras], limits=pipeline.limits, client_ip=None, user_agent=user_agent)
     event["id"] = await pipeline.ids.take()
-    return await pipeline.db.run(_store_once, event, click_id, txid)
+    return await pipeline.db.run(store_once, event, click_id, txid)
 
 
 @router.api_route("/api/postback", methods=["GET", "POST"], summary="Record a conversion (postback)",
