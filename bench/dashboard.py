@@ -63,7 +63,45 @@ def targets(cid: int, domain: str, term: str) -> dict[str, str]:
         "email search (rare)": f"{base}/users?q={term}",
         "email search (common)": f"{base}/users?q=gmail",
         "domain + event + search": f"{base}/users?domain={domain}&event=landing_click&q=user1",
+        "home, all traffic": "/?counts=all",
+        "campaign page, all traffic": f"{base}?counts=all",
+        "overall stats, all traffic": f"{base}/stats?counts=all",
+        "stats by domain, all traffic": f"{base}/domains?counts=all",
+        "journeys, all traffic": f"{base}/users?counts=all",
+        "archived campaigns": "/?archived=1",
+        "edit page": f"{base}/edit",
+        "delete confirmation": f"{base}/delete",
     }
+
+
+def _memory_kb(pid: int, field: str) -> int:
+    """VmRSS (now) or VmHWM (peak) of a process, in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def export(client: httpx.Client, cid: int, domain: str, pid: int | None) -> None:
+    """Download each CSV export once, whole: time to the first byte, total time, lines, and the server's
+    memory (its peak only grows if a download is held in memory instead of streamed)."""
+    print(f"{'export':32} {'first ms':>8} {'total s':>8} {'lines':>10} {'MB':>7} {'rss MB':>7} {'peak MB':>7}")
+    base = f"/campaign/{cid}/export"
+    for name, path in (("journeys.csv, one domain", f"{base}/journeys.csv?domain={domain}"),
+                       ("journeys.csv, all", f"{base}/journeys.csv"),
+                       ("events.csv, one domain", f"{base}/events.csv?domain={domain}"),
+                       ("events.csv, all", f"{base}/events.csv")):
+        started, first, lines, size = time.perf_counter(), 0.0, 0, 0
+        with client.stream("GET", path, headers={"Accept-Encoding": "identity"}) as r:
+            assert r.status_code == 200, f"{path}: {r.status_code}"
+            for chunk in r.iter_bytes():
+                if not first:
+                    first = time.perf_counter() - started
+                lines += chunk.count(b"\n")
+                size += len(chunk)
+        total = time.perf_counter() - started
+        rss = f"{_memory_kb(pid, 'VmRSS') / 1024:7.0f} {_memory_kb(pid, 'VmHWM') / 1024:7.0f}" if pid else ""
+        print(f"{name:32} {first * 1000:8.1f} {total:8.1f} {lines:10,} {size / 2**20:7.0f} {rss}")
 
 
 def sign_in(client: httpx.Client) -> None:
@@ -83,16 +121,17 @@ def percentile(values: list[float], p: float) -> float:
 
 
 @contextmanager
-def server(base_url: str | None) -> Iterator[str]:
+def server(base_url: str | None) -> Iterator[tuple[str, int | None]]:
+    """The base URL, and the pid of the server when this script started it."""
     if base_url:
-        yield base_url
+        yield base_url, None
         return
     import os
 
     proc: Process
     proc, url = start_web(dict(os.environ), port=free_port())
     try:
-        yield url
+        yield url, proc.pid
     finally:
         proc.stop()
 
@@ -138,6 +177,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--base-url")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--export", action="store_true", help="also download each CSV export once, whole")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -157,7 +197,7 @@ def main() -> int:
     print(f"campaign {args.campaign}: {int(journeys or 0):,} recipients; {args.requests} requests per target")
     print(f"{'target':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KB':>6}")
     worst = 0.0
-    with server(args.base_url) as url, httpx.Client(base_url=url, timeout=60) as client:
+    with server(args.base_url) as (url, pid), httpx.Client(base_url=url, timeout=60) as client:
         sign_in(client)
         for name, path in targets(args.campaign, domain, "user12345@").items():
             client.get(path)  # warm-up: connections, template compilation
@@ -177,7 +217,9 @@ def main() -> int:
             )
             if args.explain:
                 explain(args.campaign, path, client)
-    print(f"worst p95 {worst:.1f} ms")
+        print(f"worst p95 {worst:.1f} ms")
+        if args.export:
+            export(client, args.campaign, domain, pid)
     return 0
 
 

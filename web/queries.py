@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Text, and_, case, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.models import EVENT_TYPES, Campaign, DomainStats, Event, Journey
@@ -297,18 +297,24 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
 
 # --- CSV export ---------------------------------------------------------------------------------------------
 
-EVENT_EXPORT_COLUMNS = ("id", "created_at", "event_type", "email", "domain", "ip", "user_agent", "is_bot",
-                        "extra_params")
-JOURNEY_EXPORT_COLUMNS = ("email", "domain", "first_seen", "last_seen", "email_clicks", "landing_clicks",
-                          "conversions", "bot_events")
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets ("CSV injection"):
+# an email or a user agent like `=HYPERLINK(...)` must stay text, so such cells get a leading quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(column: Any, name: str) -> Any:
+    return case((func.left(column, 1).in_(FORMULA_STARTS), literal("'") + column), else_=column).label(name)
 
 
 def export_events_query(*, campaign_id: int, filters: JourneyFilters) -> Select[Any]:
-    """The campaign's events for the domain, event and email filters, in storage order: sorting millions of
-    rows would hold back the first byte of the download until the whole sort is done."""
+    """The campaign's events for the domain, event and email filters, as CSV-safe columns, in storage order:
+    sorting millions of rows would hold back the first byte of the download until the whole sort is done."""
     is_bot = func.coalesce(Event.extra_params["_tracker"]["is_bot"].as_boolean(), False)
-    stmt = select(Event.id, Event.created_at, Event.event_type, Event.email, Event.domain, Event.ip,
-                  Event.user_agent, is_bot, cast(Event.extra_params, Text)).where(Event.campaign_id == campaign_id)
+    stmt = select(
+        Event.id, Event.created_at, Event.event_type, _text_cell(Event.email, "email"),
+        _text_cell(Event.domain, "domain"), _text_cell(Event.ip, "ip"), _text_cell(Event.user_agent, "user_agent"),
+        case((is_bot, "true"), else_="false").label("is_bot"), cast(Event.extra_params, Text).label("extra_params"),
+    ).where(Event.campaign_id == campaign_id)
     if filters.domain:
         stmt = stmt.where(Event.domain == filters.domain)
     if filters.event:
@@ -321,8 +327,9 @@ def export_events_query(*, campaign_id: int, filters: JourneyFilters) -> Select[
 def export_journeys_query(*, campaign_id: int, filters: JourneyFilters) -> Select[Any]:
     """The journeys table's rows for the filters, in its order (newest recipient first, off its index)."""
     return (
-        select(Journey.email, Journey.domain, Journey.first_seen, Journey.last_seen, Journey.email_clicks,
-               Journey.landing_clicks, Journey.conversions, Journey.bot_events)
+        select(_text_cell(Journey.email, "email"), _text_cell(Journey.domain, "domain"), Journey.first_seen,
+               Journey.last_seen, Journey.email_clicks, Journey.landing_clicks, Journey.conversions,
+               Journey.bot_events)
         .where(*_journey_conditions(campaign_id, filters))
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
     )

@@ -87,7 +87,7 @@ def test_home__switch_applies_to_the_campaigns_table(page: Page, scanned_campaig
     with page.expect_response(re.compile(r"/campaigns\?counts=all$")):
         pass
     expect(row.locator(".clicks")).to_have_text("6")
-    screenshot(page, "home", full_page=False)
+    screenshot(page, "home-all-traffic", full_page=False)
 
 
 def _csv(download: Any) -> list[dict[str, str]]:

@@ -217,8 +217,8 @@ def export_events(campaign: CampaignDep, domain: Domain = None, event: EventType
                   search: Search = None) -> Response:
     """Every event of the campaign (for the journeys filters), streamed as CSV."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
-    return csv_download(f"campaign-{campaign.id}-events.csv", queries.EVENT_EXPORT_COLUMNS,
-                        queries.export_events_query(campaign_id=campaign.id, filters=filters))
+    stmt = queries.export_events_query(campaign_id=campaign.id, filters=filters)
+    return csv_download(f"campaign-{campaign.id}-events.csv", stmt)
 
 
 @router.get("/campaign/{campaign_id:int}/export/journeys.csv")
@@ -226,8 +226,8 @@ def export_journeys(campaign: CampaignDep, domain: Domain = None, event: EventTy
                     search: Search = None) -> Response:
     """The journeys matching the filters, streamed as CSV."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
-    return csv_download(f"campaign-{campaign.id}-journeys.csv", queries.JOURNEY_EXPORT_COLUMNS,
-                        queries.export_journeys_query(campaign_id=campaign.id, filters=filters))
+    stmt = queries.export_journeys_query(campaign_id=campaign.id, filters=filters)
+    return csv_download(f"campaign-{campaign.id}-journeys.csv", stmt)
 
 
 # --- manage: edit, archive, delete ----------------------------------------------------------------------
