@@ -1,0 +1,175 @@
+"""Throwaway services the chaos tests may kill: PostgreSQL, Redis, and a TCP proxy that can cut a link.
+
+Each instance lives in a temp dir of its own on a free port, so killing it never touches the machine's shared
+services. Durability settings are the defaults (Postgres fsync on; Redis AOF with `appendfsync always`).
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+import redis
+
+from tests.services import Process, free_port, wait_until
+
+
+def _postgres_bin() -> Path:
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda path: int(path.parent.parent.name)
+    )
+    if not found:
+        raise RuntimeError("no PostgreSQL server binaries under /usr/lib/postgresql")
+    return found[-1].parent
+
+
+class Postgres:
+    """A throwaway cluster: initdb into a temp dir, its own port and socket dir.
+
+    initdb and postgres refuse to run as root, so under root they run as the `postgres` OS user.
+    """
+
+    def __init__(self) -> None:
+        self.bin = _postgres_bin()
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="chaos-pg-"))
+        self.data = self.dir / "data"
+        self._as_postgres = os.geteuid() == 0
+        if self._as_postgres:
+            shutil.chown(self.dir, "postgres", "postgres")
+        # --no-sync only skips initdb's own final fsync; the server runs with the default fsync=on.
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+
+    def _run(self, tool: str, *args: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
+        subprocess.run([*prefix, str(self.bin / tool), *args], check=True, capture_output=True, timeout=60)
+
+    @property
+    def url(self) -> str:
+        """The app's DATABASE_URL for the `tracker` database of this cluster."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/tracker"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/tracker"
+
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.dsn, autocommit=True, connect_timeout=3)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c shared_buffers=64MB"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server; mode "immediate" is a crash: no checkpoint, WAL replay on the next start."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
+
+    def log(self) -> str:
+        path = self.dir / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # not running
+            self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Redis:
+    """A throwaway Redis with the broker settings docs/operations.md asks for: AOF, fsync on every write."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="chaos-redis-"))
+        self.proc: Process | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=3, socket_connect_timeout=3)
+
+    def start(self) -> None:
+        argv = [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--dir",
+            str(self.dir),
+        ]
+        self.proc = Process("redis", argv, dict(os.environ)).start()
+        with self.client() as client:
+            wait_until(client.ping, timeout=15, message="throwaway redis")
+
+    def kill(self) -> None:
+        """SIGKILL: the crash case (a graceful shutdown would rewrite the AOF first)."""
+        assert self.proc is not None and self.proc.popen is not None
+        self.proc.kill(signal.SIGKILL)
+        self.proc.popen.wait(10)
+
+    def destroy(self) -> None:
+        if self.proc is not None:
+            self.proc.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Proxy:
+    """A TCP proxy (tests/chaos/proxy.py) in its own process; cut() makes the target unreachable."""
+
+    def __init__(self, target_port: int) -> None:
+        self.port = free_port()
+        argv = [sys.executable, "-m", "tests.chaos.proxy", str(self.port), str(target_port)]
+        self.proc = Process("proxy", argv, dict(os.environ)).start()
+        wait_until(self._accepts, timeout=15, message="proxy listening")
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def cut(self) -> None:
+        """Drop every open connection and refuse new ones."""
+        self.proc.kill(signal.SIGUSR1)
+        wait_until(lambda: not self._accepts(), timeout=5, message="proxy cut")
+
+    def restore(self) -> None:
+        self.proc.kill(signal.SIGUSR2)
+        wait_until(self._accepts, timeout=5, message="proxy restored")
+
+    def destroy(self) -> None:
+        self.proc.stop()
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of a process (Linux /proc)."""
+    pids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(p) for p in (task / "children").read_text().split()]
+    return pids

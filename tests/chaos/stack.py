@@ -1,0 +1,175 @@
+"""The whole tracker on throwaway services, as the Procfile runs it: Postgres, a broker, web (2 uvicorn
+workers), a Celery worker on the ingest and maintenance queues, and beat."""
+
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Literal
+
+from kombu import Connection
+
+from tests.chaos.services import Postgres, Proxy, Redis, child_pids
+from tests.conftest import service_env
+from tests.services import BIN, ROOT, Process, start_web, start_worker, wait_until
+
+RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
+# Short, so the batches a killed worker held come back within the test (production default: 60 s).
+VISIBILITY_TIMEOUT = 5
+
+Broker = Literal["redis", "rabbitmq"]
+
+
+class Stack:
+    """Started by start(); destroy() stops whatever was started, in any state."""
+
+    def __init__(self, broker: Broker = "redis", *, web_through_proxy: bool = False) -> None:
+        self.broker = broker
+        self.web_through_proxy = web_through_proxy
+        self.queue = f"chaos_{uuid.uuid4().hex[:8]}"
+        self.maintenance_queue = f"{self.queue}_maintenance"
+        self.tmp = Path(tempfile.mkdtemp(prefix="chaos-stack-"))
+        self.pg: Postgres | None = None
+        self.redis: Redis | None = None
+        self.proxy: Proxy | None = None
+        self.worker: Process | None = None
+        self.beat: Process | None = None
+        self.web: Process | None = None
+        self.base_url = ""
+        self.env: dict[str, str] = {}
+        self.campaign_id = 0
+
+    def start(self) -> "Stack":
+        self.pg = Postgres()
+        self.pg.start()
+        overrides = {
+            "DATABASE_URL": self.pg.url,
+            "INGEST_QUEUE": self.queue,
+            "MAINTENANCE_QUEUE": self.maintenance_queue,
+            "BROKER_VISIBILITY_TIMEOUT_SECONDS": str(VISIBILITY_TIMEOUT),
+        }
+        if self.broker == "redis":
+            self.redis = Redis()
+            self.redis.start()
+            overrides |= {"REDIS_URL": self.redis.url(), "BROKER_URL": ""}
+        else:
+            overrides |= {"BROKER_URL": RABBITMQ_URL}
+        self.env = service_env(**overrides)
+        subprocess.run(
+            [sys.executable, "-m", "common.cli", "migrate"],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        with self.pg.connect() as conn:
+            row = conn.execute(
+                "INSERT INTO campaigns (name, offer_url) "
+                "VALUES ('Chaos', 'https://offer.example/') RETURNING id"
+            ).fetchone()
+            assert row is not None
+            self.campaign_id = int(row[0])
+        self.start_worker()
+        self.beat = Process(
+            "beat",
+            [
+                str(BIN / "celery"),
+                "-A",
+                "worker.celery_app",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.tmp / "celerybeat-schedule"),
+            ],
+            self.env,
+        ).start()
+        web_env = self.env
+        if self.web_through_proxy:
+            assert self.redis is not None
+            self.proxy = Proxy(self.redis.port)
+            web_env = {**self.env, "REDIS_URL": f"redis://127.0.0.1:{self.proxy.port}/0"}
+        self.web, self.base_url = start_web(web_env, workers=2)
+        wait_until(lambda: len(self.web_worker_pids()) == 2, timeout=30, message="2 web workers")
+        return self
+
+    # --- faults ---
+
+    def kill_worker(self) -> float:
+        """kill -9 the Celery worker (main process and pool); returns when it died."""
+        assert self.worker is not None and self.worker.popen is not None
+        self.worker.kill(signal.SIGKILL)
+        self.worker.popen.wait(10)
+        return time.monotonic()
+
+    def start_worker(self) -> None:
+        self.worker = start_worker(self.env, f"{self.queue},{self.maintenance_queue}")
+
+    def web_worker_pids(self) -> list[int]:
+        """uvicorn's worker processes (children of the supervisor started with multiprocessing spawn)."""
+        assert self.web is not None
+        return [pid for pid in child_pids(self.web.pid) if b"spawn_main" in _cmdline(pid)]
+
+    # --- state ---
+
+    def queue_drained(self) -> bool:
+        """No batch waits in the queue, none is held unacknowledged, none is recorded as in flight."""
+        if self.broker == "redis":
+            assert self.redis is not None
+            with self.redis.client() as client:
+                return (
+                    client.llen(self.queue) == 0
+                    and client.hlen("unacked") == 0
+                    and client.zcard(f"{self.queue}.inflight") == 0
+                )
+        # `messages` counts the ready and the unacknowledged ones.
+        return self._rabbitmq_queue_info("messages") == "0"
+
+    def rabbitmq_queue_durable(self) -> bool:
+        return self._rabbitmq_queue_info("durable") == "true"
+
+    def _rabbitmq_queue_info(self, column: str) -> str | None:
+        out = subprocess.run(
+            ["rabbitmqctl", "-q", "list_queues", "name", column],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+        rows = (line.split() for line in out.splitlines())
+        return next((row[1] for row in rows if len(row) == 2 and row[0] == self.queue), None)
+
+    def logs(self) -> str:
+        procs = (self.web, self.worker, self.beat)
+        parts = [f"--- {p.name} ---\n{p.log()[-4000:]}" for p in procs if p is not None]
+        if self.pg is not None:
+            parts.append(f"--- postgres ---\n{self.pg.log()[-2000:]}")
+        return "\n".join(parts)
+
+    def destroy(self) -> None:
+        for proc in (self.web, self.beat, self.worker):
+            if proc is not None:
+                proc.stop()
+        if self.proxy is not None:
+            self.proxy.destroy()
+        if self.redis is not None:
+            self.redis.destroy()
+        if self.broker == "rabbitmq":
+            with Connection(RABBITMQ_URL, connect_timeout=5) as conn:
+                for queue in (self.queue, self.maintenance_queue):
+                    conn.default_channel.queue_delete(queue)
+        if self.pg is not None:
+            self.pg.destroy()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

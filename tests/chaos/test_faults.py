@@ -1,0 +1,193 @@
+"""Fault tests: break one piece of a real stack under load; every event answered ok is stored exactly once.
+
+Each test drives 20,000 events over ~20 s (tests/chaos/load.py), injects one fault, waits until the queue is
+drained, then checks (tests/chaos/report.py) that every id answered ok is in `events` once, that nothing else
+was stored except events whose request got no answer at all, and that every rollup equals a recount.
+Recovery: seconds from the end of the fault (for a kill or a restart, the kill) until every event answered ok
+before then is stored and no request fails any more.
+"""
+
+import os
+import signal
+import time
+from collections.abc import Callable
+
+import psycopg
+import pytest
+
+from tests.chaos.load import Load
+from tests.chaos.report import Report, check_and_report
+from tests.chaos.stack import Stack
+from tests.services import wait_until
+
+pytestmark = pytest.mark.chaos
+
+FAULT_AT = 7.0  # seconds into the load
+OUTAGE = 10.0
+# Waiting for the backlog gives up only when nothing more got stored for this long (or after the cap):
+# a slow machine takes longer, a stuck queue fails.
+STALL_TIMEOUT = 30.0
+SETTLE_CAP = 240.0
+
+StackFactory = Callable[..., Stack]
+Record = Callable[[Report], None]
+Fault = Callable[[Load], float]  # breaks something during the load; returns when the fault ended
+
+
+def _count(stack: Stack, ids: list[int] | None = None) -> int:
+    """Events of the stack's campaign stored, or of `ids` only."""
+    assert stack.pg is not None
+    with stack.pg.connect() as conn:
+        if ids is None:
+            row = conn.execute(
+                "SELECT count(*) FROM events WHERE campaign_id = %s", (stack.campaign_id,)
+            ).fetchone()
+        else:
+            row = conn.execute("SELECT count(*) FROM events WHERE id = ANY(%s)", (ids,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _wait_while_progressing(stack: Stack, done: Callable[[], bool]) -> bool:
+    """Poll done() until true; False once the stored count stopped growing for STALL_TIMEOUT."""
+    started = last_progress = time.monotonic()
+    best = -1
+    while time.monotonic() - started < SETTLE_CAP:
+        try:
+            if done():
+                return True
+            stored = _count(stack)
+            if stored > best:
+                best, last_progress = stored, time.monotonic()
+        except psycopg.OperationalError:
+            pass  # the database is down for a while (that fault's test)
+        if time.monotonic() - last_progress > STALL_TIMEOUT:
+            return False
+        time.sleep(0.2)
+    return False
+
+
+def run(stack: Stack, record_report: Record, scenario: str, fault: Fault) -> Load:
+    """Load, fault, wait for the backlog, then check the promise and record the numbers."""
+    load = Load(stack.base_url, stack.campaign_id).start()
+    try:
+        fault_ended = fault(load)
+        before = [
+            o.event_id for o in list(load.outcomes) if o.event_id is not None and o.answered_at <= fault_ended
+        ]
+        _wait_while_progressing(stack, lambda: _count(stack, before) == len(before))
+        caught_up = time.monotonic()
+        load.join()
+        failures_end = max((o.answered_at for o in load.outcomes if not o.ok), default=fault_ended)
+        ok_ids = load.ok_ids()
+        drained = _wait_while_progressing(
+            stack, lambda: _count(stack, ok_ids) == len(ok_ids) and stack.queue_drained()
+        )
+        assert stack.pg is not None
+        with stack.pg.connect() as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for every check
+            with conn.transaction():
+                report = check_and_report(
+                    conn, load, stack.campaign_id, scenario, max(caught_up, failures_end) - fault_ended
+                )
+        record_report(report)
+        assert drained, "the queue was not drained"
+    except BaseException:
+        print(stack.logs())
+        raise
+    return load
+
+
+def _kill_and_restart_worker(stack: Stack) -> Fault:
+    def fault(load: Load) -> float:
+        load.wait_until_elapsed(FAULT_AT)
+        killed = stack.kill_worker()
+        stack.start_worker()
+        return killed
+
+    return fault
+
+
+def test_worker_killed__its_batches_redelivered(stack_factory: StackFactory, record_report: Record) -> None:
+    stack = stack_factory("redis")
+    run(stack, record_report, "kill -9 worker (redis)", _kill_and_restart_worker(stack))
+
+
+def test_worker_killed_with_rabbitmq__its_batches_redelivered(
+    stack_factory: StackFactory, record_report: Record
+) -> None:
+    stack = stack_factory("rabbitmq")
+    run(stack, record_report, "kill -9 worker (rabbitmq)", _kill_and_restart_worker(stack))
+    assert stack.rabbitmq_queue_durable()
+
+
+def test_web_worker_killed__replaced_and_nothing_ok_lost(
+    stack_factory: StackFactory, record_report: Record
+) -> None:
+    stack = stack_factory("redis")
+    after: list[int] = []
+
+    def fault(load: Load) -> float:
+        load.wait_until_elapsed(FAULT_AT)
+        before = stack.web_worker_pids()
+        os.kill(before[0], signal.SIGKILL)
+        killed = time.monotonic()
+        wait_until(
+            lambda: len(set(stack.web_worker_pids()) - set(before)) == 1,
+            timeout=30,
+            message="uvicorn replaces the killed worker",
+        )
+        after.extend(stack.web_worker_pids())
+        assert before[0] not in after
+        return killed
+
+    run(stack, record_report, "kill -9 one web worker", fault)
+    assert len(after) == 2
+
+
+def test_redis_restarted__queued_batches_survive(stack_factory: StackFactory, record_report: Record) -> None:
+    stack = stack_factory("redis")
+
+    def fault(load: Load) -> float:
+        assert stack.redis is not None
+        load.wait_until_elapsed(FAULT_AT)
+        stack.redis.kill()
+        killed = time.monotonic()
+        stack.redis.start()
+        return killed
+
+    run(stack, record_report, "restart redis (kill -9)", fault)
+
+
+def test_postgres_restarted__nothing_ok_lost(stack_factory: StackFactory, record_report: Record) -> None:
+    stack = stack_factory("redis")
+
+    def fault(load: Load) -> float:
+        assert stack.pg is not None
+        load.wait_until_elapsed(FAULT_AT)
+        stack.pg.stop("immediate")
+        crashed = time.monotonic()
+        stack.pg.start()
+        return crashed
+
+    run(stack, record_report, "restart postgres (crash)", fault)
+
+
+def test_broker_unreachable__web_stores_directly(stack_factory: StackFactory, record_report: Record) -> None:
+    stack = stack_factory("redis", web_through_proxy=True)
+    window: list[float] = []
+
+    def fault(load: Load) -> float:
+        assert stack.proxy is not None
+        load.wait_until_elapsed(FAULT_AT)
+        stack.proxy.cut()
+        window.append(time.monotonic())
+        load.wait_until_elapsed(FAULT_AT + OUTAGE)
+        stack.proxy.restore()
+        window.append(time.monotonic())
+        return window[1]
+
+    load = run(stack, record_report, f"broker unreachable {OUTAGE:.0f} s", fault)
+    cut, restored = window
+    assert any(o.ok for o in load.outcomes if cut + 1 < o.sent_at < restored - 1), (
+        "nothing was accepted while the broker was unreachable"
+    )
