@@ -84,25 +84,19 @@ def up() -> int:
     data_dir = Path(s.data_dir).resolve()
     lines: list[str] = []
 
-    db = urlsplit(s.database_url)
-    if not _reachable(db.hostname or "127.0.0.1", db.port or 5432):
-        if (db.hostname or "") not in _LOCAL:
-            _say(f"error: PostgreSQL at {db.hostname}:{db.port or 5432} does not answer")
+    for name, url, default_port, setting, start in (
+        ("PostgreSQL", s.database_url, 5432, "DATABASE_URL", lambda port: _embedded_postgres(data_dir)),
+        ("Redis", s.redis_url, 6379, "REDIS_URL", lambda port: _embedded_redis(data_dir, port + 10)),
+    ):
+        parts = urlsplit(url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+        if _reachable(host, port):
+            continue
+        if (parts.hostname or "") not in _LOCAL:
+            _say(f"error: {name} at {host}:{port} does not answer")
             return 1
-        _say(
-            f"no PostgreSQL answers at {db.hostname}:{db.port or 5432}; starting an embedded one in {data_dir}"
-        )
-        lines.append(f"DATABASE_URL={_embedded_postgres(data_dir)}")
-
-    redis = urlsplit(s.redis_url)
-    if not _reachable(redis.hostname or "127.0.0.1", redis.port or 6379):
-        if (redis.hostname or "") not in _LOCAL:
-            _say(f"error: Redis at {redis.hostname}:{redis.port or 6379} does not answer")
-            return 1
-        _say(
-            f"no Redis answers at {redis.hostname}:{redis.port or 6379}; starting an embedded one in {data_dir}"
-        )
-        lines.append(f"REDIS_URL={_embedded_redis(data_dir, (redis.port or 6379) + 10)}")
+        _say(f"no {name} answers at {host}:{port}; starting an embedded one in {data_dir}")
+        lines.append(f"{setting}={start(port)}")
 
     if lines:
         env_file.parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 
 from common.enrich import ENRICH_KEY
+from common.store import ADD_TO_DOMAIN_STATS
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ RETURNING email, domain, event_type, created_at,
 """
 
 # ...then the rollups from the inserted rows (each recipient lives in exactly one chunk).
-_ROLLUP_CHUNK = """
+_ROLLUP_CHUNK = f"""
 , e AS (SELECT * FROM ins), j AS (
     INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks, landing_clicks,
                           conversions, bot_events)
@@ -105,17 +106,7 @@ INSERT INTO domain_stats AS s (campaign_id, domain, email_clicks, landing_clicks
 SELECT %(cid)s, c.domain, c.ec, c.lc, c.cv, c.bot_ec, c.bot_lc, c.bot_cv, d.users, d.ec_users, d.lc_users,
        d.cv_users
 FROM counts c JOIN per_domain d USING (domain)
-ON CONFLICT (campaign_id, domain) DO UPDATE SET
-    email_clicks = s.email_clicks + excluded.email_clicks,
-    landing_clicks = s.landing_clicks + excluded.landing_clicks,
-    conversions = s.conversions + excluded.conversions,
-    bot_email_clicks = s.bot_email_clicks + excluded.bot_email_clicks,
-    bot_landing_clicks = s.bot_landing_clicks + excluded.bot_landing_clicks,
-    bot_conversions = s.bot_conversions + excluded.bot_conversions,
-    users = s.users + excluded.users,
-    email_click_users = s.email_click_users + excluded.email_click_users,
-    landing_click_users = s.landing_click_users + excluded.landing_click_users,
-    conversion_users = s.conversion_users + excluded.conversion_users
+{ADD_TO_DOMAIN_STATS}
 RETURNING 1
 )
 SELECT count(*) FROM ins

@@ -4,6 +4,7 @@ Events carry ids allocated before they were queued, so a batch delivered twice (
 Redis restored, fallback racing a late publish) inserts nothing the second time: `ON CONFLICT (id) DO NOTHING`,
 and the rollups are updated from the RETURNING rows only, in the same statement and transaction.
 """
+
 import weakref
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,24 @@ SELECT {_COLUMNS} FROM events WITH NO DATA
 
 _COUNT = "count(*) FILTER (WHERE event_type = '{0}')"
 _BOT_COUNT = "count(*) FILTER (WHERE event_type = '{0}' AND is_bot)"
+
+DOMAIN_STATS_COUNTERS = (
+    "email_clicks",
+    "landing_clicks",
+    "conversions",
+    "bot_email_clicks",
+    "bot_landing_clicks",
+    "bot_conversions",
+    "users",
+    "email_click_users",
+    "landing_click_users",
+    "conversion_users",
+)
+# The upsert tail that adds a row of deltas to domain_stats (aliased `s`): the ingest merge and the bulk
+# generator both end this way.
+ADD_TO_DOMAIN_STATS = "ON CONFLICT (campaign_id, domain) DO UPDATE SET " + ", ".join(
+    f"{c} = s.{c} + excluded.{c}" for c in DOMAIN_STATS_COUNTERS
+)
 
 # One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
 # only the inserted rows into journeys and domain_stats. Inputs are ordered so concurrent writers lock rows in
@@ -84,17 +103,7 @@ WITH ins AS (
            ud.users, ud.ec_users, ud.lc_users, ud.cv_users
     FROM ed JOIN ud USING (campaign_id, domain)
     ORDER BY ed.campaign_id, ed.domain
-    ON CONFLICT (campaign_id, domain) DO UPDATE SET
-        email_clicks = s.email_clicks + excluded.email_clicks,
-        landing_clicks = s.landing_clicks + excluded.landing_clicks,
-        conversions = s.conversions + excluded.conversions,
-        bot_email_clicks = s.bot_email_clicks + excluded.bot_email_clicks,
-        bot_landing_clicks = s.bot_landing_clicks + excluded.bot_landing_clicks,
-        bot_conversions = s.bot_conversions + excluded.bot_conversions,
-        users = s.users + excluded.users,
-        email_click_users = s.email_click_users + excluded.email_click_users,
-        landing_click_users = s.landing_click_users + excluded.landing_click_users,
-        conversion_users = s.conversion_users + excluded.conversion_users
+    {ADD_TO_DOMAIN_STATS}
     RETURNING 1
 )
 SELECT count(*) FROM ins
@@ -106,8 +115,15 @@ def _row(event: dict[str, Any]) -> tuple[Any, ...]:
     extra[ENRICH_KEY] = enrich(event.get("ip"), event.get("ua"))
     created = datetime.fromtimestamp(event["ts"], UTC).replace(tzinfo=None)
     return (
-        event["id"], event["cid"], event["type"], event["email"], event["domain"],
-        event.get("ip"), event.get("ua"), Jsonb(extra, dumps=orjson.dumps), created,
+        event["id"],
+        event["cid"],
+        event["type"],
+        event["email"],
+        event["domain"],
+        event.get("ip"),
+        event.get("ua"),
+        Jsonb(extra, dumps=orjson.dumps),
+        created,
     )
 
 
@@ -128,11 +144,10 @@ def store_events(conn: Connection[Any], events: list[dict[str, Any]]) -> int:
         return 0
     rows = [_row(e) for e in events]
     _ensure_staging(conn)
-    with conn.transaction():
-        with conn.cursor() as cur:
-            with cur.copy(f"COPY incoming_events ({_COLUMNS}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cur.execute(_MERGE, burst_params())
-            found = cur.fetchone()
+    with conn.transaction(), conn.cursor() as cur:
+        with cur.copy(f"COPY incoming_events ({_COLUMNS}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(_MERGE, burst_params())
+        found = cur.fetchone()
     return int(found[0]) if found else 0
