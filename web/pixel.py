@@ -28,6 +28,7 @@ _HEADERS = {**CORS_HEADERS, "Cache-Control": "no-store, no-cache, must-revalidat
             responses={200: {"content": {"image/gif": {}}, "description": "Accepted"}})
 async def pixel(request: Request) -> Response:
     pipeline: IngestPipeline = request.app.state.pipeline
+    headers: dict[str, str]
     try:
         pairs = parse_query(request.scope["query_string"], pipeline.limits)
     except EventRejected as exc:

@@ -1,4 +1,6 @@
 """/api/event.gif: the event API as a 1x1 GIF, for pages that cannot run a script."""
+from typing import Any
+
 import httpx
 import psycopg
 import pytest
@@ -10,7 +12,7 @@ from web.pixel import GIF
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
 
-def params(cid: int, **extra: str) -> dict[str, object]:
+def params(cid: int, **extra: str) -> dict[str, Any]:
     return {"cid": cid, "event": "landing_click", "email": "ann@gmail.com", "domain": "example1.com", **extra}
 
 

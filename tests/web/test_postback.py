@@ -187,7 +187,7 @@ def test_empty_payout_and_txid__as_if_not_sent(http: httpx.Client, db: psycopg.C
 def test_duplicate_txid__one_conversion_and_the_first_id(http: httpx.Client, db: psycopg.Connection,
                                                          clicked: tuple[int, str, int]) -> None:
     cid, secret, click_id = clicked
-    params = {"cid": cid, "secret": secret, "click_id": click_id, "txid": "ORDER-1", "payout": "5"}
+    params: dict[str, Any] = {"cid": cid, "secret": secret, "click_id": click_id, "txid": "ORDER-1", "payout": "5"}
     first = http.get("/api/postback", params=params).json()
     again = http.get("/api/postback", params={**params, "payout": "6"}).json()
     assert first["status"] == "ok"
@@ -202,7 +202,7 @@ def test_no_txid__one_conversion_per_click(http: httpx.Client, db: psycopg.Conne
                                            clicked: tuple[int, str, int]) -> None:
     """Without a txid a network's retry cannot be told from a second sale: one conversion per click."""
     cid, secret, click_id = clicked
-    params = {"cid": cid, "secret": secret, "click_id": click_id}
+    params: dict[str, Any] = {"cid": cid, "secret": secret, "click_id": click_id}
     first = http.get("/api/postback", params=params).json()
     assert http.get("/api/postback", params=params).json() == {"status": "duplicate",
                                                                 "event_id": first["event_id"]}
