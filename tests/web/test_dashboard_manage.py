@@ -157,3 +157,16 @@ def test_purge__leaves_a_campaign_not_marked_deleted_alone(db: psycopg.Connectio
     _store(db, cid, 3)
     purge_campaign(db, cid, batch=2)
     assert _rows(db, cid) == (1, 3, 3, 1)
+
+
+def test_manage_pages__hostile_names_escaped(dashboard_client: Client, db: psycopg.Connection) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    cid = new_campaign(name=hostile)
+    pages = [dashboard_client.get(f"/campaign/{cid}{path}") for path in ("/edit", "/delete")]
+    db.execute("UPDATE campaigns SET deleted_at = now() WHERE id = %s", (cid,))
+    pages.append(dashboard_client.get("/"))
+    for page in pages:
+        assert page.status_code == 200
+        assert "<img src=x" not in page.text and "&lt;img src=x onerror=alert(1)&gt;" in page.text, page.url
+        assert "<script>" not in page.text and " style=" not in page.text
+    db.execute("DELETE FROM campaigns WHERE id = %s", (cid,))
