@@ -1,4 +1,6 @@
 """Dashboard users: argon2 password hashes, created by the CLI or from TRACKER_ADMIN_* settings."""
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
@@ -6,9 +8,15 @@ from sqlalchemy.orm import Session
 
 from common.models import User
 
-_hasher = PasswordHasher()
-# Verifying against this when the user does not exist keeps response times equal (no username probing).
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# OWASP's argon2id recommendation (19 MiB, 2 passes): the library default takes 64 MiB per hash, which
+# would double a web process's memory at every sign-in. Older hashes are re-hashed at their next sign-in.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so response times do not reveal usernames."""
+    return _hasher.hash("not-a-real-password")
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -44,7 +52,7 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
     """The active user with this username and password, or None."""
     user = get_by_username(session=session, username=username)
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if user is None or not user.is_active:
