@@ -143,8 +143,7 @@ def store_once(conn: psycopg.Connection[Any], event: dict[str, Any], click_id: i
                 return "duplicate", int(first[0])
             store_events(conn, [event])
     except psycopg.Error:
-        # store_events keeps per-connection state (its staging table) that this rolled-back transaction may
-        # have undone: a fresh connection next time rather than a stale one.
+        # A connection that failed inside a transaction is not worth reusing: a fresh one next time.
         conn.close()
         raise
     return "ok", int(event["id"])
