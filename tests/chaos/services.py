@@ -99,6 +99,7 @@ class Redis:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="chaos-redis-"))
         self.proc: Process | None = None
+        self.logs: list[Path] = []
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -123,6 +124,7 @@ class Redis:
             str(self.dir),
         ]
         self.proc = Process("redis", argv, dict(os.environ)).start()
+        self.logs.append(self.proc.log_path)
         with self.client() as client:
             wait_until(client.ping, timeout=15, message="throwaway redis")
 
@@ -136,6 +138,8 @@ class Redis:
         if self.proc is not None:
             self.proc.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+        for path in self.logs:
+            path.unlink(missing_ok=True)
 
 
 class Proxy:
@@ -165,6 +169,7 @@ class Proxy:
 
     def destroy(self) -> None:
         self.proc.stop()
+        self.proc.log_path.unlink(missing_ok=True)
 
 
 def child_pids(pid: int) -> list[int]:

@@ -38,6 +38,7 @@ class Stack:
         self.proxy: Proxy | None = None
         self.worker: Process | None = None
         self.beat: Process | None = None
+        self.logs_to_remove: list[Path] = []  # of every process started, killed ones included
         self.web: Process | None = None
         self.base_url = ""
         self.env: dict[str, str] = {}
@@ -89,12 +90,14 @@ class Stack:
             ],
             self.env,
         ).start()
+        self.logs_to_remove.append(self.beat.log_path)
         web_env = self.env
         if self.web_through_proxy:
             assert self.redis is not None
             self.proxy = Proxy(self.redis.port)
             web_env = {**self.env, "REDIS_URL": f"redis://127.0.0.1:{self.proxy.port}/0"}
         self.web, self.base_url = start_web(web_env, workers=2)
+        self.logs_to_remove.append(self.web.log_path)
         wait_until(lambda: len(self.web_worker_pids()) == 2, timeout=30, message="2 web workers")
         return self
 
@@ -109,11 +112,16 @@ class Stack:
 
     def start_worker(self) -> None:
         self.worker = start_worker(self.env, f"{self.queue},{self.maintenance_queue}")
+        self.logs_to_remove.append(self.worker.log_path)
 
     def web_worker_pids(self) -> list[int]:
         """uvicorn's worker processes (children of the supervisor started with multiprocessing spawn)."""
         assert self.web is not None
         return [pid for pid in child_pids(self.web.pid) if b"spawn_main" in _cmdline(pid)]
+
+    def busiest_web_worker(self) -> int:
+        """The web worker that used the most CPU: the kernel may hand all keep-alive connections to one."""
+        return max(self.web_worker_pids(), key=_cpu_ticks)
 
     # --- state ---
 
@@ -166,6 +174,13 @@ class Stack:
         if self.pg is not None:
             self.pg.destroy()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        for path in self.logs_to_remove:  # a failed test printed them already
+            path.unlink(missing_ok=True)
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 def _cmdline(pid: int) -> bytes:
