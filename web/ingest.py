@@ -63,6 +63,7 @@ def build_pipeline(settings: Settings) -> IngestPipeline:
             max_pending=settings.max_pending_events,
             max_queue_depth=settings.max_queue_depth,
             depth_check_seconds=settings.queue_depth_check_seconds,
+            linger_seconds=settings.batch_linger_ms / 1000,
         ),
         db=db,
         retry_after=str(settings.retry_after_seconds),
