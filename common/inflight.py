@@ -9,6 +9,7 @@ visibility timeout and is no longer in the queue. Storing is idempotent: a batch
 holds it is stored twice to no effect. RabbitMQ needs none of this (a delivered message stays unacknowledged
 until acked), so it is off there.
 """
+
 import os
 import time
 from typing import Any, cast
@@ -35,8 +36,9 @@ class InflightBatches:
 
     def _redis(self) -> redis.Redis:
         if self._client is None or self._pid != os.getpid():  # never share a socket with a forked parent
-            self._client = redis.Redis.from_url(self._url, socket_timeout=self._timeout,
-                                                socket_connect_timeout=2)
+            self._client = redis.Redis.from_url(
+                self._url, socket_timeout=self._timeout, socket_connect_timeout=2
+            )
             self._pid = os.getpid()
         return self._client
 

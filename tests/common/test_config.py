@@ -1,4 +1,5 @@
 """Settings: no secret has a usable default outside development; broker options follow the settings."""
+
 import subprocess
 
 import pytest
@@ -46,7 +47,8 @@ def test_production__real_secrets_accepted() -> None:
     ids=["placeholder-secret-key", "empty-flower-password"],
 )
 def test_production__web_and_worker_refuse_to_start_with_placeholders(
-        argv: list[str], secret: str, flower_password: str, refused: str) -> None:
+    argv: list[str], secret: str, flower_password: str, refused: str
+) -> None:
     env = service_env(ENVIRONMENT="production", SECRET_KEY=secret, FLOWER_PASSWORD=flower_password)
     done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
@@ -66,4 +68,3 @@ def test_rabbitmq_broker__publisher_confirms() -> None:
     app = make_celery(Settings(broker_url="amqp://guest:guest@127.0.0.1:5672//"))
     assert app.conf.broker_transport_options == {"confirm_publish": True}
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
-

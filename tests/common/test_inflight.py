@@ -1,4 +1,5 @@
 """Batches recorded as in flight: a batch a worker took off the Redis queue and never stored is recovered."""
+
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,8 +32,20 @@ def _queue(inflight: InflightBatches, *batch_ids: str) -> None:
 
 
 def _events(campaign_id: int, ids: list[int]) -> list[dict[str, Any]]:
-    return [{"id": i, "cid": campaign_id, "type": "email_click", "email": f"u{i}@example.com",
-             "domain": "example.com", "ip": None, "ua": None, "extra": {}, "ts": time.time()} for i in ids]
+    return [
+        {
+            "id": i,
+            "cid": campaign_id,
+            "type": "email_click",
+            "email": f"u{i}@example.com",
+            "domain": "example.com",
+            "ip": None,
+            "ua": None,
+            "extra": {},
+            "ts": time.time(),
+        }
+        for i in ids
+    ]
 
 
 def test_stale__batches_taken_off_the_queue_and_older_than_the_timeout(inflight: InflightBatches) -> None:
