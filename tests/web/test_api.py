@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from tests.checks import assert_rollups_match_recount, event_count, stored_ids
-from tests.services import wait_until
+from tests.services import run_async, wait_until
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
@@ -160,7 +160,7 @@ def test_concurrent_events__distinct_ids_all_stored_once(
 
             return await asyncio.gather(*(one(i) for i in range(n)))
 
-    ids = asyncio.run(send_all())
+    ids = run_async(send_all())
     assert len(set(ids)) == n
     # Generous: on a loaded 2-core machine a thousand events can take a while to drain; correctness is the point.
     wait_until(lambda: event_count(db, campaign_id) == n, timeout=180, message=f"{n} events stored")

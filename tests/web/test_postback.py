@@ -14,7 +14,7 @@ import pytest
 from common.campaigns import create_campaign
 from common.db import connect, get_session
 from tests.checks import assert_rollups_match_recount, event_count
-from tests.services import wait_until
+from tests.services import run_async, wait_until
 from web.postback import store_once
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
@@ -227,7 +227,7 @@ def test_concurrent_duplicates__exactly_one_conversion(web: str, db: psycopg.Con
         assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
         return [r.json() for r in responses]
 
-    bodies = asyncio.run(send_all())
+    bodies = run_async(send_all())
     assert sorted(b["status"] for b in bodies).count("ok") == 1
     assert len({b["event_id"] for b in bodies}) == 1
     [row] = conversions(db, cid)
