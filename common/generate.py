@@ -2,7 +2,7 @@
 
 For load-testing the dashboard (bench/dashboard.py), not for demos: rows are written straight to the
 tables, bypassing the API. Recipients are processed in chunks; every chunk inserts its recipients' events
-and folds them into journeys and domain_stats in one transaction, so an interrupted run leaves consistent
+and folds them into journeys, hourly_stats and domain_stats in one transaction, so an interrupted run leaves consistent
 (if smaller) data.
 """
 
@@ -13,7 +13,14 @@ from typing import Any
 import psycopg
 
 from common.enrich import ENRICH_KEY
-from common.store import ADD_TO_DOMAIN_STATS
+from common.rollups import (
+    ADD_TO_DOMAIN_STATS,
+    COUNT_EVENTS,
+    DOMAIN_STATS_COUNTERS,
+    HOUR,
+    INSERT_HOURLY,
+    SUM_EVENTS,
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,8 @@ RETURNING email, domain, event_type, created_at,
 )
 """
 
-# ...then the rollups from the inserted rows (each recipient lives in exactly one chunk).
+# ...then the rollups (journeys, hourly_stats, domain_stats) from the inserted rows (each recipient lives in
+# exactly one chunk).
 _ROLLUP_CHUNK = f"""
 , e AS (SELECT * FROM ins), j AS (
     INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks, landing_clicks,
@@ -90,21 +98,16 @@ _ROLLUP_CHUNK = f"""
            count(*) FILTER (WHERE landing_clicks > 0) AS lc_users,
            count(*) FILTER (WHERE conversions > 0) AS cv_users
     FROM j GROUP BY domain
+), hd AS (
+    SELECT %(cid)s AS campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS} FROM e GROUP BY 2, 3
+), hs AS (
+    {INSERT_HOURLY}
 ), counts AS (
-    SELECT domain,
-           count(*) FILTER (WHERE event_type = 'email_click') AS ec,
-           count(*) FILTER (WHERE event_type = 'landing_click') AS lc,
-           count(*) FILTER (WHERE event_type = 'conversion') AS cv,
-           count(*) FILTER (WHERE event_type = 'email_click' AND is_bot) AS bot_ec,
-           count(*) FILTER (WHERE event_type = 'landing_click' AND is_bot) AS bot_lc,
-           count(*) FILTER (WHERE event_type = 'conversion' AND is_bot) AS bot_cv
-    FROM e GROUP BY domain
+    SELECT domain, {SUM_EVENTS} FROM hd GROUP BY domain
 ), ds AS (
-INSERT INTO domain_stats AS s (campaign_id, domain, email_clicks, landing_clicks, conversions, bot_email_clicks,
-                               bot_landing_clicks, bot_conversions, users, email_click_users,
-                               landing_click_users, conversion_users)
-SELECT %(cid)s, c.domain, c.ec, c.lc, c.cv, c.bot_ec, c.bot_lc, c.bot_cv, d.users, d.ec_users, d.lc_users,
-       d.cv_users
+INSERT INTO domain_stats AS s (campaign_id, domain, {", ".join(DOMAIN_STATS_COUNTERS)})
+SELECT %(cid)s, c.domain, c.email_clicks, c.landing_clicks, c.conversions, c.bot_email_clicks,
+       c.bot_landing_clicks, c.bot_conversions, d.users, d.ec_users, d.lc_users, d.cv_users
 FROM counts c JOIN per_domain d USING (domain)
 {ADD_TO_DOMAIN_STATS}
 RETURNING 1
@@ -148,4 +151,5 @@ def generate(
     conn.execute("ANALYZE events")
     conn.execute("ANALYZE journeys")
     conn.execute("ANALYZE domain_stats")
+    conn.execute("ANALYZE hourly_stats")
     return total

@@ -113,6 +113,24 @@ class DomainStats(Base):
     conversion_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
+class HourlyStats(Base):
+    """Events per (campaign, hour, sending domain): the chart and the date ranges. Human = total - bot."""
+
+    __tablename__ = "hourly_stats"
+
+    campaign_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    bot_email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    bot_landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    bot_conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
 class Journey(Base):
     """One recipient (email, sending domain) in one campaign."""
 

@@ -1,6 +1,6 @@
 """Retention: delete events older than RETENTION_DAYS, taking them out of the rollups as they go.
 
-Rollups stay equal to a recount of the events that remain: counts are decremented, a recipient whose
+Rollups stay equal to a recount of the events that remain: counts (per domain and per hour) are decremented, a recipient whose
 per-type count drops to zero stops counting as a unique user of that type, a journey with no events left
 is removed, and a journey's first_seen moves to its oldest remaining event. Works in small batches, each
 one transaction, so ingest is never blocked for long.
@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 
 from common.enrich import ENRICH_KEY
+from common.rollups import COUNT_EVENTS, EVENT_COUNTERS, HOUR, SUM_EVENTS
 
 _TYPES = {"ec": "email_click", "lc": "landing_click", "cv": "conversion"}
 
@@ -20,12 +21,15 @@ def _count(alias: str, condition: str = "") -> str:
     return f"count(*) FILTER (WHERE event_type = '{_TYPES[alias]}'{condition}) AS {alias}"
 
 
+def _subtract_events(target: str, deltas: str) -> str:
+    return ", ".join(f"{c} = {target}.{c} - {deltas}.{c}" for c in EVENT_COUNTERS)
+
 _DELETE_BATCH = f"""
 WITH doomed AS (
     SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
 ), del AS (
     DELETE FROM events e USING doomed WHERE e.id = doomed.id
-    RETURNING e.campaign_id, e.email, e.domain, e.event_type,
+    RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.created_at,
               coalesce((e.extra_params -> '{ENRICH_KEY}' ->> 'is_bot')::boolean, false) AS is_bot
 ), jd AS (
     SELECT campaign_id, email, domain, {_count("ec")}, {_count("lc")}, {_count("cv")},
@@ -51,17 +55,16 @@ WITH doomed AS (
            count(*) FILTER (WHERE lc > 0 AND landing_clicks = 0) AS lc_users,
            count(*) FILTER (WHERE cv > 0 AND conversions = 0) AS cv_users
     FROM j GROUP BY campaign_id, domain
+), hd AS (
+    SELECT campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS} FROM del GROUP BY 1, 2, 3
+), hs AS (
+    UPDATE hourly_stats h SET {_subtract_events("h", "hd")}
+    FROM hd WHERE h.campaign_id = hd.campaign_id AND h.hour = hd.hour AND h.domain = hd.domain
+    RETURNING 1
 ), ed AS (
-    SELECT campaign_id, domain, {_count("ec")}, {_count("lc")}, {_count("cv")},
-           count(*) FILTER (WHERE event_type = 'email_click' AND is_bot) AS bot_ec,
-           count(*) FILTER (WHERE event_type = 'landing_click' AND is_bot) AS bot_lc,
-           count(*) FILTER (WHERE event_type = 'conversion' AND is_bot) AS bot_cv
-    FROM del GROUP BY campaign_id, domain
+    SELECT campaign_id, domain, {SUM_EVENTS} FROM hd GROUP BY campaign_id, domain
 ), ds AS (
-    UPDATE domain_stats s SET
-        email_clicks = s.email_clicks - ed.ec, landing_clicks = s.landing_clicks - ed.lc,
-        conversions = s.conversions - ed.cv, bot_email_clicks = s.bot_email_clicks - ed.bot_ec,
-        bot_landing_clicks = s.bot_landing_clicks - ed.bot_lc, bot_conversions = s.bot_conversions - ed.bot_cv,
+    UPDATE domain_stats s SET {_subtract_events("s", "ed")},
         users = s.users - ud.users, email_click_users = s.email_click_users - ud.ec_users,
         landing_click_users = s.landing_click_users - ud.lc_users,
         conversion_users = s.conversion_users - ud.cv_users
@@ -82,6 +85,10 @@ DELETE FROM journeys WHERE (campaign_id, email, domain) IN (SELECT * FROM unnest
 _DELETE_EMPTY_STATS = (
     "DELETE FROM domain_stats WHERE users = 0 AND email_clicks = 0 AND landing_clicks = 0 AND conversions = 0"
 )
+# Only hours the cutoff has reached can have been emptied.
+_DELETE_EMPTY_HOURS = """
+DELETE FROM hourly_stats WHERE hour <= %(cutoff)s AND email_clicks = 0 AND landing_clicks = 0 AND conversions = 0
+"""
 
 
 def delete_batch(conn: psycopg.Connection[Any], *, cutoff: datetime, batch: int) -> int:
@@ -93,4 +100,6 @@ def delete_batch(conn: psycopg.Connection[Any], *, cutoff: datetime, batch: int)
         if campaign_ids:
             conn.execute(_DELETE_EMPTY_JOURNEYS, (campaign_ids, emails, domains))
             conn.execute(_DELETE_EMPTY_STATS)
+        if deleted:
+            conn.execute(_DELETE_EMPTY_HOURS, {"cutoff": cutoff})
     return int(deleted)

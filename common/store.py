@@ -13,6 +13,14 @@ from psycopg import Connection
 
 from common.burst import EXTRA_PARAMS_WITH_BURST, STAGED_WITH_PREVIOUS_CLICK, burst_params
 from common.enrich import ENRICH_KEY, enrich
+from common.rollups import (
+    ADD_TO_DOMAIN_STATS,
+    COUNT_EVENTS,
+    DOMAIN_STATS_COUNTERS,
+    HOUR,
+    INSERT_HOURLY,
+    SUM_EVENTS,
+)
 
 _COLUMNS = "id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, created_at"
 
@@ -26,29 +34,10 @@ _INCOMING = """incoming_events AS (
 )"""
 
 _COUNT = "count(*) FILTER (WHERE event_type = '{0}')"
-_BOT_COUNT = "count(*) FILTER (WHERE event_type = '{0}' AND is_bot)"
-
-DOMAIN_STATS_COUNTERS = (
-    "email_clicks",
-    "landing_clicks",
-    "conversions",
-    "bot_email_clicks",
-    "bot_landing_clicks",
-    "bot_conversions",
-    "users",
-    "email_click_users",
-    "landing_click_users",
-    "conversion_users",
-)
-# The upsert tail that adds a row of deltas to domain_stats (aliased `s`): the ingest merge and the bulk
-# generator both end this way.
-ADD_TO_DOMAIN_STATS = "ON CONFLICT (campaign_id, domain) DO UPDATE SET " + ", ".join(
-    f"{c} = s.{c} + excluded.{c}" for c in DOMAIN_STATS_COUNTERS
-)
 
 # One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
-# only the inserted rows into journeys and domain_stats. Inputs are ordered so concurrent writers lock rows in
-# the same order. A journey's per-type count that equals this batch's delta was zero before: a new unique user.
+# only the inserted rows into journeys, hourly_stats and domain_stats. Inputs are ordered so concurrent
+# writers lock rows in the same order. A journey's per-type count that equals this batch's delta was zero before: a new unique user.
 # Email clicks get the burst verdict (common/burst.py) on the way in, so what is stored is what is counted.
 _MERGE = f"""
 WITH {_INCOMING}, ins AS (
@@ -89,18 +78,17 @@ WITH {_INCOMING}, ins AS (
            count(*) FILTER (WHERE jd.cv > 0 AND j.conversions = jd.cv) AS cv_users
     FROM j JOIN jd USING (campaign_id, email, domain)
     GROUP BY j.campaign_id, j.domain
+), hd AS (
+    SELECT campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS}
+    FROM ins GROUP BY 1, 2, 3
+), hs AS (
+    {INSERT_HOURLY}
 ), ed AS (
-    SELECT campaign_id, domain,
-           {_COUNT.format("email_click")} AS ec, {_COUNT.format("landing_click")} AS lc,
-           {_COUNT.format("conversion")} AS cv,
-           {_BOT_COUNT.format("email_click")} AS bot_ec, {_BOT_COUNT.format("landing_click")} AS bot_lc,
-           {_BOT_COUNT.format("conversion")} AS bot_cv
-    FROM ins GROUP BY campaign_id, domain
+    SELECT campaign_id, domain, {SUM_EVENTS} FROM hd GROUP BY campaign_id, domain
 ), ds AS (
-    INSERT INTO domain_stats AS s (campaign_id, domain, email_clicks, landing_clicks, conversions,
-                                   bot_email_clicks, bot_landing_clicks, bot_conversions,
-                                   users, email_click_users, landing_click_users, conversion_users)
-    SELECT ed.campaign_id, ed.domain, ed.ec, ed.lc, ed.cv, ed.bot_ec, ed.bot_lc, ed.bot_cv,
+    INSERT INTO domain_stats AS s (campaign_id, domain, {", ".join(DOMAIN_STATS_COUNTERS)})
+    SELECT ed.campaign_id, ed.domain, ed.email_clicks, ed.landing_clicks, ed.conversions,
+           ed.bot_email_clicks, ed.bot_landing_clicks, ed.bot_conversions,
            ud.users, ud.ec_users, ud.lc_users, ud.cv_users
     FROM ed JOIN ud USING (campaign_id, domain)
     ORDER BY ed.campaign_id, ed.domain

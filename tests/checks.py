@@ -25,6 +25,23 @@ SELECT domain, email_clicks, landing_clicks, conversions, bot_email_clicks, bot_
        bot_conversions, users, email_click_users, landing_click_users, conversion_users
 FROM domain_stats WHERE campaign_id = %s ORDER BY domain
 """
+_HOURS_RECOUNT = """
+SELECT date_trunc('hour', created_at), domain,
+       count(*) FILTER (WHERE event_type = 'email_click'),
+       count(*) FILTER (WHERE event_type = 'landing_click'),
+       count(*) FILTER (WHERE event_type = 'conversion'),
+       count(*) FILTER (WHERE event_type = 'email_click' AND is_bot),
+       count(*) FILTER (WHERE event_type = 'landing_click' AND is_bot),
+       count(*) FILTER (WHERE event_type = 'conversion' AND is_bot)
+FROM (SELECT *, coalesce((extra_params -> '_tracker' ->> 'is_bot')::boolean, false) AS is_bot
+      FROM events WHERE campaign_id = %s) e
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+_HOURS = """
+SELECT hour, domain, email_clicks, landing_clicks, conversions, bot_email_clicks, bot_landing_clicks,
+       bot_conversions
+FROM hourly_stats WHERE campaign_id = %s ORDER BY hour, domain
+"""
 _JOURNEYS_RECOUNT = """
 SELECT email, domain, min(created_at), max(created_at),
        count(*) FILTER (WHERE event_type = 'email_click'),
@@ -39,12 +56,21 @@ FROM journeys WHERE campaign_id = %s ORDER BY email, domain
 """
 
 
+def assert_hours_match_recount(conn: psycopg.Connection[Any], campaign_id: int) -> None:
+    """Every hourly_stats row of the campaign equals a recount of its events in that hour."""
+    assert (
+        conn.execute(_HOURS, (campaign_id,)).fetchall()
+        == conn.execute(_HOURS_RECOUNT, (campaign_id,)).fetchall()
+    )
+
+
 def assert_rollups_match_recount(conn: psycopg.Connection[Any], campaign_id: int) -> None:
     """Every rollup row equals a recount of the campaign's events."""
     assert (
         conn.execute(_STATS, (campaign_id,)).fetchall()
         == conn.execute(_STATS_RECOUNT, (campaign_id,)).fetchall()
     )
+    assert_hours_match_recount(conn, campaign_id)
     assert (
         conn.execute(_JOURNEYS, (campaign_id,)).fetchall()
         == conn.execute(_JOURNEYS_RECOUNT, (campaign_id,)).fetchall()

@@ -1,0 +1,85 @@
+"""Migrations on a database of their own: 0006 fills hourly_stats from the events an install already has."""
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, create_engine, pool
+from sqlalchemy.engine import make_url
+
+from common.config import settings
+from common.db import libpq_dsn
+from tests.checks import assert_hours_match_recount
+
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+_EVENTS = """
+INSERT INTO events (id, campaign_id, event_type, email, domain, extra_params, created_at) VALUES
+ (1, 1, 'email_click', 'a@x.com', 'd1.com', '{"_tracker": {"is_bot": true}}', '2026-11-01 10:05'),
+ (2, 1, 'email_click', 'a@x.com', 'd1.com', '{"_tracker": {"is_bot": false}}', '2026-11-01 10:59:59'),
+ (3, 1, 'landing_click', 'a@x.com', 'd1.com', NULL, '2026-11-01 11:00'),
+ (4, 1, 'conversion', 'b@y.com', 'd2.com', '{}', '2026-11-02 23:30'),
+ (5, 1, 'email_click', 'b@y.com', 'd2.com', '{"_tracker": {"is_bot": true}}', '2026-11-02 23:31')
+"""
+
+
+@pytest.fixture
+def scratch() -> Iterator[Connection]:
+    """An empty database of this test's own, dropped afterwards; yields a SQLAlchemy connection to it."""
+    name = f"tracker_migrations_{uuid.uuid4().hex[:8]}"
+    admin = libpq_dsn().rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    engine = create_engine(make_url(settings.database_url).set(database=name), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrate(connection: Connection, revision: str, *, down: bool = False) -> None:
+    config = Config(str(ALEMBIC_INI))
+    config.attributes["connection"] = connection
+    (command.downgrade if down else command.upgrade)(config, revision)
+    connection.commit()
+
+
+def _psycopg(connection: Connection) -> Any:
+    return connection.connection.driver_connection
+
+
+def test_0006_fills_hourly_stats_from_stored_events(scratch: Connection) -> None:
+    _migrate(scratch, "0005")
+    raw = _psycopg(scratch)
+    raw.execute("INSERT INTO campaigns (id, name, offer_url) VALUES (1, 'Old', 'https://o.example/')")
+    raw.execute(_EVENTS)
+    raw.commit()
+
+    _migrate(scratch, "head")
+
+    rows = raw.execute("SELECT hour::text, domain, email_clicks, bot_email_clicks, landing_clicks, conversions "
+                       "FROM hourly_stats ORDER BY hour, domain").fetchall()
+    assert rows == [
+        ("2026-11-01 10:00:00", "d1.com", 2, 1, 0, 0),
+        ("2026-11-01 11:00:00", "d1.com", 0, 0, 1, 0),
+        ("2026-11-02 23:00:00", "d2.com", 1, 1, 0, 1),
+    ]
+    assert_hours_match_recount(raw, 1)
+    raw.commit()
+
+
+def test_every_migration_downgrades_and_upgrades_again(scratch: Connection) -> None:
+    _migrate(scratch, "head")
+    _migrate(scratch, "base", down=True)
+    tables = _psycopg(scratch).execute(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'").fetchone()
+    assert tables == (0,)
+    _migrate(scratch, "head")
+    assert _psycopg(scratch).execute("SELECT to_regclass('hourly_stats') IS NOT NULL").fetchone() == (True,)
