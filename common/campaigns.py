@@ -2,6 +2,7 @@
 CLI share."""
 import logging
 import secrets
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -100,7 +101,7 @@ _PURGE_STEPS = (
 )
 
 
-def purge_campaign(conn: psycopg.Connection[object], campaign_id: int, batch: int = PURGE_BATCH) -> None:
+def purge_campaign(conn: psycopg.Connection[Any], campaign_id: int, batch: int = PURGE_BATCH) -> None:
     """Delete a campaign marked deleted: its events and journeys in batches (one short transaction each),
     then the campaign row, whose ON DELETE CASCADE takes domain_stats and any event stored meanwhile.
     A campaign not marked deleted is left alone."""
@@ -117,7 +118,7 @@ def purge_campaign(conn: psycopg.Connection[object], campaign_id: int, batch: in
         conn.execute("DELETE FROM campaigns WHERE id = %s AND deleted_at IS NOT NULL", (campaign_id,))
 
 
-def purge_deleted_campaigns(conn: psycopg.Connection[object], batch: int = PURGE_BATCH) -> list[int]:
+def purge_deleted_campaigns(conn: psycopg.Connection[Any], batch: int = PURGE_BATCH) -> list[int]:
     """Purge every campaign marked deleted, including ones a stopped process left half done; returns their
     ids. Safe to run twice at once: batches of the same rows just wait for each other."""
     ids = [row[0] for row in conn.execute("SELECT id FROM campaigns WHERE deleted_at IS NOT NULL ORDER BY id")]

@@ -1,4 +1,6 @@
-"""The dashboard's read queries. Counts come from the rollups (domain_stats, journeys), never from `events`.
+"""The dashboard's read queries. Counts come from the rollups (domain_stats, hourly_stats, journeys), never
+from `events`. With a date range, event counts come from hourly_stats and recipients are the journeys first
+seen in the range (a cohort: what they did since counts too), so a range costs one slice of each index.
 
 Every query is shaped for the indexes in migration 0001, so pages stay fast at a million journeys:
 journeys are listed newest recipient first off (campaign_id, first_seen DESC, email, domain) or its
@@ -10,14 +12,18 @@ journeys, and that count stops at SEARCH_COUNT_CAP rows.
 import base64
 import binascii
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Text, and_, case, cast, func, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from common.models import EVENT_TYPES, Campaign, DomainStats, Event, Journey
+from common.models import EVENT_TYPES, Campaign, DomainStats, Event, HourlyStats, Journey
+from common.rollups import DOMAIN_STATS_COUNTERS, EVENT_COUNTERS, USER_COUNTERS
+from web.period import Bucket, Period
+
+ALL_TIME = Period()
 
 # Past this many matches a search shows "1,000+": counting further would cost more than the page itself.
 SEARCH_COUNT_CAP = 1_000
@@ -213,20 +219,69 @@ _COUNT_COLUMNS = (
 )
 
 
-def campaign_totals(*, session: Session, campaign_id: int) -> Counts:
+def _sum_counts(rows: list[DomainRow]) -> Counts:
+    return Counts(*(sum(getattr(row, f.name) for row in rows) for f in fields(Counts)))
+
+
+def campaign_totals(*, session: Session, campaign_id: int, period: Period = ALL_TIME) -> Counts:
+    if not period.is_all:
+        return _sum_counts(domain_rows(session=session, campaign_id=campaign_id, period=period))
     stmt = select(*(func.coalesce(func.sum(column), 0) for column in _COUNT_COLUMNS)).where(
         DomainStats.campaign_id == campaign_id)
     return Counts(*(int(v) for v in session.execute(stmt).one()))
 
 
-def domain_rows(*, session: Session, campaign_id: int) -> list[DomainRow]:
+def domain_rows(*, session: Session, campaign_id: int, period: Period = ALL_TIME) -> list[DomainRow]:
     """Per sending domain, most email clicks first (all traffic: the order stays put when counts switch)."""
+    if not period.is_all:
+        return _domain_rows_in(session, campaign_id, period)
     stmt = (
         select(*_COUNT_COLUMNS, DomainStats.domain)
         .where(DomainStats.campaign_id == campaign_id)
         .order_by(DomainStats.email_clicks.desc(), DomainStats.domain)
     )
     return [DomainRow(*row) for row in session.execute(stmt)]
+
+
+_HOURLY_COLUMNS = tuple(getattr(HourlyStats, name) for name in EVENT_COUNTERS)
+
+
+def _in_period(column: Any, period: Period) -> ColumnElement[bool]:
+    return and_(column >= period.start, column < period.end)
+
+
+def _domain_rows_in(session: Session, campaign_id: int, period: Period) -> list[DomainRow]:
+    """Events in the range per domain (hourly_stats), with the recipients first seen in it (journeys)."""
+    events = (select(HourlyStats.domain, *(func.sum(c) for c in _HOURLY_COLUMNS))
+              .where(HourlyStats.campaign_id == campaign_id, _in_period(HourlyStats.hour, period))
+              .group_by(HourlyStats.domain))
+    users = (select(Journey.domain, func.count(),
+                    *(func.count().filter(column > 0) for column in _JOURNEY_EVENT_COLUMNS.values()))
+             .where(Journey.campaign_id == campaign_id, _in_period(Journey.first_seen, period))
+             .group_by(Journey.domain))
+    counted: dict[str, list[int]] = {}
+    for domain, *counts in session.execute(events):
+        counted[domain] = [int(c) for c in counts] + [0] * len(USER_COUNTERS)
+    for domain, *counts in session.execute(users):
+        counted.setdefault(domain, [0] * len(EVENT_COUNTERS))[len(EVENT_COUNTERS):] = counts
+    rows = [DomainRow(**dict(zip(DOMAIN_STATS_COUNTERS, counts, strict=True)), domain=domain)  # type: ignore[arg-type]
+            for domain, counts in counted.items()]
+    return sorted(rows, key=lambda row: (-row.email_clicks, row.domain))
+
+
+def first_hour(*, session: Session, campaign_id: int) -> datetime | None:
+    """The campaign's first hour with events (where an all-time chart starts)."""
+    return session.scalar(select(func.min(HourlyStats.hour)).where(HourlyStats.campaign_id == campaign_id))
+
+
+def timeline(*, session: Session, campaign_id: int, start: datetime, end: datetime,
+             bucket: Bucket) -> dict[datetime, Counts]:
+    """Event counts per hour, day or week in [start, end), from hourly_stats; buckets without events are absent."""
+    moment = func.date_trunc(bucket, HourlyStats.hour)
+    stmt = (select(moment, *(func.sum(c) for c in _HOURLY_COLUMNS))
+            .where(HourlyStats.campaign_id == campaign_id, HourlyStats.hour >= start, HourlyStats.hour < end)
+            .group_by(moment))
+    return {row[0]: Counts(*(int(v) for v in row[1:])) for row in session.execute(stmt)}
 
 
 def campaign_domains(*, session: Session, campaign_id: int) -> list[str]:
@@ -241,8 +296,11 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _journey_conditions(campaign_id: int, filters: JourneyFilters) -> list[ColumnElement[bool]]:
+def _journey_conditions(campaign_id: int, filters: JourneyFilters,
+                        period: Period = ALL_TIME) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Journey.campaign_id == campaign_id]
+    if not period.is_all:
+        conditions.append(_in_period(Journey.first_seen, period))
     if filters.domain:
         conditions.append(Journey.domain == filters.domain)
     if filters.event:
@@ -264,9 +322,10 @@ def _after(cursor: JourneyCursor) -> ColumnElement[bool]:
 
 
 def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters, limit: int,
-                  after: JourneyCursor | None = None, offset: int = 0) -> tuple[list[JourneyRow], bool]:
+                  after: JourneyCursor | None = None, offset: int = 0,
+                  period: Period = ALL_TIME) -> tuple[list[JourneyRow], bool]:
     """One page of recipients, newest first, after `after` (else from `offset`); and whether more follow."""
-    conditions = _journey_conditions(campaign_id, filters)
+    conditions = _journey_conditions(campaign_id, filters, period)
     if after is not None:
         conditions.append(_after(after))
     stmt = (
@@ -281,13 +340,18 @@ def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters
     return rows[:limit], len(rows) > limit
 
 
-def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters) -> Total:
-    """How many recipients match: from domain_stats, or (for an email search only) counted up to a cap."""
-    if filters.search:
-        matching = (select(literal(1)).where(*_journey_conditions(campaign_id, filters))
-                    .limit(SEARCH_COUNT_CAP + 1).subquery())
+def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters,
+                   period: Period = ALL_TIME) -> Total:
+    """How many recipients match: for all time from domain_stats; in a range, or for an email search,
+    counted over journeys (a search's count stops at a cap)."""
+    if filters.search or not period.is_all:
+        cap = SEARCH_COUNT_CAP if filters.search else None
+        matching = (select(literal(1)).where(*_journey_conditions(campaign_id, filters, period))
+                    .limit(None if cap is None else cap + 1).subquery())
         found = int(session.scalar(select(func.count()).select_from(matching)) or 0)
-        return Total(min(found, SEARCH_COUNT_CAP), capped=found > SEARCH_COUNT_CAP)
+        if cap is None:
+            return Total(found)
+        return Total(min(found, cap), capped=found > cap)
     column: Any = _EVENT_USER_COLUMNS[filters.event] if filters.event else DomainStats.users
     stmt = select(func.coalesce(func.sum(column), 0)).where(DomainStats.campaign_id == campaign_id)
     if filters.domain:
@@ -306,7 +370,7 @@ def _text_cell(column: Any, name: str) -> Any:
     return case((func.left(column, 1).in_(FORMULA_STARTS), literal("'") + column), else_=column).label(name)
 
 
-def export_events_query(*, campaign_id: int, filters: JourneyFilters) -> Select[Any]:
+def export_events_query(*, campaign_id: int, filters: JourneyFilters, period: Period = ALL_TIME) -> Select[Any]:
     """The campaign's events for the domain, event and email filters, as CSV-safe columns, in storage order:
     sorting millions of rows would hold back the first byte of the download until the whole sort is done."""
     is_bot = func.coalesce(Event.extra_params["_tracker"]["is_bot"].as_boolean(), False)
@@ -321,15 +385,17 @@ def export_events_query(*, campaign_id: int, filters: JourneyFilters) -> Select[
         stmt = stmt.where(Event.event_type == filters.event)
     if filters.search:
         stmt = stmt.where(Event.email.like(_like_pattern(filters.search)))
+    if not period.is_all:
+        stmt = stmt.where(_in_period(Event.created_at, period))
     return stmt
 
 
-def export_journeys_query(*, campaign_id: int, filters: JourneyFilters) -> Select[Any]:
+def export_journeys_query(*, campaign_id: int, filters: JourneyFilters, period: Period = ALL_TIME) -> Select[Any]:
     """The journeys table's rows for the filters, in its order (newest recipient first, off its index)."""
     return (
         select(_text_cell(Journey.email, "email"), _text_cell(Journey.domain, "domain"), Journey.first_seen,
                Journey.last_seen, Journey.email_clicks, Journey.landing_clicks, Journey.conversions,
                Journey.bot_events)
-        .where(*_journey_conditions(campaign_id, filters))
+        .where(*_journey_conditions(campaign_id, filters, period))
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
     )

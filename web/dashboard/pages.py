@@ -1,5 +1,6 @@
 """Dashboard pages and the HTMX fragments they include. Every route here needs a signed-in user."""
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -19,9 +20,11 @@ from common.db import connect
 from common.models import Campaign
 from web import queries
 from web.auth import current_user, require_csrf
+from web.dashboard.chart import build_chart
 from web.dashboard.deps import DbSession
 from web.dashboard.export import csv_download
 from web.dashboard.render import is_htmx, render, secured
+from web.period import PRESETS, Period, bucket_for, bucket_starts
 from web.queries import JourneyCursor, JourneyFilters
 
 MAX_CAMPAIGN_ID = 2**31 - 1
@@ -41,22 +44,61 @@ Search = Annotated[str | None, Query(alias="q", max_length=1000)]
 # `?counts=all`: every event; anything else: people only (bots subtracted). Kept in every URL a page makes.
 CountsMode = Annotated[str | None, Query(alias="counts", max_length=10)]
 ALL_COUNTS = {"counts": "all"}
+# Parameters that belong to one request only, never carried into the links a page makes.
+_ONE_OFF = ("offset", "after")
+_PERIOD_KEYS = ("range", "from", "to")
 
 
-def _counts_context(request: Request, counts: str | None, path: str | None = None) -> dict[str, Any]:
-    """Which counts the page shows, the query string that keeps that choice, and the header switch's links:
-    the page's URL (`path`, default this request's) with and without `counts=all`, other parameters kept."""
+def utc_now() -> datetime:
+    """Now, as events are stored: naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _period(range_: Annotated[str | None, Query(alias="range", max_length=10)] = None,
+            first: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+            last: Annotated[str | None, Query(alias="to", max_length=10)] = None) -> Period:
+    """The campaign page's date range (`range=today|7d|30d|custom&from=&to=`); all time by default."""
+    return Period.parse(range_, first, last, now=utc_now())
+
+
+PeriodDep = Annotated[Period, Depends(_period)]
+
+
+def _counts_context(request: Request, counts: str | None, path: str | None = None,
+                    period: Period | None = None) -> dict[str, Any]:
+    """Which counts the page shows, the query string that keeps that choice (and the date range, on a
+    campaign's pages), and the header switch's links: the page's URL (`path`, default this request's) with
+    and without `counts=all`, other parameters kept."""
     all_counts = counts == "all"
     path = path or request.url.path
-    keep = [(k, v) for k, v in request.query_params.multi_items() if v and k not in ("counts", "offset", "after")]
+    keep = [(k, v) for k, v in request.query_params.multi_items() if v and k not in ("counts", *_ONE_OFF)]
+    counts_params = ALL_COUNTS if all_counts else {}
+    view_params = {**counts_params, **(period.params() if period else {})}
     return {
         "all_counts": all_counts,
-        "counts_params": ALL_COUNTS if all_counts else {},
+        "counts_params": counts_params,
         "counts_query": "?counts=all" if all_counts else "",
+        "period": period or Period(),
+        "view_params": view_params,
+        "view_query": f"?{urlencode(view_params)}" if view_params else "",
         "toggle_urls": {
             "human": path + (f"?{urlencode(keep)}" if keep else ""),
             "all": path + "?" + urlencode([*keep, *ALL_COUNTS.items()]),
         },
+    }
+
+
+def _range_context(request: Request, campaign: Campaign) -> dict[str, Any]:
+    """The date range bar's links: the campaign page for each preset, the other parameters (counts switch,
+    journeys filters) kept; and those other parameters as hidden fields of the custom range's form."""
+    keep = [(k, v) for k, v in request.query_params.multi_items() if v and k not in (*_PERIOD_KEYS, *_ONE_OFF)]
+    path = f"/campaign/{campaign.id}"
+    presets: list[tuple[str, str, list[tuple[str, str]]]] = [("all", "All time", [])]
+    presets += [(key, label, [("range", key)]) for key, (_, label) in PRESETS.items()]
+    return {
+        "range_links": [(key, label, path + (f"?{urlencode(keep + extra)}" if keep + extra else ""))
+                        for key, label, extra in presets],
+        "range_hidden": keep,
     }
 
 
@@ -127,21 +169,23 @@ def create(request: Request, session: DbSession, name: Annotated[str, Form()] = 
 
 
 def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFilters, page_size: int,
-                      offset: int = 0, after: str | None = None, all_counts: bool = False) -> dict[str, Any]:
+                      view_params: dict[str, str], period: Period, offset: int = 0,
+                      after: str | None = None) -> dict[str, Any]:
     """The journeys table's rows and footer. `offset` counts the rows already shown; `after` is where they
     ended (without it, e.g. in a hand-made URL, the listing skips `offset` rows instead)."""
     rows, has_more = queries.list_journeys(session=session, campaign_id=campaign.id, filters=filters,
-                                           limit=page_size, offset=offset, after=JourneyCursor.decode(after))
+                                           limit=page_size, offset=offset, after=JourneyCursor.decode(after),
+                                           period=period)
     shown = offset + len(rows)
     next_url = None
     if has_more:
         cursor = JourneyCursor.after(rows[-1]).encode()
         next_url = f"/campaign/{campaign.id}/users?" + urlencode(
-            {"offset": shown, **filters.params(), **(ALL_COUNTS if all_counts else {}), "after": cursor})
-    if not has_more and offset == 0 and filters.search:
+            {"offset": shown, **filters.params(), **view_params, "after": cursor})
+    if not has_more and offset == 0 and (filters.search or not period.is_all):
         total = queries.Total(len(rows))  # everything that matches is on the page: nothing left to count
     else:
-        total = queries.count_journeys(session=session, campaign_id=campaign.id, filters=filters)
+        total = queries.count_journeys(session=session, campaign_id=campaign.id, filters=filters, period=period)
     return {
         "campaign": campaign,
         "filters": filters,
@@ -152,59 +196,89 @@ def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFi
     }
 
 
+def _chart_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool) -> dict[str, Any]:
+    now = utc_now()
+    start, end = period.bounds(first_hour=queries.first_hour(session=session, campaign_id=campaign.id), now=now)
+    bucket = bucket_for(start, end)
+    counts = queries.timeline(session=session, campaign_id=campaign.id, start=start, end=end, bucket=bucket)
+    return {"chart": build_chart(bucket_starts(start, end, bucket), counts, bucket, all_counts=all_counts)}
+
+
+def _stats_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool) -> dict[str, Any]:
+    totals = queries.campaign_totals(session=session, campaign_id=campaign.id, period=period)
+    return {"campaign": campaign, "totals": totals.shown(all_counts), "all_totals": totals}
+
+
+def _domains_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool) -> dict[str, Any]:
+    domains = queries.domain_rows(session=session, campaign_id=campaign.id, period=period)
+    return {"campaign": campaign, "domains": [d.shown(all_counts) for d in domains]}
+
+
 @router.get("/campaign/{campaign_id:int}")
-def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, domain: Domain = None,
-                  event: EventType = None, search: Search = None, counts: CountsMode = None) -> Response:
+def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
+                  domain: Domain = None, event: EventType = None, search: Search = None,
+                  counts: CountsMode = None) -> Response:
     """The campaign page; the filter parameters let the journeys filter work without JavaScript too."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
     page_size = request.app.state.settings.journeys_page_size
-    context = _counts_context(request, counts)
+    context = _counts_context(request, counts, period=period)
     all_counts = context["all_counts"]
-    totals = queries.campaign_totals(session=session, campaign_id=campaign.id)
-    domains = queries.domain_rows(session=session, campaign_id=campaign.id)
+    domains = _domains_context(session, campaign, period, all_counts)
     return render(request, "campaign.html", {
         **context,
-        **_journeys_context(session, campaign, filters, page_size, all_counts=all_counts),
-        "totals": totals.shown(all_counts),
-        "all_totals": totals,
-        "domains": [d.shown(all_counts) for d in domains],
-        "domain_choices": sorted(d.domain for d in domains),
+        **_range_context(request, campaign),
+        **_journeys_context(session, campaign, filters, page_size, context["view_params"], period),
+        **_stats_context(session, campaign, period, all_counts),
+        **_chart_context(session, campaign, period, all_counts),
+        **domains,
+        # Every sending domain the campaign has, whatever the range shows.
+        "domain_choices": queries.campaign_domains(session=session, campaign_id=campaign.id),
         "event_choices": EVENT_CHOICES,
     })
 
 
 @router.get("/campaign/{campaign_id:int}/stats")
-def overall_stats(request: Request, session: DbSession, campaign: CampaignDep, counts: CountsMode = None) -> Response:
-    context = _counts_context(request, counts)
-    totals = queries.campaign_totals(session=session, campaign_id=campaign.id)
-    return render(request, "partials/overall_stats.html", {
-        **context, "campaign": campaign, "totals": totals.shown(context["all_counts"]), "all_totals": totals})
+def overall_stats(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
+                  counts: CountsMode = None) -> Response:
+    context = _counts_context(request, counts, period=period)
+    return render(request, "partials/overall_stats.html",
+                  {**context, **_stats_context(session, campaign, period, context["all_counts"])})
 
 
 @router.get("/campaign/{campaign_id:int}/domains")
-def domain_stats(request: Request, session: DbSession, campaign: CampaignDep, counts: CountsMode = None) -> Response:
-    context = _counts_context(request, counts)
-    domains = queries.domain_rows(session=session, campaign_id=campaign.id)
-    return render(request, "partials/domain_stats.html", {
-        **context, "campaign": campaign, "domains": [d.shown(context["all_counts"]) for d in domains]})
+def domain_stats(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
+                 counts: CountsMode = None) -> Response:
+    context = _counts_context(request, counts, period=period)
+    return render(request, "partials/domain_stats.html",
+                  {**context, **_domains_context(session, campaign, period, context["all_counts"])})
+
+
+@router.get("/campaign/{campaign_id:int}/chart")
+def chart(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
+          counts: CountsMode = None) -> Response:
+    """The events-over-time chart (SVG), polled by the campaign page."""
+    context = _counts_context(request, counts, period=period)
+    return render(request, "partials/chart.html",
+                  {**context, "campaign": campaign, **_chart_context(session, campaign, period, context["all_counts"])})
 
 
 @router.get("/campaign/{campaign_id:int}/users")
-def journeys(request: Request, session: DbSession, campaign: CampaignDep, domain: Domain = None,
+def journeys(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
              event: EventType = None, search: Search = None, counts: CountsMode = None,
              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
              after: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     """The journeys table for the filters; with an offset ("Load more"), just the next rows and the footer."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
     page_size = request.app.state.settings.journeys_page_size
-    counts_context = _counts_context(request, counts, path=f"/campaign/{campaign.id}")
-    context = {**counts_context, **_journeys_context(session, campaign, filters, page_size, offset=offset,
-                                                     after=after, all_counts=counts_context["all_counts"])}
+    counts_context = _counts_context(request, counts, path=f"/campaign/{campaign.id}", period=period)
+    context = {**counts_context, **_journeys_context(session, campaign, filters, page_size,
+                                                     counts_context["view_params"], period, offset=offset,
+                                                     after=after)}
     if offset:
         return render(request, "partials/journey_rows_more.html", context)
     # The address bar follows the filters, so a reload or a shared link shows the same table; the header's
     # counts switch is swapped along (out of band) so that it keeps these filters too.
-    params = {**filters.params(), **counts_context["counts_params"]}
+    params = {**filters.params(), **counts_context["view_params"]}
     page_url = f"/campaign/{campaign.id}" + (f"?{urlencode(params)}" if params else "")
     return render(request, "partials/journeys.html", {**context, "oob_toggle": is_htmx(request)},
                   headers={"HX-Push-Url": page_url})
@@ -213,20 +287,20 @@ def journeys(request: Request, session: DbSession, campaign: CampaignDep, domain
 # --- export -------------------------------------------------------------------------------------------------
 
 @router.get("/campaign/{campaign_id:int}/export/events.csv")
-def export_events(campaign: CampaignDep, domain: Domain = None, event: EventType = None,
+def export_events(campaign: CampaignDep, period: PeriodDep, domain: Domain = None, event: EventType = None,
                   search: Search = None) -> Response:
-    """Every event of the campaign (for the journeys filters), streamed as CSV."""
+    """Every event of the campaign (for the journeys filters and the date range), streamed as CSV."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
-    stmt = queries.export_events_query(campaign_id=campaign.id, filters=filters)
+    stmt = queries.export_events_query(campaign_id=campaign.id, filters=filters, period=period)
     return csv_download(f"campaign-{campaign.id}-events.csv", stmt)
 
 
 @router.get("/campaign/{campaign_id:int}/export/journeys.csv")
-def export_journeys(campaign: CampaignDep, domain: Domain = None, event: EventType = None,
+def export_journeys(campaign: CampaignDep, period: PeriodDep, domain: Domain = None, event: EventType = None,
                     search: Search = None) -> Response:
-    """The journeys matching the filters, streamed as CSV."""
+    """The journeys matching the filters (first seen in the date range), streamed as CSV."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
-    stmt = queries.export_journeys_query(campaign_id=campaign.id, filters=filters)
+    stmt = queries.export_journeys_query(campaign_id=campaign.id, filters=filters, period=period)
     return csv_download(f"campaign-{campaign.id}-journeys.csv", stmt)
 
 

@@ -1,0 +1,114 @@
+"""The campaign page's date range: all time, today, the last 7 or 30 days, or custom days (UTC).
+
+A range is a half-open interval [start, end) of whole hours, so it maps exactly onto hourly_stats rows, and
+the same interval selects events (created_at) and journeys (first_seen). It travels in the page's URLs as
+`range=today|7d|30d|custom` with `from`/`to` (YYYY-MM-DD, both days included) for a custom range.
+"""
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+Bucket = Literal["hour", "day", "week"]
+
+PRESETS = {"today": (1, "Today"), "7d": (7, "Last 7 days"), "30d": (30, "Last 30 days")}
+# Custom ranges longer than this are refused: a chart of decades of days helps no one and costs a scan.
+MAX_CUSTOM_DAYS = 3 * 366
+# Up to this span the chart has a point per hour; up to LONGEST_DAILY one per day; beyond, one per week.
+LONGEST_HOURLY = timedelta(days=7)
+LONGEST_DAILY = timedelta(days=400)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day_label(day: date) -> str:
+    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A date range, resolved to naive UTC datetimes (as events are stored). `start is None`: all time."""
+
+    key: str = "all"
+    start: datetime | None = None
+    end: datetime | None = None
+    first_day: date | None = None  # the custom range's days, as entered
+    last_day: date | None = None
+    error: str | None = None  # why the requested custom range was not used
+
+    @classmethod
+    def parse(cls, key: str | None, first: str | None = None, last: str | None = None, *,
+              now: datetime) -> "Period":
+        """The range a URL asks for; unknown keys mean all time, a bad custom range all time with an error."""
+        today = now.date()
+        if key in PRESETS:
+            days, _ = PRESETS[key]
+            return cls(key, _midnight(today - timedelta(days=days - 1)), _midnight(today + timedelta(days=1)))
+        if key != "custom":
+            return cls()
+        try:
+            first_day, last_day = date.fromisoformat(first or ""), date.fromisoformat(last or "")
+        except ValueError:
+            return cls(error="Choose both days of the custom range (YYYY-MM-DD).")
+        if first_day > last_day:
+            return cls(error="The custom range starts after it ends.")
+        if (last_day - first_day).days >= MAX_CUSTOM_DAYS:
+            return cls(error=f"A custom range can span at most {MAX_CUSTOM_DAYS:,} days.")
+        return cls("custom", _midnight(first_day), _midnight(last_day + timedelta(days=1)), first_day, last_day)
+
+    @property
+    def is_all(self) -> bool:
+        return self.start is None
+
+    def params(self) -> dict[str, str]:
+        """As query parameters: empty for all time."""
+        if self.key == "custom" and self.first_day and self.last_day:
+            return {"range": "custom", "from": self.first_day.isoformat(), "to": self.last_day.isoformat()}
+        return {} if self.is_all else {"range": self.key}
+
+    @property
+    def label(self) -> str:
+        if self.key in PRESETS:
+            return PRESETS[self.key][1]
+        if self.first_day and self.last_day:
+            if self.first_day == self.last_day:
+                return _day_label(self.first_day)
+            return f"{_day_label(self.first_day)} – {_day_label(self.last_day)}"  # noqa: RUF001 (a dash)
+        return "All time"
+
+    def bounds(self, *, first_hour: datetime | None, now: datetime) -> tuple[datetime, datetime]:
+        """The interval the chart spans: this range, or for all time from the first hour with events to now."""
+        if self.start is not None and self.end is not None:
+            return self.start, self.end
+        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        start = min(first_hour, end - timedelta(hours=1)) if first_hour else end - timedelta(hours=24)
+        return start, end
+
+
+def bucket_for(start: datetime, end: datetime) -> Bucket:
+    """How coarse the chart's points are for a span: hours up to a week, days up to ~13 months, then weeks."""
+    span = end - start
+    if span <= LONGEST_HOURLY:
+        return "hour"
+    return "day" if span <= LONGEST_DAILY else "week"
+
+
+def truncate(moment: datetime, bucket: Bucket) -> datetime:
+    """The start of the bucket `moment` falls in (weeks start on Monday, as Postgres' date_trunc has it)."""
+    hour = moment.replace(minute=0, second=0, microsecond=0)
+    if bucket == "hour":
+        return hour
+    day = hour.replace(hour=0)
+    return day if bucket == "day" else day - timedelta(days=day.weekday())
+
+
+def bucket_starts(start: datetime, end: datetime, bucket: Bucket) -> list[datetime]:
+    """Every bucket from the one holding `start` up to `end` (exclusive), gaps included."""
+    step = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}[bucket]
+    moment, starts = truncate(start, bucket), []
+    while moment < end:
+        starts.append(moment)
+        moment += step
+    return starts
