@@ -79,12 +79,13 @@ class Period:
         return "All time"
 
     def bounds(self, *, first_hour: datetime | None, now: datetime) -> tuple[datetime, datetime]:
-        """The interval the chart spans: this range, or for all time from the first hour with events to now."""
+        """The interval the chart spans: this range, or for all time from the first hour with events; either
+        way ending with the current hour (a line running on at zero through hours to come would mislead)."""
+        next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         if self.start is not None and self.end is not None:
-            return self.start, self.end
-        end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        start = min(first_hour, end - timedelta(hours=1)) if first_hour else end - timedelta(hours=24)
-        return start, end
+            return self.start, max(min(self.end, next_hour), self.start + timedelta(hours=1))
+        start = min(first_hour, next_hour - timedelta(hours=1)) if first_hour else next_hour - timedelta(hours=24)
+        return start, next_hour
 
 
 def bucket_for(start: datetime, end: datetime) -> Bucket:

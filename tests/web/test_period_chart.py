@@ -42,6 +42,15 @@ def test_bad_custom_ranges_fall_back_to_all_time_with_an_error(first: str, last:
     assert period.is_all and period.error
 
 
+def test_chart_bounds_end_with_the_current_hour() -> None:
+    assert Period.parse("today", now=NOW).bounds(first_hour=None, now=NOW) == (
+        datetime(2026, 11, 25), datetime(2026, 11, 25, 15))
+    past = Period.parse("custom", "2026-11-01", "2026-11-02", now=NOW)
+    assert past.bounds(first_hour=None, now=NOW) == (datetime(2026, 11, 1), datetime(2026, 11, 3))
+    future = Period.parse("custom", "2026-12-01", "2026-12-02", now=NOW)
+    assert future.bounds(first_hour=None, now=NOW) == (datetime(2026, 12, 1), datetime(2026, 12, 1, 1))
+
+
 def test_all_time_bounds_run_from_the_first_hour_to_the_current_one() -> None:
     assert Period().bounds(first_hour=datetime(2026, 11, 20, 3), now=NOW) == (
         datetime(2026, 11, 20, 3), datetime(2026, 11, 25, 15))

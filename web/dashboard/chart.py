@@ -9,7 +9,7 @@ from datetime import datetime
 from web.period import Bucket
 from web.queries import Counts
 
-WIDTH, HEIGHT = 720, 220
+WIDTH, HEIGHT = 960, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28  # room for the axis labels
 PLOT_WIDTH, PLOT_HEIGHT = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 MAX_X_LABELS = 8

@@ -277,10 +277,11 @@ def journeys(request: Request, session: DbSession, campaign: CampaignDep, period
     if offset:
         return render(request, "partials/journey_rows_more.html", context)
     # The address bar follows the filters, so a reload or a shared link shows the same table; the header's
-    # counts switch is swapped along (out of band) so that it keeps these filters too.
+    # counts switch and the date range bar are swapped along (out of band) so that they keep these filters too.
     params = {**filters.params(), **counts_context["view_params"]}
     page_url = f"/campaign/{campaign.id}" + (f"?{urlencode(params)}" if params else "")
-    return render(request, "partials/journeys.html", {**context, "oob_toggle": is_htmx(request)},
+    return render(request, "partials/journeys.html",
+                  {**context, **_range_context(request, campaign), "oob_toggle": is_htmx(request)},
                   headers={"HX-Push-Url": page_url})
 
 
