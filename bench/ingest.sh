@@ -19,7 +19,8 @@ log=$(mktemp -t ingest-bench.XXXX.log)
 
 python -m common.cli migrate >/dev/null 2>&1
 cid=$(python bench/stack.py campaign)
-echo "machine  $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; campaign $cid; log $log"
+echo "machine  $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg); campaign $cid; log $log"
+python bench/stack.py analyze "$cid"
 honcho start web worker >"$log" 2>&1 &
 stack=$!
 trap 'kill $stack 2>/dev/null; wait $stack 2>/dev/null || true' EXIT

@@ -1,11 +1,17 @@
 """Helpers for bench/ingest.sh: prepare the bench database, wait for drain, report counts and peak RSS."""
 
 import argparse
+import re
 import subprocess
 import sys
 import time
+from itertools import takewhile
 from pathlib import Path
 
+import orjson
+
+from common import store
+from common.burst import burst_params
 from common.campaigns import create_campaign
 from common.db import connect, get_session
 from common.queue import queue_depth
@@ -20,6 +26,40 @@ def _events(cid: int, where: str = "") -> int:
 def cmd_campaign(_: argparse.Namespace) -> None:
     with get_session() as session:
         print(create_campaign(session=session, name="bench", offer_url="https://bench.example/").id)
+
+
+def cmd_analyze(args: argparse.Namespace) -> None:
+    """Fresh statistics, then the access path Postgres picks for the burst rule's lookup of earlier clicks.
+
+    That lookup runs once per email click and no index matches it exactly, so its plan follows the statistics:
+    through the campaign index it reads every event of the campaign per click, and a bench campaign grows to
+    ~40,000 events in a run (the worker then slowed to ~300 events/s and the queue took a minute to drain).
+    Autovacuum keeps statistics fresh in a deployment, but it is off on some test machines: analyze here, and
+    print the plan so that a run can be compared with another.
+    """
+    with connect() as conn:
+        conn.autocommit = True
+        for table in ("events", "journeys", "domain_stats"):
+            conn.execute(f"ANALYZE {table}")
+        rows = orjson.dumps([_probe_row(args.cid)]).decode()
+        plan = [r[0] for r in conn.execute("EXPLAIN " + store._MERGE, {"rows": rows, **burst_params()})]
+    start = next(i for i, line in enumerate(plan) if " on events e" in line)
+    depth = len(plan[start]) - len(plan[start].lstrip())
+    lookup = [plan[start], *takewhile(lambda line: len(line) - len(line.lstrip()) > depth, plan[start + 1 :])]
+    scans = [re.sub(r"^->\s+|\s+\(cost=.*", "", line.strip()) for line in lookup if "Scan" in line]
+    print("plan     burst lookup: " + " + ".join(scans))
+
+
+def _probe_row(cid: int) -> dict[str, object]:
+    return {
+        "id": 0,
+        "campaign_id": cid,
+        "event_type": "email_click",
+        "email": "probe@example.com",
+        "domain": "example.com",
+        "extra_params": {},
+        "created_at": "2026-01-01T00:00:00",
+    }
 
 
 def cmd_drain(args: argparse.Namespace) -> None:
@@ -68,6 +108,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(required=True)
     sub.add_parser("campaign").set_defaults(func=cmd_campaign)
+    p = sub.add_parser("analyze")
+    p.add_argument("cid", type=int)
+    p.set_defaults(func=cmd_analyze)
     p = sub.add_parser("drain")
     p.add_argument("cid", type=int)
     p.add_argument("--timeout", type=float, default=120)

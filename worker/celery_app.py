@@ -57,5 +57,10 @@ def _warm_up_enrichment(**_: object) -> None:
 
 @signals.after_setup_logger.connect
 def _quiet_task_lines(**_: object) -> None:
-    """One INFO line per batch is noise at thousands of events a second; failures still log."""
-    logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+    """One INFO line per batch is noise at thousands of events a second; failures still log.
+
+    `celery.worker.strategy` logs "Task ... received" and `celery.app.trace` "Task ... succeeded": each is a
+    line per batch that the worker formats and writes and honcho or the log collector reads back.
+    """
+    for name in ("celery.app.trace", "celery.worker.strategy"):
+        logging.getLogger(name).setLevel(logging.WARNING)
