@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -46,6 +47,10 @@ def load_more_url(cid: int, shown: int) -> str:
     return f"/campaign/{cid}/users?offset={shown}&after={JourneyCursor(*row).encode()}"
 
 
+def _days_ago(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).date().isoformat()
+
+
 def targets(cid: int, domain: str, term: str) -> dict[str, str]:
     base = f"/campaign/{cid}"
     return {
@@ -68,6 +73,19 @@ def targets(cid: int, domain: str, term: str) -> dict[str, str]:
         "overall stats, all traffic": f"{base}/stats?counts=all",
         "stats by domain, all traffic": f"{base}/domains?counts=all",
         "journeys, all traffic": f"{base}/users?counts=all",
+        "chart, all time": f"{base}/chart",
+        "campaign page, today": f"{base}?range=today",
+        "campaign page, 7 days": f"{base}?range=7d",
+        "overall stats, 7 days": f"{base}/stats?range=7d",
+        "overall stats, 30 days": f"{base}/stats?range=30d",
+        "stats by domain, today": f"{base}/domains?range=today",
+        "stats by domain, 30 days": f"{base}/domains?range=30d",
+        "chart, today (per hour)": f"{base}/chart?range=today",
+        "chart, 30 days (per day)": f"{base}/chart?range=30d",
+        "journeys, 7 days": f"{base}/users?range=7d",
+        "journeys, 30 days + event filter": f"{base}/users?range=30d&event=conversion",
+        "journeys, 7 days + domain filter": f"{base}/users?range=7d&domain={domain}",
+        "journeys, custom week + search": f"{base}/users?range=custom&from={_days_ago(14)}&to={_days_ago(8)}&q=gmail",
         "archived campaigns": "/?archived=1",
         "edit page": f"{base}/edit",
         "delete confirmation": f"{base}/delete",

@@ -18,6 +18,7 @@ from common.rollups import (
     COUNT_EVENTS,
     DOMAIN_STATS_COUNTERS,
     HOUR,
+    HOURLY_DELTAS,
     INSERT_HOURLY,
     SUM_EVENTS,
 )
@@ -92,7 +93,7 @@ _ROLLUP_CHUNK = f"""
            count(*) FILTER (WHERE event_type = 'conversion'),
            count(*) FILTER (WHERE is_bot)
     FROM e GROUP BY email, domain
-    RETURNING domain, email_clicks, landing_clicks, conversions
+    RETURNING domain, email_clicks, landing_clicks, conversions, first_seen
 ), per_domain AS (
     SELECT domain, count(*) AS users, count(*) FILTER (WHERE email_clicks > 0) AS ec_users,
            count(*) FILTER (WHERE landing_clicks > 0) AS lc_users,
@@ -100,6 +101,14 @@ _ROLLUP_CHUNK = f"""
     FROM j GROUP BY domain
 ), hd AS (
     SELECT %(cid)s AS campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS} FROM e GROUP BY 2, 3
+), hu AS (
+    SELECT %(cid)s AS campaign_id, date_trunc('hour', first_seen) AS hour, domain, count(*) AS users,
+           count(*) FILTER (WHERE email_clicks > 0) AS email_click_users,
+           count(*) FILTER (WHERE landing_clicks > 0) AS landing_click_users,
+           count(*) FILTER (WHERE conversions > 0) AS conversion_users
+    FROM j GROUP BY 2, 3
+), hourly AS (
+    {HOURLY_DELTAS}
 ), hs AS (
     {INSERT_HOURLY}
 ), counts AS (

@@ -129,6 +129,11 @@ class HourlyStats(Base):
     bot_email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     bot_landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     bot_conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # Recipients whose journey began (first_seen) in this hour, and among them those with each event type.
+    users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    email_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    landing_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    conversion_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class Journey(Base):
@@ -147,6 +152,9 @@ class Journey(Base):
     landing_clicks: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     conversions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     bot_events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # first_seen before the last statement that changed it: lets that statement move the recipient between
+    # hours in hourly_stats (common/rollups.py) from its own RETURNING rows.
+    previous_first_seen: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     __table_args__ = (
         # Newest recipient first, per campaign and per campaign + domain. Ordered by first_seen, which an

@@ -12,7 +12,15 @@ from typing import Any
 import psycopg
 
 from common.enrich import ENRICH_KEY
-from common.rollups import COUNT_EVENTS, EVENT_COUNTERS, HOUR, SUM_EVENTS
+from common.rollups import (
+    COUNT_EVENTS,
+    EVENT_COUNTERS,
+    HOUR,
+    HOURLY_DELTAS,
+    SUM_EVENTS,
+    USER_COUNTERS,
+    cohort_moves,
+)
 
 _TYPES = {"ec": "email_click", "lc": "landing_click", "cv": "conversion"}
 
@@ -23,6 +31,11 @@ def _count(alias: str, condition: str = "") -> str:
 
 def _subtract_events(target: str, deltas: str) -> str:
     return ", ".join(f"{c} = {target}.{c} - {deltas}.{c}" for c in EVENT_COUNTERS)
+
+# cohort_moves' deltas are signed (recipients that left an hour are -1): added, where event counts are taken.
+_ADD_USERS = ", ".join(f"{c} = h.{c} + hourly.{c}" for c in USER_COUNTERS)
+# A journey with events left (the others are deleted below) is counted in the hour of its new first_seen.
+_STILL_THERE = "j.email_clicks + j.landing_clicks + j.conversions > 0"
 
 _DELETE_BATCH = f"""
 WITH doomed AS (
@@ -37,6 +50,7 @@ WITH doomed AS (
     FROM del GROUP BY campaign_id, email, domain
 ), j AS (
     UPDATE journeys t SET
+        previous_first_seen = t.first_seen,
         email_clicks = t.email_clicks - jd.ec,
         landing_clicks = t.landing_clicks - jd.lc,
         conversions = t.conversions - jd.cv,
@@ -47,7 +61,7 @@ WITH doomed AS (
     FROM jd
     WHERE t.campaign_id = jd.campaign_id AND t.email = jd.email AND t.domain = jd.domain
     RETURNING t.campaign_id, t.email, t.domain, t.email_clicks, t.landing_clicks, t.conversions,
-              jd.ec, jd.lc, jd.cv
+              t.first_seen, t.previous_first_seen, jd.ec, jd.lc, jd.cv
 ), ud AS (
     SELECT campaign_id, domain,
            count(*) FILTER (WHERE email_clicks = 0 AND landing_clicks = 0 AND conversions = 0) AS users,
@@ -57,9 +71,13 @@ WITH doomed AS (
     FROM j GROUP BY campaign_id, domain
 ), hd AS (
     SELECT campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS} FROM del GROUP BY 1, 2, 3
+), hu AS (
+    {cohort_moves(old_counts="+", old_exists="true", new_exists=_STILL_THERE)}
+), hourly AS (
+    {HOURLY_DELTAS}
 ), hs AS (
-    UPDATE hourly_stats h SET {_subtract_events("h", "hd")}
-    FROM hd WHERE h.campaign_id = hd.campaign_id AND h.hour = hd.hour AND h.domain = hd.domain
+    UPDATE hourly_stats h SET {_subtract_events("h", "hourly")}, {_ADD_USERS}
+    FROM hourly WHERE h.campaign_id = hourly.campaign_id AND h.hour = hourly.hour AND h.domain = hourly.domain
     RETURNING 1
 ), ed AS (
     SELECT campaign_id, domain, {SUM_EVENTS} FROM hd GROUP BY campaign_id, domain
@@ -87,7 +105,8 @@ _DELETE_EMPTY_STATS = (
 )
 # Only hours the cutoff has reached can have been emptied.
 _DELETE_EMPTY_HOURS = """
-DELETE FROM hourly_stats WHERE hour <= %(cutoff)s AND email_clicks = 0 AND landing_clicks = 0 AND conversions = 0
+DELETE FROM hourly_stats
+WHERE hour <= %(cutoff)s AND email_clicks = 0 AND landing_clicks = 0 AND conversions = 0 AND users = 0
 """
 
 

@@ -1,6 +1,11 @@
 """SQL pieces shared by everything that writes the rollups: ingest (common/store.py), the bulk generator and
 retention. Each of them folds a set of event rows into domain_stats and hourly_stats; keeping the counters
-and their upserts in one place keeps the three in step with each other and with a recount of `events`."""
+and their upserts in one place keeps the three in step with each other and with a recount of `events`.
+
+hourly_stats counts events by the hour they happened, and recipients by the hour their journey began
+(journeys.first_seen): a date range then reads "recipients first seen in the range" off the same rows, where
+counting distinct emails would scan every event in it.
+"""
 
 # Per event type, all traffic and the bots among them (human = total - bot). Both rollups have these.
 EVENT_COUNTERS = (
@@ -11,9 +16,10 @@ EVENT_COUNTERS = (
     "bot_landing_clicks",
     "bot_conversions",
 )
-# domain_stats also counts unique recipients: in all, and per event type.
+# Both also count unique recipients, in all and per event type (hourly_stats: by the hour they were first seen).
 USER_COUNTERS = ("users", "email_click_users", "landing_click_users", "conversion_users")
 DOMAIN_STATS_COUNTERS = EVENT_COUNTERS + USER_COUNTERS
+HOURLY_COUNTERS = EVENT_COUNTERS + USER_COUNTERS
 
 _EVENT_TYPES = {"email_clicks": "email_click", "landing_clicks": "landing_click", "conversions": "conversion"}
 
@@ -38,11 +44,41 @@ def _add_to(alias: str, key: str, counters: tuple[str, ...]) -> str:
 
 # Upsert tails that add a row of deltas to a rollup (the INSERT names the table `s` or `h`).
 ADD_TO_DOMAIN_STATS = _add_to("s", "campaign_id, domain", DOMAIN_STATS_COUNTERS)
-ADD_TO_HOURLY_STATS = _add_to("h", "campaign_id, hour, domain", EVENT_COUNTERS)
+ADD_TO_HOURLY_STATS = _add_to("h", "campaign_id, hour, domain", HOURLY_COUNTERS)
 
-_COLUMNS = ", ".join(EVENT_COUNTERS)
-# Inserts the rows of CTE `hd` (campaign_id, hour, domain and the six counters) into hourly_stats.
+
+# A journey's per-type counters and the names of their deltas in CTE `jd`.
+_JOURNEY_DELTAS = (("email_clicks", "ec"), ("landing_clicks", "lc"), ("conversions", "cv"))
+
+
+def cohort_moves(*, old_counts: str, old_exists: str, new_exists: str) -> str:
+    """Per (campaign, hour, domain), how a statement changed the recipients counted there: the journeys it
+    wrote (CTE `j`, RETURNING first_seen and previous_first_seen, joined to its deltas `jd`: ec, lc, cv) leave
+    the hour of their previous state (-1) and join the hour of their new one (+1); pairs that cancel out are
+    dropped. `old_counts` is "-" when the deltas were added (ingest), "+" when they were taken (retention)."""
+    before = ", ".join(f"j.{c} {old_counts} jd.{d} > 0" for c, d in _JOURNEY_DELTAS)
+    after = ", ".join(f"j.{c} > 0" for c, _ in _JOURNEY_DELTAS)
+    sums = ["sum(n)"] + [f"coalesce(sum(n) FILTER (WHERE {flag}), 0)" for _, flag in _JOURNEY_DELTAS]
+    return f"""SELECT campaign_id, hour, domain, {", ".join(
+        f"{total}::bigint AS {name}" for total, name in zip(sums, USER_COUNTERS, strict=True))}
+    FROM (SELECT j.campaign_id, date_trunc('hour', j.first_seen) AS hour, j.domain, 1 AS n, {after}
+          FROM j JOIN jd USING (campaign_id, email, domain) WHERE {new_exists}
+          UNION ALL
+          SELECT j.campaign_id, date_trunc('hour', j.previous_first_seen), j.domain, -1, {before}
+          FROM j JOIN jd USING (campaign_id, email, domain) WHERE {old_exists}) AS moves(
+        campaign_id, hour, domain, n, ec, lc, cv)
+    GROUP BY campaign_id, hour, domain
+    HAVING {" OR ".join(f"{total} <> 0" for total in sums)}"""
+
+
+# CTE `hd` (events per campaign, hour, domain) and CTE `hu` (cohort_moves) as one row per hourly_stats key.
+HOURLY_DELTAS = "SELECT campaign_id, hour, domain, " + ", ".join(
+    [f"coalesce(hd.{c}, 0) AS {c}" for c in EVENT_COUNTERS] + [f"coalesce(hu.{c}, 0) AS {c}" for c in USER_COUNTERS]
+) + " FROM hd FULL JOIN hu USING (campaign_id, hour, domain)"
+
+_COLUMNS = ", ".join(HOURLY_COUNTERS)
+# Adds the rows of CTE `hourly` (campaign_id, hour, domain and HOURLY_COUNTERS) to hourly_stats.
 INSERT_HOURLY = f"""INSERT INTO hourly_stats AS h (campaign_id, hour, domain, {_COLUMNS})
-    SELECT campaign_id, hour, domain, {_COLUMNS} FROM hd ORDER BY campaign_id, hour, domain
+    SELECT campaign_id, hour, domain, {_COLUMNS} FROM hourly ORDER BY campaign_id, hour, domain
     {ADD_TO_HOURLY_STATS}
     RETURNING 1"""

@@ -18,8 +18,10 @@ from common.rollups import (
     COUNT_EVENTS,
     DOMAIN_STATS_COUNTERS,
     HOUR,
+    HOURLY_DELTAS,
     INSERT_HOURLY,
     SUM_EVENTS,
+    cohort_moves,
 )
 
 _COLUMNS = "id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, created_at"
@@ -62,6 +64,7 @@ WITH {_INCOMING}, ins AS (
     SELECT campaign_id, email, domain, first_seen, last_seen, ec, lc, cv, bot
     FROM jd ORDER BY campaign_id, email, domain
     ON CONFLICT (campaign_id, email, domain) DO UPDATE SET
+        previous_first_seen = t.first_seen,
         first_seen = least(t.first_seen, excluded.first_seen),
         last_seen = greatest(t.last_seen, excluded.last_seen),
         email_clicks = t.email_clicks + excluded.email_clicks,
@@ -69,7 +72,7 @@ WITH {_INCOMING}, ins AS (
         conversions = t.conversions + excluded.conversions,
         bot_events = t.bot_events + excluded.bot_events
     RETURNING t.campaign_id, t.email, t.domain, t.email_clicks, t.landing_clicks, t.conversions,
-              (t.xmax = 0) AS inserted
+              t.first_seen, t.previous_first_seen, (t.xmax = 0) AS inserted
 ), ud AS (
     SELECT j.campaign_id, j.domain,
            count(*) FILTER (WHERE j.inserted) AS users,
@@ -81,6 +84,10 @@ WITH {_INCOMING}, ins AS (
 ), hd AS (
     SELECT campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS}
     FROM ins GROUP BY 1, 2, 3
+), hu AS (
+    {cohort_moves(old_counts="-", old_exists="NOT j.inserted", new_exists="true")}
+), hourly AS (
+    {HOURLY_DELTAS}
 ), hs AS (
     {INSERT_HOURLY}
 ), ed AS (

@@ -1,6 +1,6 @@
 """The dashboard's read queries. Counts come from the rollups (domain_stats, hourly_stats, journeys), never
-from `events`. With a date range, event counts come from hourly_stats and recipients are the journeys first
-seen in the range (a cohort: what they did since counts too), so a range costs one slice of each index.
+from `events`. With a date range, event counts and the recipients first seen in the range (a cohort: what
+they did since counts too) both come from hourly_stats, so a range costs one slice of its primary key.
 
 Every query is shaped for the indexes in migration 0001, so pages stay fast at a million journeys:
 journeys are listed newest recipient first off (campaign_id, first_seen DESC, email, domain) or its
@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, Text, and_, case, cast, func, lite
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.models import EVENT_TYPES, Campaign, DomainStats, Event, HourlyStats, Journey
-from common.rollups import DOMAIN_STATS_COUNTERS, EVENT_COUNTERS, USER_COUNTERS
+from common.rollups import DOMAIN_STATS_COUNTERS, EVENT_COUNTERS
 from web.period import Bucket, Period
 
 ALL_TIME = Period()
@@ -219,13 +219,13 @@ _COUNT_COLUMNS = (
 )
 
 
-def _sum_counts(rows: list[DomainRow]) -> Counts:
+def sum_counts(rows: list[DomainRow]) -> Counts:
     return Counts(*(sum(getattr(row, f.name) for row in rows) for f in fields(Counts)))
 
 
 def campaign_totals(*, session: Session, campaign_id: int, period: Period = ALL_TIME) -> Counts:
     if not period.is_all:
-        return _sum_counts(domain_rows(session=session, campaign_id=campaign_id, period=period))
+        return sum_counts(domain_rows(session=session, campaign_id=campaign_id, period=period))
     stmt = select(*(func.coalesce(func.sum(column), 0) for column in _COUNT_COLUMNS)).where(
         DomainStats.campaign_id == campaign_id)
     return Counts(*(int(v) for v in session.execute(stmt).one()))
@@ -243,7 +243,13 @@ def domain_rows(*, session: Session, campaign_id: int, period: Period = ALL_TIME
     return [DomainRow(*row) for row in session.execute(stmt)]
 
 
-_HOURLY_COLUMNS = tuple(getattr(HourlyStats, name) for name in EVENT_COUNTERS)
+_HOURLY_EVENT_COLUMNS = tuple(getattr(HourlyStats, name) for name in EVENT_COUNTERS)
+_HOURLY_USER_COLUMNS: dict[str | None, InstrumentedAttribute[int]] = {
+    None: HourlyStats.users,
+    "email_click": HourlyStats.email_click_users,
+    "landing_click": HourlyStats.landing_click_users,
+    "conversion": HourlyStats.conversion_users,
+}
 
 
 def _in_period(column: Any, period: Period) -> ColumnElement[bool]:
@@ -251,21 +257,12 @@ def _in_period(column: Any, period: Period) -> ColumnElement[bool]:
 
 
 def _domain_rows_in(session: Session, campaign_id: int, period: Period) -> list[DomainRow]:
-    """Events in the range per domain (hourly_stats), with the recipients first seen in it (journeys)."""
-    events = (select(HourlyStats.domain, *(func.sum(c) for c in _HOURLY_COLUMNS))
-              .where(HourlyStats.campaign_id == campaign_id, _in_period(HourlyStats.hour, period))
-              .group_by(HourlyStats.domain))
-    users = (select(Journey.domain, func.count(),
-                    *(func.count().filter(column > 0) for column in _JOURNEY_EVENT_COLUMNS.values()))
-             .where(Journey.campaign_id == campaign_id, _in_period(Journey.first_seen, period))
-             .group_by(Journey.domain))
-    counted: dict[str, list[int]] = {}
-    for domain, *counts in session.execute(events):
-        counted[domain] = [int(c) for c in counts] + [0] * len(USER_COUNTERS)
-    for domain, *counts in session.execute(users):
-        counted.setdefault(domain, [0] * len(EVENT_COUNTERS))[len(EVENT_COUNTERS):] = counts
-    rows = [DomainRow(**dict(zip(DOMAIN_STATS_COUNTERS, counts, strict=True)), domain=domain)  # type: ignore[arg-type]
-            for domain, counts in counted.items()]
+    """Per domain: events in the range, and the recipients first seen in it (one slice of hourly_stats)."""
+    stmt = (select(*(func.sum(getattr(HourlyStats, name)) for name in DOMAIN_STATS_COUNTERS), HourlyStats.domain)
+            .where(HourlyStats.campaign_id == campaign_id, _in_period(HourlyStats.hour, period))
+            .group_by(HourlyStats.domain))
+    rows = [DomainRow(**dict(zip(DOMAIN_STATS_COUNTERS, map(int, row[:-1]), strict=True)),  # type: ignore[arg-type]
+                      domain=row[-1]) for row in session.execute(stmt)]
     return sorted(rows, key=lambda row: (-row.email_clicks, row.domain))
 
 
@@ -278,7 +275,7 @@ def timeline(*, session: Session, campaign_id: int, start: datetime, end: dateti
              bucket: Bucket) -> dict[datetime, Counts]:
     """Event counts per hour, day or week in [start, end), from hourly_stats; buckets without events are absent."""
     moment = func.date_trunc(bucket, HourlyStats.hour)
-    stmt = (select(moment, *(func.sum(c) for c in _HOURLY_COLUMNS))
+    stmt = (select(moment, *(func.sum(c) for c in _HOURLY_EVENT_COLUMNS))
             .where(HourlyStats.campaign_id == campaign_id, HourlyStats.hour >= start, HourlyStats.hour < end)
             .group_by(moment))
     return {row[0]: Counts(*(int(v) for v in row[1:])) for row in session.execute(stmt)}
@@ -342,20 +339,23 @@ def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters
 
 def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters,
                    period: Period = ALL_TIME) -> Total:
-    """How many recipients match: for all time from domain_stats; in a range, or for an email search,
-    counted over journeys (a search's count stops at a cap)."""
-    if filters.search or not period.is_all:
-        cap = SEARCH_COUNT_CAP if filters.search else None
+    """How many recipients match: from domain_stats (all time) or hourly_stats (first seen in a range), or
+    for an email search counted over journeys up to a cap."""
+    if filters.search:
         matching = (select(literal(1)).where(*_journey_conditions(campaign_id, filters, period))
-                    .limit(None if cap is None else cap + 1).subquery())
+                    .limit(SEARCH_COUNT_CAP + 1).subquery())
         found = int(session.scalar(select(func.count()).select_from(matching)) or 0)
-        if cap is None:
-            return Total(found)
-        return Total(min(found, cap), capped=found > cap)
-    column: Any = _EVENT_USER_COLUMNS[filters.event] if filters.event else DomainStats.users
-    stmt = select(func.coalesce(func.sum(column), 0)).where(DomainStats.campaign_id == campaign_id)
-    if filters.domain:
-        stmt = stmt.where(DomainStats.domain == filters.domain)
+        return Total(min(found, SEARCH_COUNT_CAP), capped=found > SEARCH_COUNT_CAP)
+    if period.is_all:
+        column: Any = _EVENT_USER_COLUMNS[filters.event] if filters.event else DomainStats.users
+        stmt = select(func.coalesce(func.sum(column), 0)).where(DomainStats.campaign_id == campaign_id)
+        if filters.domain:
+            stmt = stmt.where(DomainStats.domain == filters.domain)
+    else:
+        stmt = select(func.coalesce(func.sum(_HOURLY_USER_COLUMNS[filters.event]), 0)).where(
+            HourlyStats.campaign_id == campaign_id, _in_period(HourlyStats.hour, period))
+        if filters.domain:
+            stmt = stmt.where(HourlyStats.domain == filters.domain)
     return Total(int(session.scalar(stmt) or 0))
 
 

@@ -1,7 +1,10 @@
-"""Hourly rollup: events per (campaign, hour, sending domain), for the campaign page's chart and date ranges.
+"""Hourly rollup: events per (campaign, hour, sending domain), for the campaign page's chart and date ranges,
+and the recipients first seen in that hour (with, among them, those who have each event type).
 
 The insert statement (common/store.py) adds to it with the other rollups, retention takes from it, and this
-migration fills it from the events already stored, so an upgraded install charts its history at once.
+migration fills it from the events and journeys already stored, so an upgraded install charts its history at
+once. journeys.previous_first_seen lets a statement that moves a journey's first_seen (an older event arriving
+late, retention) move the recipient between hours without reading the row twice.
 
 Revision ID: 0006
 Revises: 0005
@@ -18,7 +21,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _COUNTERS = ("email_clicks", "landing_clicks", "conversions", "bot_email_clicks", "bot_landing_clicks",
-             "bot_conversions")
+             "bot_conversions", "users", "email_click_users", "landing_click_users", "conversion_users")
 
 
 def upgrade() -> None:
@@ -47,7 +50,20 @@ def upgrade() -> None:
               FROM events) e
         GROUP BY 1, 2, 3
     """)
+    op.execute("""
+        UPDATE hourly_stats h SET users = r.users, email_click_users = r.ec_users,
+                                  landing_click_users = r.lc_users, conversion_users = r.cv_users
+        FROM (SELECT campaign_id, date_trunc('hour', first_seen) AS hour, domain, count(*) AS users,
+                     count(*) FILTER (WHERE email_clicks > 0) AS ec_users,
+                     count(*) FILTER (WHERE landing_clicks > 0) AS lc_users,
+                     count(*) FILTER (WHERE conversions > 0) AS cv_users
+              FROM journeys GROUP BY 1, 2, 3) r
+        WHERE h.campaign_id = r.campaign_id AND h.hour = r.hour AND h.domain = r.domain
+    """)
+    # Not indexed and written in the same row update as first_seen: journey updates stay HOT.
+    op.add_column("journeys", sa.Column("previous_first_seen", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("journeys", "previous_first_seen")
     op.drop_table("hourly_stats")

@@ -26,6 +26,15 @@ INSERT INTO events (id, campaign_id, event_type, email, domain, extra_params, cr
  (5, 1, 'email_click', 'b@y.com', 'd2.com', '{"_tracker": {"is_bot": true}}', '2026-11-02 23:31')
 """
 
+# What 0005's ingest kept for those events.
+_JOURNEYS = """
+INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks, landing_clicks, conversions)
+SELECT campaign_id, email, domain, min(created_at), max(created_at),
+       count(*) FILTER (WHERE event_type = 'email_click'), count(*) FILTER (WHERE event_type = 'landing_click'),
+       count(*) FILTER (WHERE event_type = 'conversion')
+FROM events GROUP BY campaign_id, email, domain
+"""
+
 
 @pytest.fixture
 def scratch() -> Iterator[Connection]:
@@ -60,16 +69,17 @@ def test_0006_fills_hourly_stats_from_stored_events(scratch: Connection) -> None
     raw = _psycopg(scratch)
     raw.execute("INSERT INTO campaigns (id, name, offer_url) VALUES (1, 'Old', 'https://o.example/')")
     raw.execute(_EVENTS)
+    raw.execute(_JOURNEYS)
     raw.commit()
 
     _migrate(scratch, "head")
 
-    rows = raw.execute("SELECT hour::text, domain, email_clicks, bot_email_clicks, landing_clicks, conversions "
-                       "FROM hourly_stats ORDER BY hour, domain").fetchall()
-    assert rows == [
-        ("2026-11-01 10:00:00", "d1.com", 2, 1, 0, 0),
-        ("2026-11-01 11:00:00", "d1.com", 0, 0, 1, 0),
-        ("2026-11-02 23:00:00", "d2.com", 1, 1, 0, 1),
+    rows = raw.execute("SELECT hour::text, domain, email_clicks, bot_email_clicks, landing_clicks, conversions, "
+                       "users, landing_click_users FROM hourly_stats ORDER BY hour, domain").fetchall()
+    assert rows == [  # a@x.com first seen at 10:05 (and landed later), b@y.com at 23:30
+        ("2026-11-01 10:00:00", "d1.com", 2, 1, 0, 0, 1, 1),
+        ("2026-11-01 11:00:00", "d1.com", 0, 0, 1, 0, 0, 0),
+        ("2026-11-02 23:00:00", "d2.com", 1, 1, 0, 1, 1, 0),
     ]
     assert_hours_match_recount(raw, 1)
     raw.commit()

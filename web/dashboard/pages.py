@@ -182,7 +182,7 @@ def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFi
         cursor = JourneyCursor.after(rows[-1]).encode()
         next_url = f"/campaign/{campaign.id}/users?" + urlencode(
             {"offset": shown, **filters.params(), **view_params, "after": cursor})
-    if not has_more and offset == 0 and (filters.search or not period.is_all):
+    if not has_more and offset == 0 and filters.search:
         total = queries.Total(len(rows))  # everything that matches is on the page: nothing left to count
     else:
         total = queries.count_journeys(session=session, campaign_id=campaign.id, filters=filters, period=period)
@@ -204,14 +204,14 @@ def _chart_context(session: DbSession, campaign: Campaign, period: Period, all_c
     return {"chart": build_chart(bucket_starts(start, end, bucket), counts, bucket, all_counts=all_counts)}
 
 
-def _stats_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool) -> dict[str, Any]:
-    totals = queries.campaign_totals(session=session, campaign_id=campaign.id, period=period)
+def _stats_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool,
+                   totals: queries.Counts | None = None) -> dict[str, Any]:
+    totals = totals or queries.campaign_totals(session=session, campaign_id=campaign.id, period=period)
     return {"campaign": campaign, "totals": totals.shown(all_counts), "all_totals": totals}
 
 
-def _domains_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool) -> dict[str, Any]:
-    domains = queries.domain_rows(session=session, campaign_id=campaign.id, period=period)
-    return {"campaign": campaign, "domains": [d.shown(all_counts) for d in domains]}
+def _domains_context(all_counts: bool, domains: list[queries.DomainRow]) -> dict[str, Any]:
+    return {"domains": [d.shown(all_counts) for d in domains]}
 
 
 @router.get("/campaign/{campaign_id:int}")
@@ -223,14 +223,16 @@ def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, p
     page_size = request.app.state.settings.journeys_page_size
     context = _counts_context(request, counts, period=period)
     all_counts = context["all_counts"]
-    domains = _domains_context(session, campaign, period, all_counts)
+    domains = queries.domain_rows(session=session, campaign_id=campaign.id, period=period)
+    # In a range the totals are the domains' sum: one read of hourly_stats, not two.
+    totals = None if period.is_all else queries.sum_counts(domains)
     return render(request, "campaign.html", {
         **context,
         **_range_context(request, campaign),
         **_journeys_context(session, campaign, filters, page_size, context["view_params"], period),
-        **_stats_context(session, campaign, period, all_counts),
+        **_stats_context(session, campaign, period, all_counts, totals),
         **_chart_context(session, campaign, period, all_counts),
-        **domains,
+        **_domains_context(all_counts, domains),
         # Every sending domain the campaign has, whatever the range shows.
         "domain_choices": queries.campaign_domains(session=session, campaign_id=campaign.id),
         "event_choices": EVENT_CHOICES,
@@ -249,8 +251,9 @@ def overall_stats(request: Request, session: DbSession, campaign: CampaignDep, p
 def domain_stats(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
                  counts: CountsMode = None) -> Response:
     context = _counts_context(request, counts, period=period)
+    domains = queries.domain_rows(session=session, campaign_id=campaign.id, period=period)
     return render(request, "partials/domain_stats.html",
-                  {**context, **_domains_context(session, campaign, period, context["all_counts"])})
+                  {**context, "campaign": campaign, **_domains_context(context["all_counts"], domains)})
 
 
 @router.get("/campaign/{campaign_id:int}/chart")
