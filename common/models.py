@@ -91,8 +91,24 @@ class Postback(Base):
     )
 
 
-class DomainStats(Base):
-    """Per (campaign, sending domain) counters. Human = total - bot."""
+class RollupCounters:
+    """The counters domain_stats and hourly_stats share: events per type, all and bots (human = total - bot),
+    and unique recipients in all and per type."""
+
+    email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    bot_email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    bot_landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    bot_conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    email_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    landing_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    conversion_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class DomainStats(RollupCounters, Base):
+    """Per (campaign, sending domain) counters."""
 
     __tablename__ = "domain_stats"
 
@@ -100,21 +116,11 @@ class DomainStats(Base):
         Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
     )
     domain: Mapped[str] = mapped_column(String(255), primary_key=True)
-    email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    bot_email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    bot_landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    bot_conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    # Unique recipients (journeys) and unique recipients per event type.
-    users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    email_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    landing_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    conversion_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
-class HourlyStats(Base):
-    """Events per (campaign, hour, sending domain): the chart and the date ranges. Human = total - bot."""
+class HourlyStats(RollupCounters, Base):
+    """Per (campaign, hour, sending domain): the events of that hour, and the recipients whose journey began
+    in it (first_seen). The chart and the date ranges read it."""
 
     __tablename__ = "hourly_stats"
 
@@ -123,17 +129,6 @@ class HourlyStats(Base):
     )
     hour: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
     domain: Mapped[str] = mapped_column(String(255), primary_key=True)
-    email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    bot_email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    bot_landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    bot_conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    # Recipients whose journey began (first_seen) in this hour, and among them those with each event type.
-    users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    email_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    landing_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    conversion_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
 
 
 class Journey(Base):
