@@ -86,12 +86,13 @@ RETURNING email, domain, event_type, created_at,
 _ROLLUP_CHUNK = f"""
 , e AS (SELECT * FROM ins), j AS (
     INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks, landing_clicks,
-                          conversions, bot_events)
+                          conversions, bot_events, last_email_click_at)
     SELECT %(cid)s, email, domain, min(created_at), max(created_at),
            count(*) FILTER (WHERE event_type = 'email_click'),
            count(*) FILTER (WHERE event_type = 'landing_click'),
            count(*) FILTER (WHERE event_type = 'conversion'),
-           count(*) FILTER (WHERE is_bot)
+           count(*) FILTER (WHERE is_bot),
+           max(created_at) FILTER (WHERE event_type = 'email_click' AND NOT is_bot)
     FROM e GROUP BY email, domain
     RETURNING domain, email_clicks, landing_clicks, conversions, first_seen
 ), per_domain AS (

@@ -150,6 +150,9 @@ class Journey(Base):
     # first_seen before the last statement that changed it: lets that statement move the recipient between
     # hours in hourly_stats (common/rollups.py) from its own RETURNING rows.
     previous_first_seen: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # The latest email click the user-agent and network rules called human: the burst rule's reference
+    # (common/burst.py).
+    last_email_click_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     __table_args__ = (
         # Newest recipient first, per campaign and per campaign + domain. Ordered by first_seen, which an

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 from psycopg import Connection
 
-from common.burst import EXTRA_PARAMS_WITH_BURST, STAGED_WITH_PREVIOUS_CLICK, burst_params
+from common.burst import EXTRA_PARAMS_WITH_BURST, STAGED_WITH_PREVIOUS_CLICK, burst_params, by_rules_human
 from common.enrich import ENRICH_KEY, enrich
 from common.rollups import (
     ADD_TO_DOMAIN_STATS,
@@ -51,22 +51,24 @@ WITH {_INCOMING}, ins AS (
     ORDER BY id
     ON CONFLICT (id) DO NOTHING
     RETURNING campaign_id, email, domain, event_type, created_at,
-              coalesce((extra_params -> '{ENRICH_KEY}' ->> 'is_bot')::boolean, false) AS is_bot
+              coalesce((extra_params -> '{ENRICH_KEY}' ->> 'is_bot')::boolean, false) AS is_bot,
+              CASE WHEN event_type = 'email_click' AND {by_rules_human("events")} THEN created_at END AS click_at
 ), jd AS (
     SELECT campaign_id, email, domain,
            {_COUNT.format("email_click")} AS ec, {_COUNT.format("landing_click")} AS lc,
            {_COUNT.format("conversion")} AS cv, count(*) FILTER (WHERE is_bot) AS bot,
-           min(created_at) AS first_seen, max(created_at) AS last_seen
+           min(created_at) AS first_seen, max(created_at) AS last_seen, max(click_at) AS last_click
     FROM ins GROUP BY campaign_id, email, domain
 ), j AS (
     INSERT INTO journeys AS t (campaign_id, email, domain, first_seen, last_seen,
-                               email_clicks, landing_clicks, conversions, bot_events)
-    SELECT campaign_id, email, domain, first_seen, last_seen, ec, lc, cv, bot
+                               email_clicks, landing_clicks, conversions, bot_events, last_email_click_at)
+    SELECT campaign_id, email, domain, first_seen, last_seen, ec, lc, cv, bot, last_click
     FROM jd ORDER BY campaign_id, email, domain
     ON CONFLICT (campaign_id, email, domain) DO UPDATE SET
         previous_first_seen = t.first_seen,
         first_seen = least(t.first_seen, excluded.first_seen),
         last_seen = greatest(t.last_seen, excluded.last_seen),
+        last_email_click_at = greatest(t.last_email_click_at, excluded.last_email_click_at),
         email_clicks = t.email_clicks + excluded.email_clicks,
         landing_clicks = t.landing_clicks + excluded.landing_clicks,
         conversions = t.conversions + excluded.conversions,

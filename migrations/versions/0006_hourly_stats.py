@@ -6,6 +6,10 @@ migration fills it from the events and journeys already stored, so an upgraded i
 once. journeys.previous_first_seen lets a statement that moves a journey's first_seen (an older event arriving
 late, retention) move the recipient between hours without reading the row twice.
 
+journeys.last_email_click_at is the burst rule's reference (common/burst.py), which used to look recipients
+up in `events`. It starts empty: only a click within BURST_WINDOW_SECONDS of one stored before the upgrade
+could go unflagged, so no backfill over every event is worth its time.
+
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-25
@@ -62,8 +66,10 @@ def upgrade() -> None:
     """)
     # Not indexed and written in the same row update as first_seen: journey updates stay HOT.
     op.add_column("journeys", sa.Column("previous_first_seen", sa.DateTime(), nullable=True))
+    op.add_column("journeys", sa.Column("last_email_click_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("journeys", "last_email_click_at")
     op.drop_column("journeys", "previous_first_seen")
     op.drop_table("hourly_stats")

@@ -1,8 +1,10 @@
 """The burst rule inside store_events: later clicks of a burst are bots, redelivery changes nothing."""
 import time
+from datetime import UTC
 from typing import Any
 
 import psycopg
+import pytest
 
 from common.config import get_settings
 from common.store import store_events
@@ -96,4 +98,20 @@ def test_other_recipients_and_landing_clicks__not_bursts(db: psycopg.Connection,
               click(db, campaign_id, t + 2, event_type="landing_click")]
     store_events(db, events)
     assert verdicts(db, events) == [None, None, None, None]
+    assert_rollups_match_recount(db, campaign_id)
+
+
+def test_scanner_click_stored_before__a_person_right_after_stays_human(db: psycopg.Connection,
+                                                                      campaign_id: int) -> None:
+    """Only clicks the rules call human become the recipient's reference (journeys.last_email_click_at)."""
+    t = time.time()
+    scanner, person, again = (click(db, campaign_id, t, ip=MIMECAST_IP), click(db, campaign_id, t + 1),
+                              click(db, campaign_id, t + 2))
+    store_events(db, [scanner])
+    store_events(db, [person])
+    store_events(db, [again])
+    assert verdicts(db, [scanner, person, again]) == ["scanner", None, "burst"]
+    reference = db.execute("SELECT last_email_click_at FROM journeys WHERE campaign_id = %s",
+                           (campaign_id,)).fetchone()[0]
+    assert reference.replace(tzinfo=UTC).timestamp() == pytest.approx(t + 2, abs=0.01)  # naive UTC
     assert_rollups_match_recount(db, campaign_id)
