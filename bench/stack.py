@@ -1,6 +1,7 @@
 """Helpers for bench/ingest.sh: prepare the bench database, wait for drain, report counts and peak RSS."""
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -104,6 +105,30 @@ def cmd_rss(args: argparse.Namespace) -> None:
             print(f"rss_peak_mb {name} pid={pid} {int(hwm) / 1024:.0f}  ({cmdline[:80].strip()})")
 
 
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cmd_cpu(args: argparse.Namespace) -> None:
+    """CPU seconds used so far by the web and the worker processes under the given pid (less noisy than req/s
+    on a shared machine: divide the difference between two calls by the events stored in between)."""
+    totals = {"web": 0.0, "worker": 0.0}
+    for pid in _tree(args.pid):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_text()
+        except FileNotFoundError:
+            continue
+        if "uvicorn" in cmdline or "multiprocessing" in cmdline:
+            totals["web"] += _cpu_seconds(pid)
+        elif "celery" in cmdline:
+            totals["worker"] += _cpu_seconds(pid)
+    print(f"{totals['web']:.2f} {totals['worker']:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(required=True)
@@ -118,6 +143,9 @@ def main() -> None:
     p = sub.add_parser("exact")
     p.add_argument("cid", type=int)
     p.set_defaults(func=cmd_exact)
+    p = sub.add_parser("cpu")
+    p.add_argument("pid", type=int)
+    p.set_defaults(func=cmd_cpu)
     p = sub.add_parser("rss")
     p.add_argument("pid", type=int)
     p.set_defaults(func=cmd_rss)

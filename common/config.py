@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     ingest_queue: str = "ingest"
     id_block_size: int = Field(default=2000, ge=10)
     batch_max_events: int = Field(default=500, ge=1)
-    batch_linger_ms: float = Field(default=0.0, ge=0, le=50)
+    batch_linger_ms: float = Field(default=3.0, ge=0, le=50)
     # Backpressure: answer 503 rather than buffer without bound.
     max_pending_events: int = Field(default=20_000, ge=1)
     max_queue_depth: int = Field(default=200_000, ge=1)

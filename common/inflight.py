@@ -53,7 +53,8 @@ class InflightBatches:
     def forget(self, batch_id: str) -> None:
         """The batch is stored."""
         if self.enabled:
-            with self._redis().pipeline(transaction=True) as pipe:
+            # No MULTI: an index entry left without its batch is dropped by the sweep (stale() below).
+            with self._redis().pipeline(transaction=False) as pipe:
                 pipe.zrem(self._index, batch_id)
                 pipe.hdel(self._batches, batch_id)
                 pipe.execute()

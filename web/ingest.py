@@ -46,6 +46,8 @@ def build_pipeline(settings: Settings) -> IngestPipeline:
         celery_app.send_task(
             INGEST_TASK, args=[events], task_id=batch_id, queue=settings.ingest_queue, retry=True,
             retry_policy=_PUBLISH_RETRY,
+            # Celery would otherwise repr() the whole batch for Flower's task list, on every publish.
+            argsrepr=f"[<{len(events)} events>]", kwargsrepr="{}",
         )
 
     async def fallback(events: Batch) -> None:
