@@ -1,6 +1,7 @@
 """All settings, read once from the environment (and `.env`). Nothing else reads os.environ."""
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +70,9 @@ class Settings(BaseSettings):
     home_refresh_seconds: int = 30
     stats_refresh_seconds: int = 10
     journeys_page_size: int = 50
+    # The dashboard's days and hours (the date range presets, the chart): an IANA time zone name. Exact for
+    # zones a whole number of hours from UTC (the rollup is hourly); others are rounded to the UTC hour.
+    dashboard_timezone: str = "UTC"
     # The tracker's address as recipients and landing pages reach it, for the links and snippets the campaign
     # page shows (e.g. https://track.example.com). Empty: the address the dashboard was opened at.
     public_base_url: str = ""
@@ -95,6 +99,20 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
         return value
+
+    @field_validator("dashboard_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"DASHBOARD_TIMEZONE: unknown time zone {value!r} (an IANA name such as "
+                             "Europe/Berlin or America/New_York)") from None
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.dashboard_timezone)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":

@@ -1,11 +1,12 @@
-"""The campaign page's date range: all time, today, the last 7 or 30 days, or custom days (UTC).
+"""The campaign page's date range: all time, today, the last 7 or 30 days, or custom days.
 
-A range is a half-open interval [start, end) of whole hours, so it maps exactly onto hourly_stats rows, and
-the same interval selects events (created_at) and journeys (first_seen). It travels in the page's URLs as
-`range=today|7d|30d|custom` with `from`/`to` (YYYY-MM-DD, both days included) for a custom range.
+Days are the dashboard's time zone's (DASHBOARD_TIMEZONE); a range is resolved to a half-open interval
+[start, end) in naive UTC, as events are stored, so the same interval selects events (created_at), journeys
+(first_seen) and hourly_stats rows (exactly, for zones a whole number of hours from UTC). It travels in the
+page's URLs as `range=today|7d|30d|custom` with `from`/`to` (YYYY-MM-DD, both days included) for a custom range.
 """
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal
 
 Bucket = Literal["hour", "day", "week"]
@@ -23,8 +24,14 @@ def _day_label(day: date) -> str:
     return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day)
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    """The start of `day` in `tz`, as naive UTC."""
+    return datetime.combine(day, time(), tzinfo=tz).astimezone(UTC).replace(tzinfo=None)
+
+
+def to_local(moment: datetime, tz: tzinfo) -> datetime:
+    """A naive UTC datetime as naive local time in `tz`."""
+    return moment.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
@@ -40,12 +47,13 @@ class Period:
 
     @classmethod
     def parse(cls, key: str | None, first: str | None = None, last: str | None = None, *,
-              now: datetime) -> "Period":
-        """The range a URL asks for; unknown keys mean all time, a bad custom range all time with an error."""
-        today = now.date()
+              now: datetime, tz: tzinfo = UTC) -> "Period":
+        """The range a URL asks for, `now` being naive UTC and days those of `tz`; unknown keys mean all
+        time, a bad custom range all time with an error."""
+        today = to_local(now, tz).date()
         if key in PRESETS:
             days, _ = PRESETS[key]
-            return cls(key, _midnight(today - timedelta(days=days - 1)), _midnight(today + timedelta(days=1)))
+            return cls(key, _midnight(today - timedelta(days=days - 1), tz), _midnight(today + timedelta(days=1), tz))
         if key != "custom":
             return cls()
         try:
@@ -56,7 +64,8 @@ class Period:
             return cls(error="The custom range starts after it ends.")
         if (last_day - first_day).days >= MAX_CUSTOM_DAYS:
             return cls(error=f"A custom range can span at most {MAX_CUSTOM_DAYS:,} days.")
-        return cls("custom", _midnight(first_day), _midnight(last_day + timedelta(days=1)), first_day, last_day)
+        return cls("custom", _midnight(first_day, tz), _midnight(last_day + timedelta(days=1), tz),
+                   first_day, last_day)
 
     @property
     def is_all(self) -> bool:

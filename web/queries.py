@@ -271,10 +271,11 @@ def first_hour(*, session: Session, campaign_id: int) -> datetime | None:
     return session.scalar(select(func.min(HourlyStats.hour)).where(HourlyStats.campaign_id == campaign_id))
 
 
-def timeline(*, session: Session, campaign_id: int, start: datetime, end: datetime,
-             bucket: Bucket) -> dict[datetime, Counts]:
-    """Event counts per hour, day or week in [start, end), from hourly_stats; buckets without events are absent."""
-    moment = func.date_trunc(bucket, HourlyStats.hour)
+def timeline(*, session: Session, campaign_id: int, start: datetime, end: datetime, bucket: Bucket,
+             tz: str = "UTC") -> dict[datetime, Counts]:
+    """Event counts per hour, day or week of time zone `tz` in [start, end) (naive UTC), from hourly_stats,
+    keyed by the bucket's local start; buckets without events are absent."""
+    moment = func.date_trunc(bucket, func.timezone(tz, func.timezone("UTC", HourlyStats.hour)))
     stmt = (select(moment, *(func.sum(c) for c in _HOURLY_EVENT_COLUMNS))
             .where(HourlyStats.campaign_id == campaign_id, HourlyStats.hour >= start, HourlyStats.hour < end)
             .group_by(moment))

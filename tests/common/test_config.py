@@ -68,3 +68,10 @@ def test_rabbitmq_broker__publisher_confirms() -> None:
     app = make_celery(Settings(broker_url="amqp://guest:guest@127.0.0.1:5672//"))
     assert app.conf.broker_transport_options == {"confirm_publish": True}
     assert app.conf.task_acks_late and app.conf.task_reject_on_worker_lost
+
+
+def test_dashboard_timezone__an_iana_name_or_a_clear_error() -> None:
+    assert Settings(dashboard_timezone="Europe/Berlin").timezone.key == "Europe/Berlin"
+    for wrong in ("Mars/Olympus", "EST+5", "../etc/passwd"):
+        with pytest.raises(ValidationError, match="DASHBOARD_TIMEZONE: unknown time zone"):
+            Settings(dashboard_timezone=wrong)

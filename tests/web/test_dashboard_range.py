@@ -1,6 +1,7 @@
 """The date range (all time, today, 7 and 30 days, custom days) on the stats, the chart, the domains table, the
 journeys and the exports; and the chart's SVG. Events go in through the real insert statement."""
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -190,3 +191,32 @@ def test_chart__no_events_in_range(dashboard_client: Client, dated_campaign: int
     day = (TODAY - 100 * DAY).date().isoformat()
     r = dashboard_client.get(f"/campaign/{dated_campaign}/chart", params={"range": "custom", "from": day, "to": day})
     assert 'id="chart-empty"' in r.text and "<svg" not in r.text
+
+
+@pytest.fixture
+def new_york_client(dashboard_user: tuple[str, str]) -> Iterator[Client]:
+    """A signed-in client of an app whose dashboard runs on New York time."""
+    from common.config import Settings
+    from tests.conftest import sign_in
+    from web.main import create_app
+
+    client = TestClient(create_app(Settings(dashboard_timezone="America/New_York")), follow_redirects=False)
+    assert sign_in(client, *dashboard_user).status_code == 303
+    yield client
+    client.close()
+
+
+def test_time_zone__days_and_chart_hours_are_local(new_york_client: Client, dashboard_client: Client,
+                                                   db: psycopg.Connection[Any]) -> None:
+    cid = new_campaign()
+    # 04:30 UTC on Jan 15 is 23:30 on Jan 14 in New York (EST, UTC-5).
+    _store(db, cid, [(datetime(2026, 1, 15, 4, 30), "email_click", "late@x.com", "d.com", HUMAN)])
+    jan_14 = {"range": "custom", "from": "2026-01-14", "to": "2026-01-14"}
+    local = new_york_client.get(f"/campaign/{cid}", params=jan_14)
+    assert _stats(local.text) == ("1", "0", "0") and _emails(local.text) == ["late@x.com"]
+    assert "days in America/New_York" in local.text and "per hour (America/New_York)" in local.text
+    chart = new_york_client.get(f"/campaign/{cid}/chart", params=jan_14)
+    assert len(re.findall(r'<rect class="slot"', chart.text)) == 24
+    assert "Jan 14, 23:00 America/New_York: 1 email clicks" in chart.text
+    # The same day in UTC does not hold it.
+    assert _stats(dashboard_client.get(f"/campaign/{cid}", params=jan_14).text) == ("0", "0", "0")

@@ -1,10 +1,11 @@
 """Date ranges and the chart's geometry, as plain functions."""
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from web.dashboard.chart import BOTTOM, HEIGHT, LEFT, PLOT_WIDTH, TOP, build_chart, nice_ceiling
-from web.period import Period, bucket_for, bucket_starts, truncate
+from web.period import Period, bucket_for, bucket_starts, to_local, truncate
 from web.queries import Counts
 
 NOW = datetime(2026, 11, 25, 14, 37, 12)
@@ -91,3 +92,15 @@ def test_chart_geometry() -> None:
     assert chart.slots[1].title == "Nov 25, 01:00 UTC: 5 email clicks · 4 landing clicks · 1 conversions"
     assert not chart.empty
     assert build_chart(starts, {}, "hour", all_counts=True).empty
+
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def test_days_are_the_dashboard_time_zones() -> None:
+    late_evening = datetime(2026, 11, 25, 3, 0)  # UTC: still Nov 24 in New York (UTC-5)
+    today = Period.parse("today", now=late_evening, tz=NEW_YORK)
+    assert (today.start, today.end) == (datetime(2026, 11, 24, 5), datetime(2026, 11, 25, 5))
+    summer = Period.parse("custom", "2026-07-04", "2026-07-04", now=NOW, tz=NEW_YORK)
+    assert (summer.start, summer.end) == (datetime(2026, 7, 4, 4), datetime(2026, 7, 5, 4))  # EDT, UTC-4
+    assert to_local(datetime(2026, 7, 4, 4), NEW_YORK) == datetime(2026, 7, 4)

@@ -48,6 +48,7 @@ class Chart:
     y_ticks: list[Tick]
     bucket: Bucket
     summary: str  # what a screen reader hears
+    zone: str  # the time zone of the labels
 
     width: int = WIDTH
     height: int = HEIGHT
@@ -100,8 +101,9 @@ def _describe(counts: Counts) -> str:
 
 
 def build_chart(starts: list[datetime], counts: dict[datetime, Counts], bucket: Bucket, *,
-                all_counts: bool) -> Chart:
-    """The chart of `starts` (every bucket, gaps included), with people only unless `all_counts`."""
+                all_counts: bool, zone: str = "UTC") -> Chart:
+    """The chart of `starts` (every bucket, gaps included, in time zone `zone`), with people only unless
+    `all_counts`."""
     zero = Counts(0, 0, 0)
     shown = [counts.get(moment, zero).shown(all_counts) for moment in starts]
     top, step = nice_ceiling(max((getattr(c, key) for c in shown for key, _ in SERIES), default=0))
@@ -115,9 +117,9 @@ def build_chart(starts: list[datetime], counts: dict[datetime, Counts], bucket: 
              " ".join(f"{LEFT + (i + 0.5) * slot:.1f},{y(getattr(c, key))}" for i, c in enumerate(shown)))
         for key, label in SERIES
     ]
-    slots = [Slot(round(LEFT + i * slot, 1), round(slot, 1), f"{bucket_label(moment, bucket)} UTC: {_describe(c)}")
+    slots = [Slot(round(LEFT + i * slot, 1), round(slot, 1), f"{bucket_label(moment, bucket)} {zone}: {_describe(c)}")
              for i, (moment, c) in enumerate(zip(starts, shown, strict=True))]
     y_ticks = [Tick(y(v), f"{v:,}") for v in range(0, top + 1, step)]
     summary = f"Events per {bucket} over {len(starts)} {bucket}s: " + ", ".join(
         f"{line.total:,} {line.label.lower()}" for line in lines)
-    return Chart(lines, slots, _x_ticks(starts, bucket, slot), y_ticks, bucket, summary)
+    return Chart(lines, slots, _x_ticks(starts, bucket, slot), y_ticks, bucket, summary, zone)

@@ -24,7 +24,7 @@ from web.dashboard.chart import build_chart
 from web.dashboard.deps import DbSession
 from web.dashboard.export import csv_download
 from web.dashboard.render import is_htmx, render, secured
-from web.period import PRESETS, Period, bucket_for, bucket_starts
+from web.period import PRESETS, Period, bucket_for, bucket_starts, to_local
 from web.queries import JourneyCursor, JourneyFilters
 
 MAX_CAMPAIGN_ID = 2**31 - 1
@@ -54,11 +54,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _period(range_: Annotated[str | None, Query(alias="range", max_length=10)] = None,
+def _period(request: Request, range_: Annotated[str | None, Query(alias="range", max_length=10)] = None,
             first: Annotated[str | None, Query(alias="from", max_length=10)] = None,
             last: Annotated[str | None, Query(alias="to", max_length=10)] = None) -> Period:
     """The campaign page's date range (`range=today|7d|30d|custom&from=&to=`); all time by default."""
-    return Period.parse(range_, first, last, now=utc_now())
+    return Period.parse(range_, first, last, now=utc_now(), tz=request.app.state.settings.timezone)
 
 
 PeriodDep = Annotated[Period, Depends(_period)]
@@ -196,12 +196,17 @@ def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFi
     }
 
 
-def _chart_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool) -> dict[str, Any]:
-    now = utc_now()
-    start, end = period.bounds(first_hour=queries.first_hour(session=session, campaign_id=campaign.id), now=now)
+def _chart_context(request: Request, session: DbSession, campaign: Campaign, period: Period,
+                   all_counts: bool) -> dict[str, Any]:
+    settings = request.app.state.settings
+    start, end = period.bounds(first_hour=queries.first_hour(session=session, campaign_id=campaign.id),
+                               now=utc_now())
     bucket = bucket_for(start, end)
-    counts = queries.timeline(session=session, campaign_id=campaign.id, start=start, end=end, bucket=bucket)
-    return {"chart": build_chart(bucket_starts(start, end, bucket), counts, bucket, all_counts=all_counts)}
+    counts = queries.timeline(session=session, campaign_id=campaign.id, start=start, end=end, bucket=bucket,
+                              tz=settings.dashboard_timezone)
+    # The chart's columns are the local hours / days / weeks the interval covers.
+    starts = bucket_starts(to_local(start, settings.timezone), to_local(end, settings.timezone), bucket)
+    return {"chart": build_chart(starts, counts, bucket, all_counts=all_counts, zone=settings.dashboard_timezone)}
 
 
 def _stats_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool,
@@ -231,7 +236,7 @@ def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, p
         **_range_context(request, campaign),
         **_journeys_context(session, campaign, filters, page_size, context["view_params"], period),
         **_stats_context(session, campaign, period, all_counts, totals),
-        **_chart_context(session, campaign, period, all_counts),
+        **_chart_context(request, session, campaign, period, all_counts),
         **_domains_context(all_counts, domains),
         # Every sending domain the campaign has, whatever the range shows.
         "domain_choices": queries.campaign_domains(session=session, campaign_id=campaign.id),
@@ -262,7 +267,8 @@ def chart(request: Request, session: DbSession, campaign: CampaignDep, period: P
     """The events-over-time chart (SVG), polled by the campaign page."""
     context = _counts_context(request, counts, period=period)
     return render(request, "partials/chart.html",
-                  {**context, "campaign": campaign, **_chart_context(session, campaign, period, context["all_counts"])})
+                  {**context, "campaign": campaign,
+                   **_chart_context(request, session, campaign, period, context["all_counts"])})
 
 
 @router.get("/campaign/{campaign_id:int}/users")
