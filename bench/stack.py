@@ -44,7 +44,10 @@ def cmd_analyze(args: argparse.Namespace) -> None:
             conn.execute(f"ANALYZE {table}")
         rows = orjson.dumps([_probe_row(args.cid)]).decode()
         plan = [r[0] for r in conn.execute("EXPLAIN " + store._MERGE, {"rows": rows, **burst_params()})]
-    start = next(i for i, line in enumerate(plan) if " on events e" in line)
+    start = next((i for i, line in enumerate(plan) if " on events e" in line), None)
+    if start is None:
+        print("plan     burst lookup: none (rule off, or it no longer reads events)")
+        return
     depth = len(plan[start]) - len(plan[start].lstrip())
     lookup = [plan[start], *takewhile(lambda line: len(line) - len(line.lstrip()) > depth, plan[start + 1 :])]
     scans = [re.sub(r"^->\s+|\s+\(cost=.*", "", line.strip()) for line in lookup if "Scan" in line]
