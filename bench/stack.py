@@ -36,12 +36,16 @@ def cmd_analyze(args: argparse.Namespace) -> None:
     through the campaign index it reads every event of the campaign per click, and a bench campaign grows to
     ~40,000 events in a run (the worker then slowed to ~300 events/s and the queue took a minute to drain).
     Autovacuum keeps statistics fresh in a deployment, but it is off on some test machines: analyze here, and
-    print the plan so that a run can be compared with another.
+    print the plan so that a run can be compared with another. (Since the burst rule reads the journey row
+    instead, there is no lookup on events to print.)
     """
     with connect() as conn:
         conn.autocommit = True
-        for table in ("events", "journeys", "domain_stats"):
-            conn.execute(f"ANALYZE {table}")
+        # Not on empty tables: "analyzed, 0 rows" makes the planner pick sequential scans, which the worker's
+        # prepared statement keeps while the tables grow (a fresh bench database drained in 24 s instead of 3).
+        if conn.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchone() == (True,):
+            for table in ("events", "journeys", "domain_stats"):
+                conn.execute(f"ANALYZE {table}")
         rows = orjson.dumps([_probe_row(args.cid)]).decode()
         plan = [r[0] for r in conn.execute("EXPLAIN " + store._MERGE, {"rows": rows, **burst_params()})]
     start = next((i for i, line in enumerate(plan) if " on events e" in line), None)
