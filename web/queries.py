@@ -16,7 +16,20 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, case, cast, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.models import EVENT_TYPES, Campaign, DomainStats, Event, HourlyStats, Journey
@@ -252,13 +265,19 @@ _HOURLY_USER_COLUMNS: dict[str | None, InstrumentedAttribute[int]] = {
 }
 
 
+def _hourly_sum(column: Any) -> Any:
+    # An hour's count fits an int4, and sum(int4) adds in bigint where sum(bigint) adds in numeric (slower,
+    # and read back as Decimal).
+    return func.sum(cast(column, Integer))
+
+
 def _in_period(column: Any, period: Period) -> ColumnElement[bool]:
     return and_(column >= period.start, column < period.end)
 
 
 def _domain_rows_in(session: Session, campaign_id: int, period: Period) -> list[DomainRow]:
     """Per domain: events in the range, and the recipients first seen in it (one slice of hourly_stats)."""
-    stmt = (select(*(func.sum(getattr(HourlyStats, name)) for name in DOMAIN_STATS_COUNTERS), HourlyStats.domain)
+    stmt = (select(*(_hourly_sum(getattr(HourlyStats, name)) for name in DOMAIN_STATS_COUNTERS), HourlyStats.domain)
             .where(HourlyStats.campaign_id == campaign_id, _in_period(HourlyStats.hour, period))
             .group_by(HourlyStats.domain))
     rows = [DomainRow(**dict(zip(DOMAIN_STATS_COUNTERS, map(int, row[:-1]), strict=True)),  # type: ignore[arg-type]
@@ -275,11 +294,12 @@ def timeline(*, session: Session, campaign_id: int, start: datetime, end: dateti
              tz: str = "UTC") -> dict[datetime, Counts]:
     """Event counts per hour, day or week of time zone `tz` in [start, end) (naive UTC), from hourly_stats,
     keyed by the bucket's local start; buckets without events are absent."""
-    moment = func.date_trunc(bucket, func.timezone(tz, func.timezone("UTC", HourlyStats.hour)))
-    stmt = (select(moment, *(func.sum(c) for c in _HOURLY_EVENT_COLUMNS))
+    local_hour: Any = HourlyStats.hour if tz == "UTC" else func.timezone(tz, func.timezone("UTC", HourlyStats.hour))
+    moment = func.date_trunc(bucket, local_hour)
+    stmt = (select(moment, *(_hourly_sum(c) for c in _HOURLY_EVENT_COLUMNS))
             .where(HourlyStats.campaign_id == campaign_id, HourlyStats.hour >= start, HourlyStats.hour < end)
             .group_by(moment))
-    return {row[0]: Counts(*(int(v) for v in row[1:])) for row in session.execute(stmt)}
+    return {row[0]: Counts(*row[1:]) for row in session.execute(stmt)}
 
 
 def campaign_domains(*, session: Session, campaign_id: int) -> list[str]:
@@ -353,7 +373,7 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
         if filters.domain:
             stmt = stmt.where(DomainStats.domain == filters.domain)
     else:
-        stmt = select(func.coalesce(func.sum(_HOURLY_USER_COLUMNS[filters.event]), 0)).where(
+        stmt = select(func.coalesce(_hourly_sum(_HOURLY_USER_COLUMNS[filters.event]), 0)).where(
             HourlyStats.campaign_id == campaign_id, _in_period(HourlyStats.hour, period))
         if filters.domain:
             stmt = stmt.where(HourlyStats.domain == filters.domain)

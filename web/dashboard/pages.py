@@ -236,7 +236,6 @@ def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, p
         **_range_context(request, campaign),
         **_journeys_context(session, campaign, filters, page_size, context["view_params"], period),
         **_stats_context(session, campaign, period, all_counts, totals),
-        **_chart_context(request, session, campaign, period, all_counts),
         **_domains_context(all_counts, domains),
         # Every sending domain the campaign has, whatever the range shows.
         "domain_choices": queries.campaign_domains(session=session, campaign_id=campaign.id),
