@@ -47,3 +47,30 @@ def test_beat_schedule__retention_routed_to_maintenance_queue() -> None:
 
     assert any(entry["task"] == RETENTION_TASK for entry in app.conf.beat_schedule.values())
     assert celery_app.amqp.router.route({}, RETENTION_TASK)["queue"].name == settings.maintenance_queue
+
+
+def test_procfile_beat__starts_in_a_fresh_checkout(tmp_path: Path) -> None:
+    """`make run` on a new machine: the data folder does not exist yet, and beat must not die over its schedule
+    file (honcho would stop the whole stack with it)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tests.conftest import service_env
+    from tests.services import BIN
+
+    entries = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    data_dir = tmp_path / "not-there-yet"
+    env = service_env(DATA_DIR=str(data_dir), PATH=f"{BIN}:{os.environ['PATH']}")
+    beat = subprocess.Popen(["bash", "-c", entries["beat"].strip()], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(data_dir.glob("celerybeat-schedule*")) and beat.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert beat.poll() is None, beat.stderr.read().decode()[-2000:] if beat.stderr else ""
+        assert list(data_dir.glob("celerybeat-schedule*")), "beat wrote no schedule file"
+    finally:
+        os.killpg(beat.pid, signal.SIGTERM)
+        beat.wait(timeout=30)
