@@ -2,8 +2,8 @@
 
 For load-testing the dashboard (bench/dashboard.py), not for demos: rows are written straight to the
 tables, bypassing the API. Recipients are processed in chunks; every chunk inserts its recipients' events
-and folds them into journeys, hourly_stats and domain_stats in one transaction, so an interrupted run leaves consistent
-(if smaller) data.
+and folds them into journeys, hourly_stats and domain_stats in one transaction, so an interrupted run leaves
+consistent (if smaller) data.
 """
 
 from collections.abc import Callable
@@ -20,7 +20,6 @@ from common.rollups import (
     HOUR,
     HOURLY_DELTAS,
     INSERT_HOURLY,
-    SUM_EVENTS,
 )
 
 
@@ -83,6 +82,7 @@ RETURNING email, domain, event_type, created_at,
 
 # ...then the rollups (journeys, hourly_stats, domain_stats) from the inserted rows (each recipient lives in
 # exactly one chunk).
+_COUNTERS = ", ".join(DOMAIN_STATS_COUNTERS)
 _ROLLUP_CHUNK = f"""
 , e AS (SELECT * FROM ins), j AS (
     INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks, landing_clicks,
@@ -95,11 +95,6 @@ _ROLLUP_CHUNK = f"""
            max(created_at) FILTER (WHERE event_type = 'email_click' AND NOT is_bot)
     FROM e GROUP BY email, domain
     RETURNING domain, email_clicks, landing_clicks, conversions, first_seen
-), per_domain AS (
-    SELECT domain, count(*) AS users, count(*) FILTER (WHERE email_clicks > 0) AS ec_users,
-           count(*) FILTER (WHERE landing_clicks > 0) AS lc_users,
-           count(*) FILTER (WHERE conversions > 0) AS cv_users
-    FROM j GROUP BY domain
 ), hd AS (
     SELECT %(cid)s AS campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS} FROM e GROUP BY 2, 3
 ), hu AS (
@@ -112,13 +107,11 @@ _ROLLUP_CHUNK = f"""
     {HOURLY_DELTAS}
 ), hs AS (
     {INSERT_HOURLY}
-), counts AS (
-    SELECT domain, {SUM_EVENTS} FROM hd GROUP BY domain
 ), ds AS (
-INSERT INTO domain_stats AS s (campaign_id, domain, {", ".join(DOMAIN_STATS_COUNTERS)})
-SELECT %(cid)s, c.domain, c.email_clicks, c.landing_clicks, c.conversions, c.bot_email_clicks,
-       c.bot_landing_clicks, c.bot_conversions, d.users, d.ec_users, d.lc_users, d.cv_users
-FROM counts c JOIN per_domain d USING (domain)
+-- A recipient is first seen in exactly one hour, so the chunk's hours add up to its domain totals.
+INSERT INTO domain_stats AS s (campaign_id, domain, {_COUNTERS})
+SELECT %(cid)s, domain, {", ".join(f"sum({c})" for c in DOMAIN_STATS_COUNTERS)}
+FROM hourly GROUP BY domain
 {ADD_TO_DOMAIN_STATS}
 RETURNING 1
 )
