@@ -47,12 +47,6 @@ _JOURNEY_EVENT_COLUMNS: dict[str, InstrumentedAttribute[int]] = {
     "landing_click": Journey.landing_clicks,
     "conversion": Journey.conversions,
 }
-# The rollup's count of unique recipients who have each event: what "Showing 50 of N" needs for that filter.
-_EVENT_USER_COLUMNS: dict[str, InstrumentedAttribute[int]] = {
-    "email_click": DomainStats.email_click_users,
-    "landing_click": DomainStats.landing_click_users,
-    "conversion": DomainStats.conversion_users,
-}
 
 
 @dataclass(frozen=True)
@@ -257,12 +251,6 @@ def domain_rows(*, session: Session, campaign_id: int, period: Period = ALL_TIME
 
 
 _HOURLY_EVENT_COLUMNS = tuple(getattr(HourlyStats, name) for name in EVENT_COUNTERS)
-_HOURLY_USER_COLUMNS: dict[str | None, InstrumentedAttribute[int]] = {
-    None: HourlyStats.users,
-    "email_click": HourlyStats.email_click_users,
-    "landing_click": HourlyStats.landing_click_users,
-    "conversion": HourlyStats.conversion_users,
-}
 
 
 def _hourly_sum(column: Any) -> Any:
@@ -367,16 +355,15 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
                     .limit(SEARCH_COUNT_CAP + 1).subquery())
         found = int(session.scalar(select(func.count()).select_from(matching)) or 0)
         return Total(min(found, SEARCH_COUNT_CAP), capped=found > SEARCH_COUNT_CAP)
-    if period.is_all:
-        column: Any = _EVENT_USER_COLUMNS[filters.event] if filters.event else DomainStats.users
-        stmt = select(func.coalesce(func.sum(column), 0)).where(DomainStats.campaign_id == campaign_id)
-        if filters.domain:
-            stmt = stmt.where(DomainStats.domain == filters.domain)
-    else:
-        stmt = select(func.coalesce(_hourly_sum(_HOURLY_USER_COLUMNS[filters.event]), 0)).where(
-            HourlyStats.campaign_id == campaign_id, _in_period(HourlyStats.hour, period))
-        if filters.domain:
-            stmt = stmt.where(HourlyStats.domain == filters.domain)
+    # Unique recipients (who have the filter's event): both rollups have the same counters.
+    rollup: Any = DomainStats if period.is_all else HourlyStats
+    column = getattr(rollup, f"{filters.event}_users" if filters.event else "users")
+    stmt = select(func.coalesce(func.sum(column) if period.is_all else _hourly_sum(column), 0)).where(
+        rollup.campaign_id == campaign_id)
+    if not period.is_all:
+        stmt = stmt.where(_in_period(HourlyStats.hour, period))
+    if filters.domain:
+        stmt = stmt.where(rollup.domain == filters.domain)
     return Total(int(session.scalar(stmt) or 0))
 
 
