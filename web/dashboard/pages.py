@@ -64,6 +64,11 @@ def _period(request: Request, range_: Annotated[str | None, Query(alias="range",
 PeriodDep = Annotated[Period, Depends(_period)]
 
 
+def _kept_params(request: Request, *dropped: str) -> list[tuple[str, str]]:
+    """This request's non-empty query parameters, but for `dropped` and the one-off ones, for links to make."""
+    return [(k, v) for k, v in request.query_params.multi_items() if v and k not in (*dropped, *_ONE_OFF)]
+
+
 def _counts_context(request: Request, counts: str | None, path: str | None = None,
                     period: Period | None = None) -> dict[str, Any]:
     """Which counts the page shows, the query string that keeps that choice (and the date range, on a
@@ -71,7 +76,7 @@ def _counts_context(request: Request, counts: str | None, path: str | None = Non
     and without `counts=all`, other parameters kept."""
     all_counts = counts == "all"
     path = path or request.url.path
-    keep = [(k, v) for k, v in request.query_params.multi_items() if v and k not in ("counts", *_ONE_OFF)]
+    keep = _kept_params(request, "counts")
     counts_params = ALL_COUNTS if all_counts else {}
     view_params = {**counts_params, **(period.params() if period else {})}
     return {
@@ -91,7 +96,7 @@ def _counts_context(request: Request, counts: str | None, path: str | None = Non
 def _range_context(request: Request, campaign: Campaign) -> dict[str, Any]:
     """The date range bar's links: the campaign page for each preset, the other parameters (counts switch,
     journeys filters) kept; and those other parameters as hidden fields of the custom range's form."""
-    keep = [(k, v) for k, v in request.query_params.multi_items() if v and k not in (*_PERIOD_KEYS, *_ONE_OFF)]
+    keep = _kept_params(request, *_PERIOD_KEYS)
     path = f"/campaign/{campaign.id}"
     presets: list[tuple[str, str, list[tuple[str, str]]]] = [("all", "All time", [])]
     presets += [(key, label, [("range", key)]) for key, (_, label) in PRESETS.items()]
