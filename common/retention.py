@@ -1,8 +1,9 @@
 """Retention: delete events older than RETENTION_DAYS, taking them out of the rollups as they go.
 
-Rollups stay equal to a recount of the events that remain: counts (per domain and per hour) are decremented, a recipient whose
-per-type count drops to zero stops counting as a unique user of that type, a journey with no events left
-is removed, and a journey's first_seen moves to its oldest remaining event. Works in small batches, each
+Rollups stay equal to a recount of the events that remain: counts (per domain and per hour) are
+decremented, a recipient whose per-type count drops to zero stops counting as a unique user of that type, a
+journey with no events left is removed, and a journey's first_seen moves to its oldest remaining event (the
+recipient moves to that hour in hourly_stats). Works in small batches, each
 one transaction, so ingest is never blocked for long.
 """
 
@@ -31,6 +32,7 @@ def _count(alias: str, condition: str = "") -> str:
 
 def _subtract_events(target: str, deltas: str) -> str:
     return ", ".join(f"{c} = {target}.{c} - {deltas}.{c}" for c in EVENT_COUNTERS)
+
 
 # cohort_moves' deltas are signed (recipients that left an hour are -1): added, where event counts are taken.
 _ADD_USERS = ", ".join(f"{c} = h.{c} + hourly.{c}" for c in USER_COUNTERS)

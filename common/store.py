@@ -41,7 +41,8 @@ _COUNT = "count(*) FILTER (WHERE event_type = '{0}')"
 
 # One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
 # only the inserted rows into journeys, hourly_stats and domain_stats. Inputs are ordered so concurrent
-# writers lock rows in the same order. A journey's per-type count that equals this batch's delta was zero before: a new unique user.
+# writers lock rows in the same order. A journey's per-type count that equals this batch's delta was zero
+# before: a new unique user.
 # Email clicks get the burst verdict (common/burst.py) on the way in, so what is stored is what is counted.
 _MERGE = f"""
 WITH {_INCOMING}, ins AS (

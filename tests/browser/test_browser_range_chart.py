@@ -9,7 +9,14 @@ from playwright.sync_api import Page, expect
 
 from common.db import connect
 from common.store import store_events
-from tests.browser.helpers import READ_MARKER, SET_MARKER, new_campaign, screenshot, send_events, wait_for_rollups
+from tests.browser.helpers import (
+    READ_MARKER,
+    SET_MARKER,
+    new_campaign,
+    screenshot,
+    send_events,
+    wait_for_rollups,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -25,19 +32,15 @@ def dated_campaign(web: str) -> int:
     send_events(web, [{"cid": cid, "event": "email_click", "email": e, "domain": d} for e, d in today]
                 + [{"cid": cid, "event": "landing_click", "email": "ann@gmail.com", "domain": "mail1.example.com"},
                    {"cid": cid, "event": "conversion", "email": "ann@gmail.com", "domain": "mail1.example.com"}])
+    older = [("email_click", "old1@gmail.com", 0), ("email_click", "old2@gmail.com", 60),
+             ("landing_click", "old2@gmail.com", 90)]
     with connect() as conn:
         ids = [row[0] for row in conn.execute("SELECT nextval('events_id_seq') FROM generate_series(1, 3)")]
         store_events(conn, [
-            {"id": ids[0], "cid": cid, "type": "email_click", "email": "old1@gmail.com", "domain": "mail2.example.com",
+            {"id": event_id, "cid": cid, "type": event_type, "email": email, "domain": "mail2.example.com",
              "ip": "198.51.100.9", "ua": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", "extra": {},
-             "ts": TEN_DAYS_AGO.timestamp()},
-            {"id": ids[1], "cid": cid, "type": "email_click", "email": "old2@gmail.com", "domain": "mail2.example.com",
-             "ip": "198.51.100.9", "ua": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", "extra": {},
-             "ts": TEN_DAYS_AGO.timestamp() + 60},
-            {"id": ids[2], "cid": cid, "type": "landing_click", "email": "old2@gmail.com",
-             "domain": "mail2.example.com", "ip": "198.51.100.9",
-             "ua": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", "extra": {}, "ts": TEN_DAYS_AGO.timestamp() + 90},
-        ])
+             "ts": TEN_DAYS_AGO.timestamp() + seconds}
+            for event_id, (event_type, email, seconds) in zip(ids, older, strict=True)])
     wait_for_rollups(cid, users=5, events=8)
     return cid
 
