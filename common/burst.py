@@ -46,12 +46,20 @@ STAGED_WITH_PREVIOUS_CLICK = f"""(
 # The extra_params to store for staged row `i`: as enriched, or with the burst verdict when a recipient's
 # other email click (in this batch before it, or the latest one stored, on either side of it) is within the
 # window.
+# The journey is found by its primary key (campaign_id, email, domain). The domain is compared with IS NOT
+# DISTINCT FROM, which no index can use, so that the primary key is the only index matching two leading
+# columns: with `=`, on a table never analyzed (autovacuum off, a fresh install) the planner picked
+# ix_journeys_campaign_domain_first_seen instead, which reads every journey of the campaign's domain per
+# click (Postgres CPU per event doubled, see docs/performance.md). Both columns are NOT NULL, so the result
+# is the same. (Plans made while the table is tiny, where the two cost the same, are replaced by the
+# worker's periodic re-plan, worker/tasks.py.)
 EXTRA_PARAMS_WITH_BURST = f"""CASE
     WHEN i.event_type = 'email_click' AND %(burst_seconds)s > 0
          AND NOT coalesce(({_TRACKER} ->> 'is_bot')::boolean, false)
          AND (i.previous_click >= i.created_at - {_WINDOW}
               OR EXISTS (SELECT 1 FROM journeys r
-                         WHERE r.campaign_id = i.campaign_id AND r.email = i.email AND r.domain = i.domain
+                         WHERE r.campaign_id = i.campaign_id AND r.email = i.email
+                           AND r.domain IS NOT DISTINCT FROM i.domain
                            AND r.last_email_click_at BETWEEN i.created_at - {_WINDOW} AND i.created_at + {_WINDOW}))
     THEN jsonb_set(i.extra_params, '{{{ENRICH_KEY}}}', ({_TRACKER}) || jsonb_build_object(
              'is_bot', true, 'bot_kind', '{BURST_KIND}', 'bot_reason', %(burst_reason)s::text))

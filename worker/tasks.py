@@ -32,15 +32,27 @@ TRANSIENT = (
 
 
 class _Database:
-    """One connection per worker process, reopened after any failure, with a back-off while it fails."""
+    """One connection per worker process, reopened after any failure, with a back-off while it fails.
+
+    The batch insert runs as a prepared statement, whose plan Postgres makes once, from the tables' size and
+    statistics at that moment, and keeps for the life of the statement. A worker that started on empty
+    tables would keep a plan made for a few hundred rows while they grow to millions (an ANALYZE replaces
+    it, but autovacuum may be off). So every PLAN_REFRESH_SECONDS the statements are deallocated (psycopg
+    forgets its own record of them too) and the next batch plans afresh: a few milliseconds, once.
+    """
 
     def __init__(self) -> None:
         self.conn: psycopg.Connection[Any] | None = None
         self.failures = 0
+        self._planned_at = 0.0
 
     def get(self) -> psycopg.Connection[Any]:
         if self.conn is None or self.conn.closed or self.conn.broken:
             self.conn = connect()
+            self._planned_at = time.monotonic()
+        elif time.monotonic() - self._planned_at >= settings.plan_refresh_seconds:
+            self.conn.execute("DEALLOCATE ALL")
+            self._planned_at = time.monotonic()
         return self.conn
 
     def failed(self) -> float:

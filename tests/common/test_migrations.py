@@ -1,9 +1,11 @@
-"""Migrations on a database of their own: 0006 fills hourly_stats from the events an install already has."""
+"""Migrations on a database of their own: 0006 fills hourly_stats from the events an install already has;
+a fresh install plans the ingest statement well before any statistics exist."""
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
 from alembic import command
@@ -11,6 +13,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, create_engine, pool
 from sqlalchemy.engine import make_url
 
+from common import store
+from common.burst import burst_params
 from common.config import settings
 from common.db import libpq_dsn
 from tests.checks import assert_hours_match_recount
@@ -93,3 +97,25 @@ def test_every_migration_downgrades_and_upgrades_again(scratch: Connection) -> N
     assert tables == (0,)
     _migrate(scratch, "head")
     assert _psycopg(scratch).execute("SELECT to_regclass('hourly_stats') IS NOT NULL").fetchone() == (True,)
+
+
+def test_fresh_install__burst_probe_reads_the_journey_by_its_primary_key(scratch: Connection) -> None:
+    """Without statistics (autovacuum off, nothing analyzed yet) the planner picked the journeys index on
+    (campaign, domain, first_seen, email) for the burst rule's probe: a scan of the whole domain per email
+    click. (On a few hundred rows both indexes cost the same; the worker re-plans every
+    PLAN_REFRESH_SECONDS, by when the table is this size.)"""
+    _migrate(scratch, "head")
+    raw = _psycopg(scratch)
+    raw.execute("INSERT INTO campaigns (id, name, offer_url) VALUES (1, 'New', 'https://n.example/')")
+    raw.execute("INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen) "
+                "SELECT 1, 'u' || g || '@x.com', 'd' || g % 3 || '.com', now(), now() "
+                "FROM generate_series(1, 5000) g")
+    assert raw.execute("SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables "
+                       "WHERE relname = 'journeys'").fetchone() == (None, None)
+    click = {"id": 1, "campaign_id": 1, "event_type": "email_click", "email": "u1@x.com", "domain": "d1.com",
+             "extra_params": {}, "ts": 1.8e9}
+    plan = [line for (line,) in raw.execute("EXPLAIN " + store._MERGE,
+                                           {"rows": orjson.dumps([click]).decode(), **burst_params()})]
+    probes = [line.strip() for line in plan if " on journeys r " in line]
+    assert len(probes) == 1 and probes[0].startswith("->  Index Scan using pk_journeys on journeys r "), plan
+    raw.rollback()
