@@ -46,9 +46,13 @@ class InflightBatches:
         """Record a batch about to be published (raises when Redis does not take it)."""
         if self.enabled:
             with self._redis().pipeline(transaction=True) as pipe:
-                pipe.hset(self._batches, batch_id, orjson.dumps(events))
-                pipe.zadd(self._index, {batch_id: time.time()})
+                self.record(pipe, batch_id, orjson.dumps(events))
                 pipe.execute()
+
+    def record(self, pipe: "redis.client.Pipeline", batch_id: str, events_json: bytes) -> None:
+        """Add the commands that record a batch to the caller's MULTI (web/redis_publish.py: with the publish)."""
+        pipe.hset(self._batches, batch_id, events_json)
+        pipe.zadd(self._index, {batch_id: time.time()})
 
     def forget(self, batch_id: str) -> None:
         """The batch is stored."""

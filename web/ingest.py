@@ -1,10 +1,12 @@
 """The web tier's ingest pipeline: campaign check, id allocation, group commit to the broker."""
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from common.config import Settings
-from common.inflight import inflight
+from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, celery_app, queue_depth
 from common.store import store_events
 from common.validation import Limits
@@ -12,8 +14,9 @@ from web.campaigns import CampaignCache
 from web.ids import IdAllocator
 from web.pg import ThreadConnections
 from web.publisher import Batch, BatchPublisher
+from web.redis_publish import RedisBatchPublisher
 
-# Kombu retries a failed publish this way before the batch goes to the database instead.
+# Kombu (RabbitMQ) retries a failed publish this way before the batch goes to the database instead.
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 
 
@@ -37,18 +40,24 @@ class IngestPipeline:
         self.db.close()
 
 
+def _send_task(settings: Settings, events: Batch) -> None:
+    """Publish through Celery: the broker is RabbitMQ, which confirms the publish (no journal needed)."""
+    celery_app.send_task(
+        INGEST_TASK, args=[events], task_id=uuid.uuid4().hex, queue=settings.ingest_queue, retry=True,
+        retry_policy=_PUBLISH_RETRY,
+        # Celery would otherwise repr() the whole batch for Flower's task list, on every publish.
+        argsrepr=f"[<{len(events)} events>]", kwargsrepr="{}",
+    )
+
+
 def build_pipeline(settings: Settings) -> IngestPipeline:
     db = ThreadConnections(threads=2)
-
-    def publish(events: Batch) -> None:
-        batch_id = uuid.uuid4().hex
-        inflight.add(batch_id, events)  # so that a worker killed as it takes the batch does not lose it
-        celery_app.send_task(
-            INGEST_TASK, args=[events], task_id=batch_id, queue=settings.ingest_queue, retry=True,
-            retry_policy=_PUBLISH_RETRY,
-            # Celery would otherwise repr() the whole batch for Flower's task list, on every publish.
-            argsrepr=f"[<{len(events)} events>]", kwargsrepr="{}",
-        )
+    publish: Callable[[Batch], None]
+    if settings.uses_redis_broker:
+        redis_publisher = RedisBatchPublisher(settings, InflightBatches(settings))
+        publish, depth = redis_publisher.publish, redis_publisher.depth
+    else:
+        publish, depth = partial(_send_task, settings), queue_depth
 
     async def fallback(events: Batch) -> None:
         await db.run(store_events, events)
@@ -60,7 +69,7 @@ def build_pipeline(settings: Settings) -> IngestPipeline:
         publisher=BatchPublisher(
             publish=publish,
             fallback=fallback,
-            queue_depth=queue_depth,
+            queue_depth=depth,
             max_batch=settings.batch_max_events,
             max_pending=settings.max_pending_events,
             max_queue_depth=settings.max_queue_depth,

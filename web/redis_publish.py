@@ -1,0 +1,83 @@
+"""Publishing an ingest batch to a Redis broker in ONE round trip: journal entry and Celery message together.
+
+Through Celery's `send_task`, each publish went through kombu's producer layers and then a second round trip
+recorded the batch in the in-flight journal (common/inflight.py): about a sixth of a web process's CPU under
+load (docs/performance.md). Here one MULTI/EXEC holds both, so the journal and the queue can no longer
+disagree either. The message is the one kombu's Redis transport stores for `send_task` (Celery message
+protocol 2, JSON body in base64), so the worker consumes it unchanged; tests/web/test_redis_publish.py
+compares the two and has kombu decode ours. RabbitMQ publishes through Celery (web/ingest.py).
+"""
+import base64
+import os
+import socket
+import uuid
+from typing import Any
+
+import orjson
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from common.config import Settings
+from common.inflight import InflightBatches
+from common.queue import INGEST_TASK
+
+Batch = list[dict[str, Any]]
+
+# The third part of a protocol-2 body: no callbacks, chain or chord.
+_EMBED = b'{"callbacks":null,"errbacks":null,"chain":null,"chord":null}'
+
+
+class RedisBatchPublisher:
+    def __init__(self, s: Settings, journal: InflightBatches) -> None:
+        self._queue = s.ingest_queue
+        self._journal = journal
+        self._origin = f"gen{os.getpid()}@{socket.gethostname()}"
+        # As kombu was told (common/queue.py): two quick retries, then the caller stores the batch itself.
+        # A retried MULTI whose reply was lost may publish a batch twice: the insert is idempotent.
+        self._client = redis.Redis.from_url(
+            s.celery_broker_url,
+            socket_timeout=s.broker_publish_timeout_seconds,
+            socket_connect_timeout=2,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.2), retries=2),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        )
+
+    def publish(self, events: Batch) -> None:
+        """Record the batch in the journal and queue it as one `ingest_batch` task; raises if Redis refuses."""
+        batch_id = uuid.uuid4().hex
+        events_json = orjson.dumps(events)
+        with self._client.pipeline(transaction=True) as pipe:
+            self._journal.record(pipe, batch_id, events_json)
+            pipe.lpush(self._queue, self.message(batch_id, events_json, len(events)))
+            pipe.execute()
+
+    def depth(self) -> int:
+        """Batches waiting in the queue."""
+        return int(self._client.llen(self._queue))
+
+    def message(self, task_id: str, events_json: bytes, count: int) -> bytes:
+        """The task message for args `[events]`, as kombu's Redis transport stores it."""
+        body = b"[[" + events_json + b"],{}," + _EMBED + b"]"
+        # Celery would repr() the whole batch for Flower; a count says as much and costs nothing.
+        argsrepr = f"[<{count} events>]"
+        return orjson.dumps({
+            "body": base64.b64encode(body).decode(),
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": {
+                "lang": "py", "task": INGEST_TASK, "id": task_id, "shadow": None, "eta": None, "expires": None,
+                "group": None, "group_index": None, "retries": 0, "timelimit": [None, None],
+                "root_id": task_id, "parent_id": None, "argsrepr": argsrepr, "kwargsrepr": "{}",
+                "origin": self._origin, "ignore_result": None, "replaced_task_nesting": 0,
+                "stamped_headers": None, "stamps": {},
+            },
+            "properties": {
+                "correlation_id": task_id, "argsrepr": argsrepr, "kwargsrepr": "{}", "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": self._queue}, "priority": 0,
+                "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
+            },
+        })
+
+    def close(self) -> None:
+        self._client.close()
