@@ -1,16 +1,14 @@
 """Entry point for `celery -A worker.celery_app worker`: the shared app with the tasks registered."""
 import logging
-from typing import Any
 
-import redis
 from celery import signals
 from celery.schedules import crontab
-from kombu.transport import redis as kombu_redis
 
 from common.config import settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import inflight
 from common.queue import RECOVER_TASK, RETENTION_TASK, celery_app
+from worker import kombu_patches  # noqa: F401  (installs the kombu fixes)
 
 celery_app.conf.include = ["worker.tasks"]
 celery_app.conf.beat_schedule = {
@@ -26,30 +24,14 @@ if inflight.enabled:
 
 app = celery_app
 
-_connparams = kombu_redis.Channel._connparams
 
-
-def _connparams_while_connected(self: kombu_redis.Channel, asynchronous: bool = False) -> dict[str, Any]:
-    """Kombu's, but a channel whose connection was closed fails with a connection error, not AttributeError.
-
-    Found by the Redis restart chaos test: after the broker connection drops, Celery acks a finished task or
-    restores unacked messages on the old channel, whose transport lost its connection info; kombu then raised
-    AttributeError, which Celery takes as unrecoverable, and the worker exited. A connection error is handled:
-    logged, and the message stays unacknowledged until the visibility timeout brings it back.
-    """
-    if self.connection is None or self.connection.client is None:
-        raise redis.exceptions.ConnectionError("the broker connection this channel used is closed")
-    return _connparams(self, asynchronous=asynchronous)  # type: ignore[no-any-return]
-
-
-kombu_redis.Channel._connparams = _connparams_while_connected  # type: ignore[method-assign]
-
-
+@signals.worker_init.connect
 @signals.worker_process_init.connect
 def _warm_up_enrichment(**_: object) -> None:
     """Load the ASN database and compile the user-agent rules before the first batch, not during it.
 
-    Lazily, the first batch after a worker (re)start would stall for seconds while ~100 MB load.
+    Lazily, the first batch after a worker (re)start would stall for seconds while ~100 MB load. In the
+    main process (worker_init: the solo pool runs tasks there) and in each prefork pool process.
     """
     describe_user_agent("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36")
     describe_ip("8.8.8.8")

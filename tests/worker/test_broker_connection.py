@@ -1,4 +1,4 @@
-"""The worker survives losing its Redis connection (kombu's closed-channel AttributeError, see worker/celery_app.py)."""
+"""The worker survives losing its Redis connection (kombu's closed-channel AttributeError, see worker/kombu_patches.py)."""
 
 import pytest
 import redis
