@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # --- worker ---
     broker_visibility_timeout_seconds: int = 60
     worker_prefetch_multiplier: int = 4
+    # The longest a batch may take: a prefork pool process is killed after it, and with any pool the worker's
+    # statements are cancelled after it (statement_timeout) and the batch goes back on the queue.
     task_time_limit_seconds: int = 120
     db_retry_max_backoff_seconds: int = 30
     # The worker drops its prepared statements this often, so that their plans follow the tables' growth.

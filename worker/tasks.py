@@ -24,7 +24,7 @@ from common.store import store_events
 log = logging.getLogger(__name__)
 
 TRANSIENT = (
-    psycopg.OperationalError,
+    psycopg.OperationalError,  # includes QueryCanceled: statement_timeout (see _Database.get) or an admin cancel
     psycopg.errors.DeadlockDetected,
     psycopg.errors.SerializationFailure,
     psycopg.errors.AdminShutdown,
@@ -49,6 +49,10 @@ class _Database:
     def get(self) -> psycopg.Connection[Any]:
         if self.conn is None or self.conn.closed or self.conn.broken:
             self.conn = connect()
+            # The solo pool (the default) cannot enforce task_time_limit: a statement stuck behind a lock
+            # is cancelled here instead, and its batch re-queued like any transient failure.
+            self.conn.execute("SELECT set_config('statement_timeout', %s, false)",
+                              (f"{settings.task_time_limit_seconds}s",))
             self._planned_at = time.monotonic()
         elif time.monotonic() - self._planned_at >= settings.plan_refresh_seconds:
             self.conn.execute("DEALLOCATE ALL")

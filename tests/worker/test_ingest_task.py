@@ -7,8 +7,8 @@ import psycopg
 
 from common.queue import INGEST_TASK, celery_app
 from tests.checks import assert_rollups_match_recount, event_count
-from tests.conftest import TEST_ENV
-from tests.services import Process, wait_until
+from tests.conftest import TEST_ENV, service_env
+from tests.services import Process, start_worker, wait_until
 
 
 def new_ids(conn: psycopg.Connection[Any], n: int) -> list[int]:
@@ -25,8 +25,8 @@ def batch(ids: list[int], campaign_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def publish(events: list[dict[str, Any]]) -> None:
-    celery_app.send_task(INGEST_TASK, args=[events], queue=TEST_ENV["INGEST_QUEUE"])
+def publish(events: list[dict[str, Any]], queue: str = TEST_ENV["INGEST_QUEUE"]) -> None:
+    celery_app.send_task(INGEST_TASK, args=[events], queue=queue)
 
 
 def test_same_batch_twice__stored_and_counted_once(worker: Process, db: psycopg.Connection,
@@ -70,3 +70,26 @@ def test_deleted_campaign__events_dropped_not_retried(worker: Process, db: psyco
                message="queue drained")
     assert db.execute("SELECT count(*) FROM events WHERE id = ANY(%s)", (ids,)).fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM dead_events WHERE id = ANY(%s)", (ids,)).fetchone()[0] == 0
+
+
+def test_batch_blocked_past_the_time_limit__cancelled_requeued_then_stored_once(db: psycopg.Connection,
+                                                                            campaign_id: int) -> None:
+    """The solo pool cannot kill a task: the worker's statement_timeout (TASK_TIME_LIMIT_SECONDS) does."""
+    queue = f"time_limit_{uuid.uuid4().hex[:8]}"
+    worker = start_worker(service_env(TASK_TIME_LIMIT_SECONDS="1", INGEST_QUEUE=queue), queue)
+    try:
+        events = batch(new_ids(db, 6), campaign_id)
+        with psycopg.connect(db.info.dsn) as blocker:  # holds the lock in a transaction of its own
+            blocker.execute("LOCK TABLE domain_stats IN EXCLUSIVE MODE")
+            publish(events, queue)
+            wait_until(lambda: "not stored" in worker.log(), timeout=15, message="the statement cancelled")
+            assert event_count(db, campaign_id) == 0
+        wait_until(lambda: event_count(db, campaign_id) == 6, timeout=30, message="stored after the lock")
+        assert "canceling statement due to statement timeout" in worker.log()
+        time.sleep(1)
+        assert event_count(db, campaign_id) == 6
+        assert db.execute("SELECT count(*) FROM dead_events WHERE id = ANY(%s)",
+                          ([e["id"] for e in events],)).fetchone() == (0,)
+        assert_rollups_match_recount(db, campaign_id)
+    finally:
+        worker.stop()
