@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 import time
-from itertools import takewhile
 from pathlib import Path
 
 import orjson
@@ -37,7 +36,7 @@ def cmd_analyze(args: argparse.Namespace) -> None:
     ~40,000 events in a run (the worker then slowed to ~300 events/s and the queue took a minute to drain).
     Autovacuum keeps statistics fresh in a deployment, but it is off on some test machines: analyze here, and
     print the plan so that a run can be compared with another. (Since the burst rule reads the journey row
-    instead, there is no lookup on events to print.)
+    instead, the plan printed is that probe's: it should use pk_journeys.)
     """
     with connect() as conn:
         conn.autocommit = True
@@ -48,14 +47,8 @@ def cmd_analyze(args: argparse.Namespace) -> None:
                 conn.execute(f"ANALYZE {table}")
         rows = orjson.dumps([_probe_row(args.cid)]).decode()
         plan = [r[0] for r in conn.execute("EXPLAIN " + store._MERGE, {"rows": rows, **burst_params()})]
-    start = next((i for i, line in enumerate(plan) if " on events e" in line), None)
-    if start is None:
-        print("plan     burst lookup: none (rule off, or it no longer reads events)")
-        return
-    depth = len(plan[start]) - len(plan[start].lstrip())
-    lookup = [plan[start], *takewhile(lambda line: len(line) - len(line.lstrip()) > depth, plan[start + 1 :])]
-    scans = [re.sub(r"^->\s+|\s+\(cost=.*", "", line.strip()) for line in lookup if "Scan" in line]
-    print("plan     burst lookup: " + " + ".join(scans))
+    probe = next((line.strip() for line in plan if " on journeys r " in line), None)
+    print("plan     burst probe: " + (re.sub(r"^->\s+|\s+\(cost=.*", "", probe) if probe else "none (rule off)"))
 
 
 def _probe_row(cid: int) -> dict[str, object]:
