@@ -51,6 +51,10 @@ def _days_ago(days: int) -> str:
     return (datetime.now(UTC) - timedelta(days=days)).date().isoformat()
 
 
+# A URL no page links to ("Load more" carries a cursor): shows what the cursor saves, not a goal of its own.
+_NOT_A_TARGET = "bare ?offset=100000 (no cursor)"
+
+
 def targets(cid: int, domain: str, term: str) -> dict[str, str]:
     base = f"/campaign/{cid}"
     return {
@@ -62,7 +66,7 @@ def targets(cid: int, domain: str, term: str) -> dict[str, str]:
         "journeys page 1": f"{base}/users",
         "load more after 1,000 rows": load_more_url(cid, 1_000),
         "load more after 100,000 rows": load_more_url(cid, 100_000),
-        "bare ?offset=100000 (no cursor)": f"{base}/users?offset=100000",
+        _NOT_A_TARGET: f"{base}/users?offset=100000",
         "domain filter": f"{base}/users?domain={domain}",
         "event filter (conversion)": f"{base}/users?event=conversion",
         "email search (rare)": f"{base}/users?q={term}",
@@ -229,13 +233,14 @@ def main() -> int:
                 assert r.status_code == 200, f"{path}: {r.status_code}"
                 size = len(r.content)
             p95 = percentile(times, 95)
-            worst = max(worst, p95)
+            if name != _NOT_A_TARGET:
+                worst = max(worst, p95)
             print(
                 f"{name:32} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} {size / 1024:6.1f}"
             )
             if args.explain:
                 explain(args.campaign, path, client)
-        print(f"worst p95 {worst:.1f} ms")
+        print(f"worst p95 {worst:.1f} ms (of the targets; not counting the {_NOT_A_TARGET!r} reference)")
         if args.export:
             export(client, args.campaign, domain, pid)
     return 0

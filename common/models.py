@@ -159,8 +159,10 @@ class Journey(Base):
         # event's update leaves alone: updates stay HOT and the order is stable for "Load more".
         Index("ix_journeys_campaign_first_seen", "campaign_id", text("first_seen DESC"), "email", "domain"),
         Index("ix_journeys_campaign_domain_first_seen", "campaign_id", "domain", text("first_seen DESC"), "email"),
-        # Case-insensitive substring search on email (emails are stored lower-cased).
-        Index("ix_journeys_email_trgm", "email", postgresql_using="gin", postgresql_ops={"email": "gin_trgm_ops"}),
+        # Case-insensitive substring search on email (emails are stored lower-cased), alone or within a
+        # domain (btree_gin indexes the domain column; migration 0007).
+        Index("ix_journeys_domain_email_trgm", "domain", "email", postgresql_using="gin",
+              postgresql_ops={"email": "gin_trgm_ops"}),
     )
 
 

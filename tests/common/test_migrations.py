@@ -119,3 +119,15 @@ def test_fresh_install__burst_probe_reads_the_journey_by_its_primary_key(scratch
     probes = [line.strip() for line in plan if " on journeys r " in line]
     assert len(probes) == 1 and probes[0].startswith("->  Index Scan using pk_journeys on journeys r "), plan
     raw.rollback()
+
+
+def test_0007_replaces_the_email_search_index_and_back(scratch: Connection) -> None:
+    def indexes() -> set[str]:
+        rows = _psycopg(scratch).execute("SELECT indexname FROM pg_indexes WHERE tablename = 'journeys' "
+                                         "AND indexname LIKE '%trgm'").fetchall()
+        return {name for (name,) in rows}
+
+    _migrate(scratch, "head")
+    assert indexes() == {"ix_journeys_domain_email_trgm"}
+    _migrate(scratch, "0006", down=True)
+    assert indexes() == {"ix_journeys_email_trgm"}

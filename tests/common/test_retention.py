@@ -61,10 +61,10 @@ def test_retention__deletes_old_events_and_keeps_rollups_equal_to_recount(
     )
     cutoff = datetime.fromtimestamp(now - 30 * DAY, UTC).replace(tzinfo=None)
     assert delete_batch(db, cutoff=cutoff, batch=2) == 2  # batches are bounded
-    total = 2
-    while (deleted := delete_batch(db, cutoff=cutoff, batch=2)) > 0:
-        total += deleted
-    assert total == 5
+    while delete_batch(db, cutoff=cutoff, batch=2) > 0:
+        pass
+    # Retention is not per campaign: the loop also deleted old events other tests stored in this database,
+    # so what is checked is this campaign's: its five old events went, its two recent ones stayed.
     assert event_count(db, campaign_id) == 2
     journeys = db.execute(
         "SELECT email, first_seen > %s FROM journeys WHERE campaign_id = %s ORDER BY email",
