@@ -104,7 +104,7 @@ class Stack:
     # --- faults ---
 
     def kill_worker(self) -> float:
-        """kill -9 the Celery worker (main process and pool); returns when it died."""
+        """kill -9 the Celery worker (its whole process group); returns when it died."""
         assert self.worker is not None and self.worker.popen is not None
         self.worker.kill(signal.SIGKILL)
         self.worker.popen.wait(10)
