@@ -11,7 +11,6 @@ import base64
 import os
 import socket
 import uuid
-from typing import Any
 
 import orjson
 import redis
@@ -21,8 +20,7 @@ from redis.retry import Retry
 from common.config import Settings
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK
-
-Batch = list[dict[str, Any]]
+from web.publisher import Batch
 
 # The third part of a protocol-2 body: no callbacks, chain or chord.
 _EMBED = b'{"callbacks":null,"errbacks":null,"chain":null,"chord":null}'
@@ -78,6 +76,3 @@ class RedisBatchPublisher:
                 "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
             },
         })
-
-    def close(self) -> None:
-        self._client.close()
