@@ -1,4 +1,4 @@
-"""The worker's database connection: prepared plans are dropped at doubling intervals and made afresh."""
+"""The worker's database connection: replaced at doubling intervals, so its prepared plans are made afresh."""
 import time
 from typing import Any
 
@@ -17,37 +17,49 @@ def _prepare(conn: psycopg.Connection[Any], value: int) -> int:
     return int(row[0])
 
 
-def test_after_the_refresh_interval__prepared_statements_dropped_and_prepared_again(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_after_the_interval__a_new_connection_without_prepared_statements(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "plan_refresh_seconds", 0.2)
     database = _Database()
-    conn = database.get()
-    _prepare(conn, 1)
-    assert conn.execute(_PREPARED).fetchone() == (1,)
+    first = database.get()
+    _prepare(first, 1)
+    assert database.get() is first and first.execute(_PREPARED).fetchone() == (1,)  # not yet
 
-    assert database.get() is conn and conn.execute(_PREPARED).fetchone() == (1,)  # not yet
     time.sleep(0.25)
-    assert database.get() is conn
-    assert conn.execute(_PREPARED).fetchone() == (0,)
-    # psycopg forgot its record of the statement too: the same query prepares again instead of failing.
-    assert _prepare(conn, 2) == 2
-    assert conn.execute(_PREPARED).fetchone() == (1,)
+    second = database.get()
+    assert second is not first and first.closed
+    assert second.execute(_PREPARED).fetchone() == (0,)
+    assert second.execute("SHOW statement_timeout").fetchone() == (f"{settings.task_time_limit_seconds // 60}min",)
+    assert _prepare(second, 2) == 2
+    second.close()
+
+
+def test_replaced_before_and_after_preparing__prepared_queries_keep_working(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case DEALLOCATE ALL got wrong: nothing prepared at the first refresh, something at the second."""
+    monkeypatch.setattr(settings, "plan_refresh_seconds", 0.1)
+    database = _Database()
+    database.get()
+    time.sleep(0.15)
+    conn = database.get()  # first refresh: nothing was prepared
+    for n in range(6):  # psycopg prepares after five runs
+        assert _prepare(conn, n) == n
+    time.sleep(0.15)
+    conn = database.get()  # second refresh
+    for n in range(6):
+        assert _prepare(conn, n) == n
     conn.close()
 
 
-def test_refresh_interval__doubles_from_one_second_to_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interval__doubles_from_one_second_to_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "plan_refresh_seconds", 300.0)
     database = _Database()
-    conn = database.get()
-    _prepare(conn, 1)
+    first = database.get()
     time.sleep(1.1)
-    database.get()  # 1 s after connecting: re-planned
-    assert conn.execute(_PREPARED).fetchone() == (0,)
-    _prepare(conn, 1)
+    second = database.get()  # 1 s after opening
+    assert second is not first
     time.sleep(1.1)
-    database.get()  # the next interval is 2 s
-    assert conn.execute(_PREPARED).fetchone() == (1,)
+    assert database.get() is second  # the next interval is 2 s
     time.sleep(1.0)
-    database.get()
-    assert conn.execute(_PREPARED).fetchone() == (0,)
-    conn.close()
+    third = database.get()
+    assert third is not second
+    third.close()
