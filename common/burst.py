@@ -51,8 +51,8 @@ STAGED_WITH_PREVIOUS_CLICK = f"""(
 # columns: with `=`, on a table never analyzed (autovacuum off, a fresh install) the planner picked
 # ix_journeys_campaign_domain_first_seen instead, which reads every journey of the campaign's domain per
 # click (Postgres CPU per event doubled, see docs/performance.md). Both columns are NOT NULL, so the result
-# is the same. (Plans made while the table is tiny, where the two cost the same, are replaced by the
-# worker's periodic re-plan, worker/tasks.py.)
+# is the same. (On a tiny table, a few hundred rows, the two still cost the same; a plan made then lasts
+# until the table is analyzed: keep autovacuum on, docs/operations.md.)
 EXTRA_PARAMS_WITH_BURST = f"""CASE
     WHEN i.event_type = 'email_click' AND %(burst_seconds)s > 0
          AND NOT coalesce(({_TRACKER} ->> 'is_bot')::boolean, false)

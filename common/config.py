@@ -61,8 +61,6 @@ class Settings(BaseSettings):
     # statements are cancelled after it (statement_timeout) and the batch goes back on the queue.
     task_time_limit_seconds: int = 120
     db_retry_max_backoff_seconds: int = 30
-    # The worker drops its prepared statements this often, so that their plans follow the tables' growth.
-    plan_refresh_seconds: float = Field(default=300.0, gt=0)
     retention_days: int = 0  # 0 keeps events forever
     retention_batch_size: int = Field(default=5_000, ge=1)
     retention_run_seconds: float = 10.0  # then the job re-queues itself, letting ingest batches in between

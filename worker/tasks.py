@@ -32,37 +32,19 @@ TRANSIENT = (
 
 
 class _Database:
-    """One connection per worker process, reopened after any failure, with a back-off while it fails.
-
-    The batch insert runs as a prepared statement, whose plan Postgres makes once, from the tables' size and
-    statistics at that moment, and keeps for the life of the statement. A worker that started on empty
-    tables would keep a plan made for a few hundred rows while they grow to millions (an ANALYZE replaces
-    it, but autovacuum may be off). So the connection is replaced, and with it its prepared statements, 1 s
-    after it was opened, then at doubling intervals up to PLAN_REFRESH_SECONDS, because young tables change
-    the most: a new connection and one planning, a few milliseconds. (`DEALLOCATE ALL` on the same
-    connection is not enough: psycopg keeps its own record of what it prepared and, when the previous
-    `DEALLOCATE ALL` found nothing prepared yet, does not forget it; the next batch then failed with
-    "prepared statement does not exist". On a fresh database the burst probe's plan is right from a few
-    thousand journeys on, see common/burst.py.)
-    """
+    """One connection per worker process, reopened after any failure, with a back-off while it fails."""
 
     def __init__(self) -> None:
         self.conn: psycopg.Connection[Any] | None = None
         self.failures = 0
-        self._opened_at = 0.0
-        self._replace_after = min(1.0, settings.plan_refresh_seconds)
 
     def get(self) -> psycopg.Connection[Any]:
-        if self.conn is not None and time.monotonic() - self._opened_at >= self._replace_after:
-            self.conn.close()
-            self._replace_after = min(self._replace_after * 2, settings.plan_refresh_seconds)
         if self.conn is None or self.conn.closed or self.conn.broken:
             self.conn = connect()
             # The solo pool (the default) cannot enforce task_time_limit: a statement stuck behind a lock
             # is cancelled here instead, and its batch re-queued like any transient failure.
             self.conn.execute("SELECT set_config('statement_timeout', %s, false)",
                               (f"{settings.task_time_limit_seconds}s",))
-            self._opened_at = time.monotonic()
         return self.conn
 
     def failed(self) -> float:

@@ -102,8 +102,7 @@ def test_every_migration_downgrades_and_upgrades_again(scratch: Connection) -> N
 def test_fresh_install__burst_probe_reads_the_journey_by_its_primary_key(scratch: Connection) -> None:
     """Without statistics (autovacuum off, nothing analyzed yet) the planner picked the journeys index on
     (campaign, domain, first_seen, email) for the burst rule's probe: a scan of the whole domain per email
-    click. (On a few hundred rows both indexes cost the same; the worker re-plans every
-    PLAN_REFRESH_SECONDS, by when the table is this size.)"""
+    click. (On a few hundred rows both indexes still cost the same, see common/burst.py.)"""
     _migrate(scratch, "head")
     raw = _psycopg(scratch)
     raw.execute("INSERT INTO campaigns (id, name, offer_url) VALUES (1, 'New', 'https://n.example/')")
