@@ -10,6 +10,11 @@ RETENTION_TASK = "tracker.apply_retention"
 RECOVER_TASK = "tracker.recover_dropped_batches"
 
 
+def batch_argsrepr(count: int) -> str:
+    """What Flower shows as an ingest task's arguments: Celery would repr() the whole batch on every publish."""
+    return f"[<{count} events>]"
+
+
 def _transport_options(s: Settings) -> dict[str, Any]:
     if s.uses_redis_broker:
         # An unacked message (worker killed mid-batch) is redelivered after this many seconds. Kombu only

@@ -7,7 +7,7 @@ from typing import Any
 
 from common.config import Settings
 from common.inflight import InflightBatches
-from common.queue import INGEST_TASK, celery_app, queue_depth
+from common.queue import INGEST_TASK, batch_argsrepr, celery_app, queue_depth
 from common.store import store_events
 from common.validation import Limits
 from web.campaigns import CampaignCache
@@ -44,9 +44,7 @@ def _send_task(settings: Settings, events: Batch) -> None:
     """Publish through Celery: the broker is RabbitMQ, which confirms the publish (no journal needed)."""
     celery_app.send_task(
         INGEST_TASK, args=[events], task_id=uuid.uuid4().hex, queue=settings.ingest_queue, retry=True,
-        retry_policy=_PUBLISH_RETRY,
-        # Celery would otherwise repr() the whole batch for Flower's task list, on every publish.
-        argsrepr=f"[<{len(events)} events>]", kwargsrepr="{}",
+        retry_policy=_PUBLISH_RETRY, argsrepr=batch_argsrepr(len(events)), kwargsrepr="{}",
     )
 
 

@@ -19,7 +19,7 @@ from redis.retry import Retry
 
 from common.config import Settings
 from common.inflight import InflightBatches
-from common.queue import INGEST_TASK
+from common.queue import INGEST_TASK, batch_argsrepr
 from web.publisher import Batch
 
 # The third part of a protocol-2 body: no callbacks, chain or chord.
@@ -57,8 +57,7 @@ class RedisBatchPublisher:
     def message(self, task_id: str, events_json: bytes, count: int) -> bytes:
         """The task message for args `[events]`, as kombu's Redis transport stores it."""
         body = b"[[" + events_json + b"],{}," + _EMBED + b"]"
-        # Celery would repr() the whole batch for Flower; a count says as much and costs nothing.
-        argsrepr = f"[<{count} events>]"
+        argsrepr = batch_argsrepr(count)
         return orjson.dumps({
             "body": base64.b64encode(body).decode(),
             "content-encoding": "utf-8",
