@@ -59,7 +59,7 @@ def _probe_row(cid: int) -> dict[str, object]:
         "email": "probe@example.com",
         "domain": "example.com",
         "extra_params": {},
-        "created_at": "2026-01-01T00:00:00",
+        "ts": 1.8e9,  # epoch seconds, as the worker sends event times
     }
 
 
