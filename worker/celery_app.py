@@ -1,5 +1,6 @@
 """Entry point for `celery -A worker.celery_app worker`: the shared app with the tasks registered."""
 import logging
+from functools import partial
 
 from celery import signals
 from celery.schedules import crontab
@@ -8,7 +9,7 @@ from common.config import settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import inflight
 from common.queue import RECOVER_TASK, RETENTION_TASK, celery_app
-from worker import kombu_patches  # noqa: F401  (installs the kombu fixes)
+from worker import kombu_patches  # installs the kombu fixes on import
 
 celery_app.conf.include = ["worker.tasks"]
 celery_app.conf.beat_schedule = {
@@ -37,6 +38,14 @@ def _warm_up_enrichment(**_: object) -> None:
     describe_ip("8.8.8.8")
 
 
+@signals.worker_ready.connect
+def _keep_event_loop_awake(sender: object = None, **_: object) -> None:
+    """The worker's event loop (absent for pools without one) runs queued acks before it sleeps."""
+    hub = getattr(sender, "hub", None)
+    if hub is not None:
+        hub.on_tick.add(partial(kombu_patches.wake_hub_with_pending_callbacks, hub))
+
+
 @signals.after_setup_logger.connect
 def _quiet_task_lines(**_: object) -> None:
     """One INFO line per batch is noise at thousands of events a second; failures still log.
@@ -46,3 +55,4 @@ def _quiet_task_lines(**_: object) -> None:
     """
     for name in ("celery.app.trace", "celery.worker.strategy"):
         logging.getLogger(name).setLevel(logging.WARNING)
+

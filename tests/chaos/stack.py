@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Literal
 
+import psycopg
 from kombu import Connection
 
 from tests.chaos.services import Postgres, Proxy, Redis, child_pids
@@ -142,14 +143,7 @@ class Stack:
         return self._rabbitmq_queue_info("durable") == "true"
 
     def _rabbitmq_queue_info(self, column: str) -> str | None:
-        out = subprocess.run(
-            ["rabbitmqctl", "-q", "list_queues", "name", column],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
-        rows = (line.split() for line in out.splitlines())
+        rows = (line.split() for line in _list_rabbitmq_queues("name", column).splitlines())
         return next((row[1] for row in rows if len(row) == 2 and row[0] == self.queue), None)
 
     def logs(self) -> str:
@@ -157,7 +151,31 @@ class Stack:
         parts = [f"--- {p.name} ---\n{p.log()[-4000:]}" for p in procs if p is not None]
         if self.pg is not None:
             parts.append(f"--- postgres ---\n{self.pg.log()[-2000:]}")
+        if self.broker == "rabbitmq":
+            # Ready, unacknowledged and consumers: tells a stuck consumer from a lost message.
+            columns = ("name", "messages_ready", "messages_unacknowledged", "consumers")
+            parts.append(f"--- rabbitmq queues ---\n{_list_rabbitmq_queues(*columns)}")
+        parts.append(f"--- database sessions ---\n{self._pg_activity()}")
+        if self.worker is not None and self.worker.alive() and shutil.which("py-spy"):
+            dump = subprocess.run(["py-spy", "dump", "--pid", str(self.worker.pid)],
+                                  capture_output=True, text=True, timeout=30)
+            parts.append(f"--- worker stack (py-spy) ---\n{dump.stdout}{dump.stderr}")
         return "\n".join(parts)
+
+    def _pg_activity(self) -> str:
+        """What each database session is doing: a worker stuck on a lock shows here."""
+        if self.pg is None:
+            return ""
+        try:
+            with self.pg.connect() as conn:
+                rows = conn.execute(
+                    "SELECT pid, application_name, state, wait_event_type, wait_event, "
+                    "now() - state_change, left(query, 120) FROM pg_stat_activity "
+                    "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+                ).fetchall()
+        except psycopg.Error as exc:
+            return f"(not available: {exc})"
+        return "\n".join(" | ".join(str(v) for v in row) for row in rows)
 
     def destroy(self) -> None:
         for proc in (self.web, self.beat, self.worker):
@@ -176,6 +194,12 @@ class Stack:
         shutil.rmtree(self.tmp, ignore_errors=True)
         for path in self.logs_to_remove:  # a failed test printed them already
             path.unlink(missing_ok=True)
+
+
+def _list_rabbitmq_queues(*columns: str) -> str:
+    return subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", *columns], capture_output=True, text=True, check=True, timeout=30
+    ).stdout
 
 
 def _cpu_ticks(pid: int) -> int:
