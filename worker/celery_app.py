@@ -55,4 +55,3 @@ def _quiet_task_lines(**_: object) -> None:
     """
     for name in ("celery.app.trace", "celery.worker.strategy"):
         logging.getLogger(name).setLevel(logging.WARNING)
-

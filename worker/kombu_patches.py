@@ -1,6 +1,7 @@
-"""Fixes to kombu's Redis transport and JSON decoding, installed by importing this module (worker/celery_app.py).
+"""Fixes to kombu's Redis transport, JSON decoding and event loop, for the worker (worker/celery_app.py).
 
-Each replaces one kombu function with a wrapper around the original; tests/worker/test_kombu_patches.py and
+Importing this module replaces kombu functions with wrappers around the originals; the event-loop hook is
+added to the worker's hub once it is ready. tests/worker/test_kombu_patches.py and
 tests/worker/test_broker_connection.py check the behaviour they promise.
 """
 from typing import Any

@@ -40,8 +40,8 @@ def test_json_bodies__plain_ones_decoded_and_tagged_types_still_revived() -> Non
 def test_event_loop__callbacks_queued_by_a_ready_callback_wake_the_poll() -> None:
     """A callback queued while the hub runs its ready list (a batch's ack) must not wait for the next event.
 
-    A socket is registered so the hub polls, and a timer entry 60 s away makes the poll's timeout 10 s:
-    without the hook the first turn sleeps that long and its poll returns nothing.
+    A socket is registered so the hub polls, and a timer entry 60 s away gives the poll a timeout (the
+    timer's 2 s cap): without the hook the first turn sleeps that long and its poll returns nothing.
     """
     hub = Hub()
     reader, writer = socket.socketpair()
