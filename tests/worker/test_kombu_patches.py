@@ -3,14 +3,14 @@ event loop that runs queued callbacks before it sleeps."""
 import socket
 import uuid
 from datetime import UTC, datetime
-from functools import partial
+from types import SimpleNamespace
 
 from kombu import Connection
 from kombu.asynchronous.hub import Hub
 from kombu.serialization import dumps, loads
 
 from common.config import settings
-from worker import kombu_patches  # installs them
+from worker import celery_app, kombu_patches  # noqa: F401  (installs them)
 
 
 def test_plain_client__made_once_per_pool_and_anew_for_a_new_pool() -> None:
@@ -50,7 +50,7 @@ def test_event_loop__callbacks_queued_by_a_ready_callback_wake_the_poll() -> Non
     try:
         hub.add_reader(reader, lambda: None)
         hub.timer.call_after(60, lambda: None)
-        hub.on_tick.add(partial(kombu_patches.wake_hub_with_pending_callbacks, hub))
+        celery_app._keep_event_loop_awake(sender=SimpleNamespace(hub=hub))  # as on worker_ready
         hub.call_soon(lambda: (ran.append("stored"), hub.call_soon(ran.append, "acked")))
         poll = hub.poller.poll
 
