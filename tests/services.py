@@ -93,7 +93,8 @@ def start_web(env: dict[str, str], port: int | None = None, workers: int = 1) ->
     """uvicorn serving web.main:app; returns (process, base_url) once /healthz answers."""
     port = port or free_port()
     proc = Process("web", [str(BIN / "uvicorn"), "web.main:app", "--host", "127.0.0.1", "--port", str(port),
-                           "--workers", str(workers), "--no-access-log"], env).start()
+                           "--workers", str(workers), "--no-access-log",
+                           "--http", "web.http_protocol:HttpToolsProtocol"], env).start()  # as the Procfile
     base_url = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:
