@@ -1,7 +1,11 @@
 """Group commit: the events of the last few milliseconds go to the broker as ONE task.
 
-There is no timer. The first event schedules a flush on the next loop turn; while one publish is in flight,
-everything that arrives rides the next one, so batches grow with load and latency stays one round trip.
+The first event starts a flusher; while one publish is in flight, everything that arrives rides the next one,
+so batches grow with load. With BATCH_LINGER_MS set, a batch also waits for company, but only until as many
+events are waiting as the previous batch held: under steady load the clients answered by one batch send their
+next events, the batch is full when they have arrived, and it goes at once instead of sitting out the linger
+(Kafka's batch.size + linger.ms, with batch.size learned from the traffic). A smaller batch than before waits
+at most the linger, and then sets the lower target.
 A request is answered only after its batch was accepted by the broker, or, with the broker unreachable,
 written straight to Postgres by the same idempotent insert the worker uses.
 """
@@ -50,6 +54,10 @@ class BatchPublisher:
         self._broker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="broker")
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        # What the previous batch held: a batch goes as soon as this many events wait (see the docstring).
+        # The first batch waits the whole linger, which finds out what the traffic brings.
+        self._batch_target = max_batch
+        self._filled: asyncio.Future[None] | None = None  # set while the flusher waits for company
         self._queue_full = False
         self._depth_checked_at = float("-inf")
         self.in_flight = 0
@@ -65,21 +73,39 @@ class BatchPublisher:
         self._pending.append((event, done))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_all())
+        elif self._filled is not None and len(self._pending) >= self._batch_target:
+            self._stop_waiting()
         await done
 
     async def _flush_all(self) -> None:
         try:
             while self._pending:
-                if self._linger:
-                    # Let a few more requests join: each batch costs the worker a fixed price (broker
-                    # bookkeeping, one statement), so fewer, larger batches leave more CPU for requests.
-                    await asyncio.sleep(self._linger)
+                if self._linger and len(self._pending) < self._batch_target:
+                    # Let more requests join: each batch costs the worker a fixed price (broker bookkeeping,
+                    # one statement), so fewer, larger batches leave more CPU for requests.
+                    await self._wait_for_company()
                 batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                self._batch_target = len(batch)
                 self.in_flight = len(batch)
                 await self._flush([event for event, _ in batch], [done for _, done in batch])
                 self.in_flight = 0
         finally:
             self._flusher = None
+
+    async def _wait_for_company(self) -> None:
+        """Until as many events wait as the previous batch held, or the linger is over."""
+        loop = asyncio.get_running_loop()
+        self._filled = loop.create_future()
+        timer = loop.call_later(self._linger, self._stop_waiting)
+        try:
+            await self._filled
+        finally:
+            timer.cancel()
+            self._filled = None
+
+    def _stop_waiting(self) -> None:
+        if self._filled is not None and not self._filled.done():
+            self._filled.set_result(None)
 
     def _publish_and_check(self, events: Batch) -> None:
         self._publish(events)
