@@ -4,6 +4,7 @@ Nothing a task was given may be lost: a transient database error puts the batch 
 back-off; any other error isolates the offending events into `dead_events` and stores the rest.
 """
 import logging
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,8 +32,12 @@ TRANSIENT = (
 )
 
 
-class _Database:
-    """One connection per worker process, reopened after any failure, with a back-off while it fails."""
+class _Database(threading.local):
+    """One connection per pool thread (or process), reopened after any failure, with a back-off while it fails.
+
+    Thread-local because the threads pool runs batches side by side: a psycopg connection runs one statement
+    at a time, and the dead-letter path's transactions must not interleave.
+    """
 
     def __init__(self) -> None:
         self.conn: psycopg.Connection[Any] | None = None

@@ -76,7 +76,7 @@ def test_batch_blocked_past_the_time_limit__cancelled_requeued_then_stored_once(
                                                                             campaign_id: int) -> None:
     """The solo pool cannot kill a task: the worker's statement_timeout (TASK_TIME_LIMIT_SECONDS) does."""
     queue = f"time_limit_{uuid.uuid4().hex[:8]}"
-    worker = start_worker(service_env(TASK_TIME_LIMIT_SECONDS="1", INGEST_QUEUE=queue), queue)
+    worker = start_worker(service_env(TASK_TIME_LIMIT_SECONDS="1", INGEST_QUEUE=queue), queue, pool="solo")
     try:
         events = batch(new_ids(db, 6), campaign_id)
         with psycopg.connect(db.info.dsn) as blocker:  # holds the lock in a transaction of its own
