@@ -1,6 +1,6 @@
 """Worker throughput in isolation: pre-fill the queue, start one worker, time the drain and count CPU.
 
-    .venv/bin/python bench/worker_drain.py [--events 100000] [--batch 25] [--pool prefork|solo]
+    .venv/bin/python bench/worker_drain.py [--events 100000] [--batch 25] [--pool prefork|solo] [--concurrency 1]
 
 Uses its own queue name on the configured broker and database; reports events/s and CPU microseconds per
 event for the worker process tree and for PostgreSQL (all backends, from /proc).
@@ -55,6 +55,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=25)
     parser.add_argument("--pool", default="prefork")
+    parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args()
     queue = f"drain_bench_{os.getpid()}"
 
@@ -82,18 +83,18 @@ def main() -> int:
         }
         for n, i in enumerate(ids)
     ]
-    env = {**os.environ}
-    worker: Process = start_worker(env, queue, pool=args.pool)
-    # Measured from the first publish, with the worker already started: start-up costs are not counted.
-    pg_before, worker_before, started = postgres_cpu(), cpu_seconds(queue), time.monotonic()
     for start in range(0, len(events), args.batch):
         celery_app.send_task(INGEST_TASK, args=[events[start : start + args.batch]], queue=queue)
+    worker: Process = start_worker({**os.environ}, queue, concurrency=args.concurrency, pool=args.pool)
+    # Measured from the moment the worker is ready, the whole backlog waiting: neither publishing nor the
+    # worker's start-up is counted (a few batches may be stored before the ready line is seen).
+    pg_before, worker_before, started = postgres_cpu(), cpu_seconds(queue), time.monotonic()
     wait_until(lambda: count(cid) >= args.events, timeout=600, interval=0.2, message="queue drained")
     elapsed = time.monotonic() - started
     worker_cpu, pg_cpu = cpu_seconds(queue) - worker_before, postgres_cpu() - pg_before
     worker.stop()
-    print(f"{args.events:,} events in batches of {args.batch}, pool={args.pool}")
-    print(f"published and stored in {elapsed:.1f}s: {args.events / elapsed:,.0f} events/s")
+    print(f"{args.events:,} events in batches of {args.batch}, pool={args.pool} concurrency={args.concurrency}")
+    print(f"stored in {elapsed:.1f}s: {args.events / elapsed:,.0f} events/s")
     print(
         f"worker cpu {worker_cpu:.1f}s = {worker_cpu / args.events * 1e6:.0f} us/event; "
         f"postgres cpu {pg_cpu:.1f}s = {pg_cpu / args.events * 1e6:.0f} us/event"
