@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # --- worker ---
     broker_visibility_timeout_seconds: int = 60
     worker_prefetch_multiplier: int = 4
+    # A task that finds batches waiting (Redis broker) stores them with its own, up to this many events in one
+    # statement: a backlog drains in fewer, larger statements. 0 stores each batch on its own.
+    worker_merge_max_events: int = Field(default=512, ge=0)
     # The longest a batch may take: a prefork pool process is killed after it, and with any pool the worker's
     # statements are cancelled after it (statement_timeout) and the batch goes back on the queue.
     task_time_limit_seconds: int = 120

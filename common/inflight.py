@@ -12,14 +12,47 @@ until acked), so it is off there.
 
 import os
 import time
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
 import redis
 
 from common.config import Settings, settings
+from common.queue import INGEST_TASK
 
 Batch = list[dict[str, Any]]
+
+# Atomically takes up to ARGV[1] messages off the queue's consuming end (BRPOP's), oldest first, stopping at
+# the first that is not an ingest batch this journal holds: so a batch taken here and never stored (worker
+# killed) is still recovered by the sweep. Returns batch id, message and the journal's events for each.
+_TAKE_QUEUED = """
+local taken = {}
+for _ = 1, tonumber(ARGV[1]) do
+    local message = redis.call('LINDEX', KEYS[1], -1)
+    if not message then break end
+    local ok, decoded = pcall(cjson.decode, message)
+    if not ok or type(decoded) ~= 'table' or type(decoded.headers) ~= 'table' then break end
+    local headers = decoded.headers
+    if headers.task ~= ARGV[2] or headers.eta ~= cjson.null or type(headers.id) ~= 'string' then break end
+    local events = redis.call('HGET', KEYS[2], headers.id)
+    if not events then break end
+    redis.call('RPOP', KEYS[1])
+    table.insert(taken, headers.id)
+    table.insert(taken, message)
+    table.insert(taken, events)
+end
+return taken
+"""
+
+
+@dataclass(frozen=True)
+class QueuedBatches:
+    """Batches a worker took off the queue to store together with the one it was given."""
+
+    ids: list[str] = field(default_factory=list)
+    messages: list[bytes] = field(default_factory=list)
+    events: Batch = field(default_factory=list)
 
 
 class InflightBatches:
@@ -54,14 +87,32 @@ class InflightBatches:
         pipe.hset(self._batches, batch_id, events_json)
         pipe.zadd(self._index, {batch_id: time.time()})
 
-    def forget(self, batch_id: str) -> None:
-        """The batch is stored."""
-        if self.enabled:
+    def forget(self, *batch_ids: str) -> None:
+        """The batches are stored."""
+        if self.enabled and batch_ids:
             # No MULTI: an index entry left without its batch is dropped by the sweep (stale() below).
             with self._redis().pipeline(transaction=False) as pipe:
-                pipe.zrem(self._index, batch_id)
-                pipe.hdel(self._batches, batch_id)
+                pipe.zrem(self._index, *batch_ids)
+                pipe.hdel(self._batches, *batch_ids)
                 pipe.execute()
+
+    def take_queued(self, most: int) -> QueuedBatches:
+        """Take up to `most` batches waiting at the head of the queue, if the journal holds them (one call)."""
+        if not self.enabled or most <= 0:
+            return QueuedBatches()
+        client = self._redis()
+        flat = client.register_script(_TAKE_QUEUED)(keys=[self._queue, self._batches], args=[most, INGEST_TASK])
+        taken = QueuedBatches()
+        for batch_id, message, events in zip(flat[0::3], flat[1::3], flat[2::3], strict=True):
+            taken.ids.append(batch_id.decode())
+            taken.messages.append(message)
+            taken.events.extend(orjson.loads(events))
+        return taken
+
+    def put_back(self, taken: QueuedBatches) -> None:
+        """Return batches taken by take_queued() to the head of the queue, in their order."""
+        if taken.messages:
+            self._redis().rpush(self._queue, *reversed(taken.messages))
 
     def stale(self, limit: int = 20) -> list[tuple[str, Batch]]:
         """Batches recorded more than the visibility timeout ago that the queue no longer holds.

@@ -98,3 +98,47 @@ def test_recover__dropped_batch_stored_once_and_forgotten(
     assert inflight.stale() == []
     assert worker.tasks.recover_dropped_batches() == 0
     assert_rollups_match_recount(db, campaign_id)
+
+
+def _publish(inflight: InflightBatches, *batches: list[dict[str, Any]]) -> None:
+    """Journal and queue batches as the web tier does."""
+    from web.redis_publish import RedisBatchPublisher
+
+    publisher = RedisBatchPublisher(Settings(ingest_queue=inflight._queue, broker_url=""), inflight)
+    for events in batches:
+        publisher.publish(events)
+
+
+def test_take_queued__journaled_batches_oldest_first_at_most_asked(inflight: InflightBatches) -> None:
+    _publish(inflight, [{"id": 1}], [{"id": 2}, {"id": 3}], [{"id": 4}])
+    taken = inflight.take_queued(2)
+    assert taken.events == [{"id": 1}, {"id": 2}, {"id": 3}]
+    assert len(taken.ids) == len(taken.messages) == 2
+    assert inflight._redis().llen(inflight._queue) == 1
+    inflight.forget(*taken.ids)  # stored
+    time.sleep(1.1)
+    assert [events for _, events in inflight.stale()] == []  # the last one is still queued
+
+
+def test_take_queued__stops_at_a_batch_the_journal_does_not_hold(inflight: InflightBatches) -> None:
+    _publish(inflight, [{"id": 1}])
+    _queue(inflight, "published-without-the-journal")
+    _publish(inflight, [{"id": 2}])
+    assert inflight.take_queued(10).events == [{"id": 1}]
+    assert inflight.take_queued(10).events == []  # the unjournaled one is left at the head, for Celery
+    assert inflight._redis().llen(inflight._queue) == 2
+
+
+def test_put_back__batches_return_to_the_head_in_order(inflight: InflightBatches) -> None:
+    _publish(inflight, [{"id": 1}], [{"id": 2}], [{"id": 3}])
+    inflight.put_back(inflight.take_queued(2))
+    assert inflight.take_queued(10).events == [{"id": 1}, {"id": 2}, {"id": 3}]
+
+
+def test_forget__several_batches_at_once(inflight: InflightBatches) -> None:
+    inflight.add("a", [{"n": 1}])
+    inflight.add("b", [{"n": 2}])
+    inflight.add("c", [{"n": 3}])
+    inflight.forget("a", "b")
+    time.sleep(1.1)
+    assert [batch_id for batch_id, _ in inflight.stale()] == ["c"]

@@ -4,11 +4,15 @@ import uuid
 from typing import Any
 
 import psycopg
+import redis
 
+from common.config import Settings
+from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, celery_app
 from tests.checks import assert_rollups_match_recount, event_count
 from tests.conftest import TEST_ENV, service_env
 from tests.services import Process, start_worker, wait_until
+from web.redis_publish import RedisBatchPublisher
 
 
 def new_ids(conn: psycopg.Connection[Any], n: int) -> list[int]:
@@ -93,3 +97,58 @@ def test_batch_blocked_past_the_time_limit__cancelled_requeued_then_stored_once(
         assert_rollups_match_recount(db, campaign_id)
     finally:
         worker.stop()
+
+
+def publish_journaled(queue: str, batches: list[list[dict[str, Any]]]) -> InflightBatches:
+    """Queue batches as the web tier does on a Redis broker: each recorded in the in-flight journal."""
+    journal = InflightBatches(Settings(ingest_queue=queue, broker_url=""))
+    publisher = RedisBatchPublisher(Settings(ingest_queue=queue, broker_url=""), journal)
+    for events in batches:
+        publisher.publish(events)
+    return journal
+
+
+def queue_and_journal_empty(queue: str) -> bool:
+    client = redis.Redis.from_url(Settings().celery_broker_url)
+    return client.llen(queue) == 0 and client.zcard(f"{queue}.inflight") == 0
+
+
+def transactions(db: psycopg.Connection, campaign_id: int) -> int:
+    """How many transactions stored the campaign's events: one per statement the worker ran."""
+    return db.execute("SELECT count(DISTINCT xmin::text) FROM events WHERE campaign_id = %s",
+                      (campaign_id,)).fetchone()[0]
+
+
+def test_batches_waiting__stored_together_once_each(db: psycopg.Connection, campaign_id: int) -> None:
+    queue = f"merge_{uuid.uuid4().hex[:8]}"
+    batches = [batch(new_ids(db, 10), campaign_id) for _ in range(20)]
+    batches.insert(7, batches[3])  # published twice (a retried publish): merged into one statement with itself
+    publish_journaled(queue, batches)
+    worker = start_worker(service_env(INGEST_QUEUE=queue), queue, pool="solo")  # the backlog is there first
+    try:
+        wait_until(lambda: queue_and_journal_empty(queue), timeout=30, message="queue drained, journal empty")
+        assert event_count(db, campaign_id) == 200
+        assert transactions(db, campaign_id) < len(batches) / 2
+        assert_rollups_match_recount(db, campaign_id)
+    finally:
+        worker.stop()
+
+
+def test_batches_waiting__statement_cancelled__all_put_back_and_stored_once(db: psycopg.Connection,
+                                                                           campaign_id: int) -> None:
+    """No beat runs here to recover journaled batches: the batches a failed task took must go back."""
+    queue = f"merge_fail_{uuid.uuid4().hex[:8]}"
+    publish_journaled(queue, [batch(new_ids(db, 10), campaign_id) for _ in range(12)])
+    with psycopg.connect(db.info.dsn) as blocker:
+        blocker.execute("LOCK TABLE domain_stats IN EXCLUSIVE MODE")
+        worker = start_worker(service_env(TASK_TIME_LIMIT_SECONDS="1", INGEST_QUEUE=queue), queue, pool="solo")
+        try:
+            wait_until(lambda: "not stored" in worker.log(), timeout=15, message="the statement cancelled")
+            assert event_count(db, campaign_id) == 0
+            blocker.rollback()
+            wait_until(lambda: queue_and_journal_empty(queue), timeout=30, message="queue drained, journal empty")
+            assert event_count(db, campaign_id) == 120
+            assert "batch of 10 not stored" not in worker.log()  # what failed was a merged statement
+            assert_rollups_match_recount(db, campaign_id)
+        finally:
+            worker.stop()
