@@ -1,9 +1,10 @@
 """Worker throughput in isolation: pre-fill the queue, start one worker, time the drain and count CPU.
 
-    .venv/bin/python bench/worker_drain.py [--events 100000] [--batch 25] [--pool prefork|solo] [--concurrency 1]
+    .venv/bin/python bench/worker_drain.py [--events 100000] [--batch 25] [--pool prefork|solo] [--concurrency 2]
 
-Uses its own queue name on the configured broker and database; reports events/s and CPU microseconds per
-event for the worker process tree and for PostgreSQL (all backends, from /proc).
+Uses its own queue name on the configured broker and database, and publishes as the web tier does (on a Redis
+broker: journaled, so the worker may store waiting batches together); reports events/s and CPU microseconds
+per event for the worker process tree and for PostgreSQL (all backends, from /proc).
 """
 
 import argparse
@@ -15,9 +16,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.campaigns import create_campaign
+from common.config import Settings
 from common.db import connect, get_session
+from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, celery_app
 from tests.services import Process, start_worker, wait_until
+from web.redis_publish import RedisBatchPublisher
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
@@ -55,7 +59,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=25)
     parser.add_argument("--pool", default="prefork")
-    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=2)
     args = parser.parse_args()
     queue = f"drain_bench_{os.getpid()}"
 
@@ -83,9 +87,15 @@ def main() -> int:
         }
         for n, i in enumerate(ids)
     ]
+    settings = Settings(ingest_queue=queue)
+    redis_publisher = RedisBatchPublisher(settings, InflightBatches(settings)) if settings.uses_redis_broker else None
     for start in range(0, len(events), args.batch):
-        celery_app.send_task(INGEST_TASK, args=[events[start : start + args.batch]], queue=queue)
-    worker: Process = start_worker({**os.environ}, queue, concurrency=args.concurrency, pool=args.pool)
+        if redis_publisher:
+            redis_publisher.publish(events[start : start + args.batch])
+        else:
+            celery_app.send_task(INGEST_TASK, args=[events[start : start + args.batch]], queue=queue)
+    env = {**os.environ, "INGEST_QUEUE": queue}  # the worker's journal keys follow the queue's name
+    worker: Process = start_worker(env, queue, concurrency=args.concurrency, pool=args.pool)
     # Measured from the moment the worker is ready, the whole backlog waiting: neither publishing nor the
     # worker's start-up is counted (a few batches may be stored before the ready line is seen).
     pg_before, worker_before, started = postgres_cpu(), cpu_seconds(queue), time.monotonic()

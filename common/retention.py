@@ -37,7 +37,7 @@ def _subtract_events(target: str, deltas: str) -> str:
 # cohort_moves' deltas are signed (recipients that left an hour are -1): added, where event counts are taken.
 _ADD_USERS = ", ".join(f"{c} = h.{c} + hourly.{c}" for c in USER_COUNTERS)
 # A journey with events left (the others are deleted below) is counted in the hour of its new first_seen.
-_STILL_THERE = "j.email_clicks + j.landing_clicks + j.conversions > 0"
+_STILL_THERE = "email_clicks + landing_clicks + conversions > 0"
 
 _DELETE_BATCH = f"""
 WITH doomed AS (
@@ -50,7 +50,7 @@ WITH doomed AS (
     SELECT campaign_id, email, domain, {_count("ec")}, {_count("lc")}, {_count("cv")},
            count(*) FILTER (WHERE is_bot) AS bot
     FROM del GROUP BY campaign_id, email, domain
-), j AS (
+), jj AS (
     UPDATE journeys t SET
         previous_first_seen = t.first_seen,
         email_clicks = t.email_clicks - jd.ec,
@@ -70,7 +70,7 @@ WITH doomed AS (
            count(*) FILTER (WHERE ec > 0 AND email_clicks = 0) AS ec_users,
            count(*) FILTER (WHERE lc > 0 AND landing_clicks = 0) AS lc_users,
            count(*) FILTER (WHERE cv > 0 AND conversions = 0) AS cv_users
-    FROM j GROUP BY campaign_id, domain
+    FROM jj GROUP BY campaign_id, domain
 ), hd AS (
     SELECT campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS} FROM del GROUP BY 1, 2, 3
 ), hu AS (
@@ -92,7 +92,7 @@ WITH doomed AS (
     WHERE s.campaign_id = ed.campaign_id AND s.domain = ed.domain
     RETURNING 1
 ), emptied AS (
-    SELECT campaign_id, email, domain FROM j WHERE email_clicks = 0 AND landing_clicks = 0 AND conversions = 0
+    SELECT campaign_id, email, domain FROM jj WHERE email_clicks = 0 AND landing_clicks = 0 AND conversions = 0
 )
 SELECT (SELECT count(*) FROM del), array_agg(campaign_id), array_agg(email), array_agg(domain) FROM emptied
 """

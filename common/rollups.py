@@ -53,20 +53,19 @@ _JOURNEY_DELTAS = (("email_clicks", "ec"), ("landing_clicks", "lc"), ("conversio
 
 def cohort_moves(*, old_counts: str, old_exists: str, new_exists: str) -> str:
     """Per (campaign, hour, domain), how a statement changed the recipients counted there: the journeys it
-    wrote (CTE `j`, RETURNING first_seen and previous_first_seen, joined to its deltas `jd`: ec, lc, cv) leave
+    wrote (CTE `jj`: their new counts, first_seen and previous_first_seen, and its deltas ec, lc, cv) leave
     the hour of their previous state (-1) and join the hour of their new one (+1); pairs that cancel out are
     dropped. `old_counts` is "-" when the deltas were added (ingest), "+" when they were taken (retention)."""
-    before = ", ".join(f"j.{c} {old_counts} jd.{d} > 0" for c, d in _JOURNEY_DELTAS)
-    after = ", ".join(f"j.{c} > 0" for c, _ in _JOURNEY_DELTAS)
+    before = ", ".join(f"{c} {old_counts} {d} > 0" for c, d in _JOURNEY_DELTAS)
+    after = ", ".join(f"{c} > 0" for c, _ in _JOURNEY_DELTAS)
     sums = ["sum(n)"] + [f"coalesce(sum(n) FILTER (WHERE {flag}), 0)" for _, flag in _JOURNEY_DELTAS]
     return f"""SELECT campaign_id, hour, domain, {", ".join(
         f"{total}::bigint AS {name}" for total, name in zip(sums, USER_COUNTERS, strict=True))}
-    FROM (SELECT j.campaign_id, date_trunc('hour', j.first_seen) AS hour, j.domain, 1 AS n, {after}
-          FROM j JOIN jd USING (campaign_id, email, domain) WHERE {new_exists}
+    FROM (SELECT campaign_id, date_trunc('hour', first_seen) AS hour, domain, 1 AS n, {after}
+          FROM jj WHERE {new_exists}
           UNION ALL
-          SELECT j.campaign_id, date_trunc('hour', j.previous_first_seen), j.domain, -1, {before}
-          FROM j JOIN jd USING (campaign_id, email, domain) WHERE {old_exists}) AS moves(
-        campaign_id, hour, domain, n, ec, lc, cv)
+          SELECT campaign_id, date_trunc('hour', previous_first_seen), domain, -1, {before}
+          FROM jj WHERE {old_exists}) AS moves(campaign_id, hour, domain, n, ec, lc, cv)
     GROUP BY campaign_id, hour, domain
     HAVING {" OR ".join(f"{total} <> 0" for total in sums)}"""
 
