@@ -1,6 +1,6 @@
 """Worker throughput in isolation: pre-fill the queue, start one worker, time the drain and count CPU.
 
-    .venv/bin/python bench/worker_drain.py [--events 100000] [--batch 25] [--pool prefork|solo] [--concurrency 2]
+    .venv/bin/python bench/worker_drain.py [--events 100000] [--batch 25] [--pool solo|prefork|threads] [--concurrency 1]
 
 Uses its own queue name on the configured broker and database, and publishes as the web tier does (on a Redis
 broker: journaled, so the worker may store waiting batches together); reports events/s and CPU microseconds
@@ -58,8 +58,8 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=25)
-    parser.add_argument("--pool", default="prefork")
-    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--pool", default="solo")
+    parser.add_argument("--concurrency", type=int, default=1)
     args = parser.parse_args()
     queue = f"drain_bench_{os.getpid()}"
 

@@ -106,7 +106,7 @@ def start_web(env: dict[str, str], port: int | None = None, workers: int = 1) ->
     return proc, base_url
 
 
-def start_worker(env: dict[str, str], queue: str, concurrency: int = 2, pool: str = "prefork") -> Process:
+def start_worker(env: dict[str, str], queue: str, concurrency: int = 1, pool: str = "solo") -> Process:
     """A Celery worker consuming `queue` (by default as the Procfile runs it); returns once it reports ready."""
     proc = Process("worker", [str(BIN / "celery"), "-A", "worker.celery_app", "worker", "--queues", queue,
                               "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO",

@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 import psycopg
+import pytest
 import redis
 
 from common.config import Settings
@@ -119,15 +120,19 @@ def transactions(db: psycopg.Connection, campaign_id: int) -> int:
                       (campaign_id,)).fetchone()[0]
 
 
-def test_batches_waiting__stored_together_once_each(db: psycopg.Connection, campaign_id: int) -> None:
+@pytest.mark.parametrize(("pool", "concurrency"), [("solo", 1), ("prefork", 2), ("threads", 2)])
+def test_batches_waiting__stored_together_once_each(db: psycopg.Connection, campaign_id: int, pool: str,
+                                                    concurrency: int) -> None:
     queue = f"merge_{uuid.uuid4().hex[:8]}"
-    batches = [batch(new_ids(db, 10), campaign_id) for _ in range(20)]
+    batches = [batch(new_ids(db, 5), campaign_id) for _ in range(40)]
     batches.insert(7, batches[3])  # published twice (a retried publish): merged into one statement with itself
     publish_journaled(queue, batches)
-    worker = start_worker(service_env(INGEST_QUEUE=queue), queue, pool="solo")  # the backlog is there first
+    # Started after the backlog is there; two pool processes (or threads) take batches side by side.
+    worker = start_worker(service_env(INGEST_QUEUE=queue), queue, concurrency=concurrency, pool=pool)
     try:
         wait_until(lambda: queue_and_journal_empty(queue), timeout=30, message="queue drained, journal empty")
         assert event_count(db, campaign_id) == 200
+        # Those the worker reserved ahead (4 per pool process) are stored one by one; the others together.
         assert transactions(db, campaign_id) < len(batches) / 2
         assert_rollups_match_recount(db, campaign_id)
     finally:
@@ -141,7 +146,7 @@ def test_batches_waiting__statement_cancelled__all_put_back_and_stored_once(db: 
     publish_journaled(queue, [batch(new_ids(db, 10), campaign_id) for _ in range(12)])
     with psycopg.connect(db.info.dsn) as blocker:
         blocker.execute("LOCK TABLE domain_stats IN EXCLUSIVE MODE")
-        worker = start_worker(service_env(TASK_TIME_LIMIT_SECONDS="1", INGEST_QUEUE=queue), queue, pool="solo")
+        worker = start_worker(service_env(TASK_TIME_LIMIT_SECONDS="1", INGEST_QUEUE=queue), queue)
         try:
             wait_until(lambda: "not stored" in worker.log(), timeout=15, message="the statement cancelled")
             assert event_count(db, campaign_id) == 0
