@@ -55,7 +55,7 @@ def _days_ago(days: int) -> str:
 _NOT_A_TARGET = "bare ?offset=100000 (no cursor)"
 
 
-def targets(cid: int, domain: str, term: str) -> dict[str, str]:
+def targets(cid: int, domain: str, term: str, address: str) -> dict[str, str]:
     base = f"/campaign/{cid}"
     return {
         "home": "/",
@@ -71,6 +71,7 @@ def targets(cid: int, domain: str, term: str) -> dict[str, str]:
         "event filter (conversion)": f"{base}/users?event=conversion",
         "email search (rare)": f"{base}/users?q={term}",
         "email search (common)": f"{base}/users?q=gmail",
+        "email search (full address)": f"{base}/users?q={address}",
         "domain + event + search": f"{base}/users?domain={domain}&event=landing_click&q=user1",
         "home, all traffic": "/?counts=all",
         "campaign page, all traffic": f"{base}?counts=all",
@@ -216,12 +217,19 @@ def main() -> int:
             __import__("sqlalchemy").text("SELECT sum(users) FROM domain_stats WHERE campaign_id = :c"),
             {"c": args.campaign},
         ).scalar()
+        # One recipient's whole address, as a marketer would paste it (the primary key's order: no sort).
+        address = session.execute(
+            __import__("sqlalchemy").text(
+                "SELECT email FROM journeys WHERE campaign_id = :c ORDER BY campaign_id, email LIMIT 1 OFFSET 12345"
+            ),
+            {"c": args.campaign},
+        ).scalar() or "someone@example.com"
     print(f"campaign {args.campaign}: {int(journeys or 0):,} recipients; {args.requests} requests per target")
     print(f"{'target':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KB':>6}")
     worst = 0.0
     with server(args.base_url) as (url, pid), httpx.Client(base_url=url, timeout=60) as client:
         sign_in(client)
-        for name, path in targets(args.campaign, domain, "user12345@").items():
+        for name, path in targets(args.campaign, domain, "user12345@", address).items():
             client.get(path)  # warm-up: connections, template compilation
             times, size = [], 0
             for _ in range(args.requests):

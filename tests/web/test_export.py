@@ -109,6 +109,15 @@ def test_csv__large_exports_arrive_in_bounded_chunks(dashboard_client: Client, e
     assert len(sizes) > 2 and max(sizes) < 2 * CHUNK_BYTES
 
 
+def test_events_csv__full_address_search(dashboard_client: Client, exported_campaign: int,
+                                         db: psycopg.Connection) -> None:
+    cid = exported_campaign
+    rows, _, _ = download(dashboard_client, f"/campaign/{cid}/export/events.csv", q="R0999@Gmail.com")
+    expected = db.execute("SELECT count(*) FROM events WHERE campaign_id = %s AND email = 'r0999@gmail.com'",
+                          (cid,)).fetchone()[0]
+    assert len(rows) == expected > 0 and {r["email"] for r in rows} == {"r0999@gmail.com"}
+
+
 def test_events_csv__domain_and_event_filters(dashboard_client: Client, exported_campaign: int) -> None:
     rows, _, _ = download(dashboard_client, f"/campaign/{exported_campaign}/export/events.csv",
                           domain="a.com", event="conversion")
