@@ -35,6 +35,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from common.models import EVENT_TYPES, Campaign, DomainStats, Event, HourlyStats, Journey
 from common.rollups import DOMAIN_STATS_COUNTERS, EVENT_COUNTERS
 from web.period import Bucket, Period
+from web.search import common_in_emails, index_part
 
 ALL_TIME = Period()
 
@@ -303,18 +304,14 @@ def _like_pattern(term: str) -> str:
 
 
 def _contains(column: InstrumentedAttribute[str], term: str) -> ColumnElement[bool]:
-    """`column` contains `term`, found through the trigram index on what is likely the rarest part of it.
-
-    The index reads every row that has any of the pattern's trigrams, then keeps those with all of them: the
-    trigrams of a mail provider ("gmail.com") are in a large share of all addresses. A full address
-    (`jane.doe@gmail.com`, what a marketer pastes most) is looked up by its part up to the `@` and then checked
-    whole with strpos(), which the index does not use: 58-65 ms -> 19-21 ms of SQL for one address among 1 M
-    generated journeys (performance.md, session 6), whose local parts all contain "user" at that.
-    """
-    local, at, rest = term.partition("@")
-    if at and len(local) >= 3 and rest:
-        return and_(column.like(_like_pattern(local + at)), func.strpos(column, term) > 0)
-    return column.like(_like_pattern(term))
+    """`column` contains `term`: the trigram index is asked for the part of the term that it can find without
+    reading a list of most rows (web/search.py), and strpos(), which the index does not use, checks the whole
+    term on what it returns. Same rows as LIKE '%term%'; for one generated address among 1 M journeys, 58-65 ms
+    -> 3-4 ms of SQL (docs/performance.md, session 6)."""
+    part = index_part(term, common_in_emails.get())
+    if part == term:
+        return column.like(_like_pattern(term))
+    return and_(column.like(_like_pattern(part)), func.strpos(column, term) > 0)
 
 
 def _journey_conditions(campaign_id: int, filters: JourneyFilters,

@@ -110,7 +110,11 @@ def test_csv__large_exports_arrive_in_bounded_chunks(dashboard_client: Client, e
 
 
 def test_events_csv__full_address_search(dashboard_client: Client, exported_campaign: int,
-                                         db: psycopg.Connection) -> None:
+                                         db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The index is asked for the part before the provider (web/search.py); the whole address is matched."""
+    from web import search
+
+    monkeypatch.setattr(search.common_in_emails, "get", lambda: frozenset({"gma", "mai", "ail", "com", "om "}))
     cid = exported_campaign
     rows, _, _ = download(dashboard_client, f"/campaign/{cid}/export/events.csv", q="R0999@Gmail.com")
     expected = db.execute("SELECT count(*) FROM events WHERE campaign_id = %s AND email = 'r0999@gmail.com'",
