@@ -1,8 +1,10 @@
 """The ingest task through a real Celery worker: redelivery is harmless and nothing accepted is dropped."""
+import signal
 import time
 import uuid
 from typing import Any
 
+import orjson
 import psycopg
 import pytest
 import redis
@@ -100,10 +102,11 @@ def test_batch_blocked_past_the_time_limit__cancelled_requeued_then_stored_once(
         worker.stop()
 
 
-def publish_journaled(queue: str, batches: list[list[dict[str, Any]]]) -> InflightBatches:
+def publish_journaled(queue: str, batches: list[list[dict[str, Any]]], visibility: int = 60) -> InflightBatches:
     """Queue batches as the web tier does on a Redis broker: each recorded in the in-flight journal."""
-    journal = InflightBatches(Settings(ingest_queue=queue, broker_url=""))
-    publisher = RedisBatchPublisher(Settings(ingest_queue=queue, broker_url=""), journal)
+    s = Settings(ingest_queue=queue, broker_url="", broker_visibility_timeout_seconds=visibility)
+    journal = InflightBatches(s)
+    publisher = RedisBatchPublisher(s, journal)
     for events in batches:
         publisher.publish(events)
     return journal
@@ -157,3 +160,52 @@ def test_batches_waiting__statement_cancelled__all_put_back_and_stored_once(db: 
             assert_rollups_match_recount(db, campaign_id)
         finally:
             worker.stop()
+
+
+def unacked(queue: str) -> int:
+    """Messages of `queue` that kombu's Redis transport holds as delivered and not acknowledged."""
+    client = redis.Redis.from_url(Settings().celery_broker_url)
+    return sum(1 for value in client.hvals("unacked") if orjson.loads(value)[-1] == queue)
+
+
+_BLOCKED_INSERT = ("SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND query LIKE '%%incoming_events%%' AND datname = current_database()")
+
+
+def test_worker_killed_holding_merged_batches__the_journal_recovers_them(
+    db: psycopg.Connection, campaign_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed worker's own batch comes back through Celery; the batches it took to merge are in no Celery
+    message, and only the in-flight journal (the `recover` job) brings them back."""
+    import worker.tasks
+
+    queue = f"merge_kill_{uuid.uuid4().hex[:8]}"
+    env = service_env(INGEST_QUEUE=queue, BROKER_VISIBILITY_TIMEOUT_SECONDS="1")
+    journal = publish_journaled(queue, [batch(new_ids(db, 5), campaign_id) for _ in range(12)], visibility=1)
+    with psycopg.connect(db.info.dsn, autocommit=True) as admin, psycopg.connect(db.info.dsn) as blocker:
+        blocker.execute("LOCK TABLE domain_stats IN EXCLUSIVE MODE")
+        first = start_worker(env, queue)
+        wait_until(lambda: admin.execute(_BLOCKED_INSERT).fetchone(), timeout=15, message="insert blocked")
+        assert redis.Redis.from_url(Settings().celery_broker_url).llen(queue) == 0  # all taken
+        first.kill(signal.SIGKILL)
+        assert first.popen is not None
+        first.popen.wait(10)
+        # The crash, database side too: the killed worker's statement must not commit after the lock.
+        for (pid,) in admin.execute(_BLOCKED_INSERT).fetchall():
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    assert event_count(db, campaign_id) == 0
+
+    time.sleep(1.2)  # past the visibility timeout: what beat's `recover` job runs, here in this process
+    monkeypatch.setattr(worker.tasks, "inflight", journal)
+    assert worker.tasks.recover_dropped_batches() == 12
+    assert event_count(db, campaign_id) == 60
+    # A new worker gets the killed one's unacknowledged messages back from Celery: stored already, no change.
+    assert unacked(queue) > 0
+    second = start_worker(env, queue)
+    try:
+        wait_until(lambda: unacked(queue) == 0 and queue_and_journal_empty(queue), timeout=30,
+                   message="the killed worker's messages redelivered and acknowledged")
+        assert event_count(db, campaign_id) == 60
+        assert_rollups_match_recount(db, campaign_id)
+    finally:
+        second.stop()
