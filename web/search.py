@@ -64,13 +64,17 @@ def index_part(term: str, common: frozenset[str]) -> str:
     """The longest part of `term` (the earliest of equals) whose trigrams are none of the common ones; `term`
     itself when it has none of them, or when no such part has a trigram at all (the index then reads what it
     must)."""
-    spans = _common_spans(term.lower(), common) if common else []
+    lowered = term.lower()
+    spans = _common_spans(lowered, common) if common and len(lowered) == len(term) else []
     if not spans:
         return term
-    best = (0, 0)
+    # A part may not contain a whole span: a part ending at `end` starts after every span that ends by then.
+    earliest_start = [0] * (len(term) + 1)
+    for s, t in spans:
+        earliest_start[t] = max(earliest_start[t], s + 1)
+    best, start = (0, 0), 0
     for end in range(1, len(term) + 1):
-        # The part may not contain a whole span: it starts after the last one that ends by `end`.
-        start = max((s + 1 for s, t in spans if t <= end), default=0)
+        start = max(start, earliest_start[end])
         if end - start > best[1] - best[0]:
             best = (start, end)
     part = term[best[0] : best[1]]
