@@ -19,6 +19,7 @@ from common.rollups import (
     HOUR,
     HOURLY_DELTAS,
     INSERT_HOURLY,
+    JOURNEYS_WITH_DELTAS,
     SUM_EVENTS,
     cohort_moves,
 )
@@ -38,21 +39,6 @@ _INCOMING = """incoming_events AS (
 )"""
 
 _COUNT = "count(*) FILTER (WHERE event_type = '{0}')"
-
-# CTE `jj`: each journey the statement wrote (`j`, from RETURNING) with its deltas (`jd`), paired by key in
-# a grouped UNION rather than a join. The planner expects one row from RETURNING, so it paired them in a
-# nested loop, O(n^2) in the batch: 512 events took 178 ms, 61 ms paired this way (EXPLAIN ANALYZE, 10 M events).
-_JOURNEY_VALUES = ("email_clicks", "landing_clicks", "conversions", "first_seen", "previous_first_seen")
-_DELTAS = ("ec", "lc", "cv")
-_WITH_DELTAS = f"""SELECT campaign_id, email, domain, bool_or(inserted) AS inserted,
-        {", ".join(f"max({c}) AS {c}" for c in _JOURNEY_VALUES + _DELTAS)}
-    FROM (SELECT campaign_id, email, domain, inserted, {", ".join(_JOURNEY_VALUES)},
-                 {", ".join(f"NULL::bigint AS {d}" for d in _DELTAS)}
-          FROM j
-          UNION ALL
-          SELECT campaign_id, email, domain, NULL, {", ".join("NULL" for _ in _JOURNEY_VALUES)}, {", ".join(_DELTAS)}
-          FROM jd) AS pairs
-    GROUP BY campaign_id, email, domain"""
 
 # One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
 # only the inserted rows into journeys, hourly_stats and domain_stats. Inputs are ordered so concurrent
@@ -94,7 +80,7 @@ WITH {_INCOMING}, ins AS (
     RETURNING t.campaign_id, t.email, t.domain, t.email_clicks, t.landing_clicks, t.conversions,
               t.first_seen, t.previous_first_seen, (t.xmax = 0) AS inserted
 ), jj AS (
-    {_WITH_DELTAS}
+    {JOURNEYS_WITH_DELTAS}
 ), ud AS (
     SELECT campaign_id, domain,
            count(*) FILTER (WHERE inserted) AS users,
