@@ -34,7 +34,7 @@ def load_more_url(cid: int, shown: int) -> str:
     """The URL the Load more button requests after `shown` rows: offset plus the keyset cursor."""
     from sqlalchemy import text
 
-    from web.queries import JourneyCursor
+    from web.dashboard.queries import JourneyCursor
 
     with get_session() as session:
         row = session.execute(

@@ -21,7 +21,7 @@ from common.db import connect, get_session
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, celery_app
 from tests.services import Process, start_worker, wait_until
-from web.redis_publish import RedisBatchPublisher
+from web.ingest.redis_publish import RedisBatchPublisher
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 

@@ -83,7 +83,7 @@ class InflightBatches:
                 pipe.execute()
 
     def record(self, pipe: "redis.client.Pipeline", batch_id: str, events_json: bytes) -> None:
-        """Add the commands that record a batch to the caller's MULTI (web/redis_publish.py: with the publish)."""
+        """Add the commands that record a batch to the caller's MULTI (web/ingest/redis_publish.py: with the publish)."""
         pipe.hset(self._batches, batch_id, events_json)
         pipe.zadd(self._index, {batch_id: time.time()})
 

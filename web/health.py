@@ -6,7 +6,7 @@ import psycopg
 from fastapi import APIRouter, Request, Response
 
 from common.queue import queue_depth
-from web.api import json_response
+from web.ingest.api import json_response
 
 router = APIRouter(tags=["operations"])
 

@@ -8,10 +8,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from common.config import Settings, get_settings
-from web import api, health, pixel, postback, redirect
+from web import health
 from web.dashboard.routes import install as install_dashboard
-from web.fastpath import EventFastPath
-from web.ingest import build_pipeline
+from web.ingest import api, pixel, postback, redirect
+from web.ingest.fastpath import EventFastPath
+from web.ingest.pipeline import build_pipeline
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -43,5 +44,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-# The ASGI app uvicorn serves: GET /api/event short-circuits FastAPI (see web/fastpath.py).
+# The ASGI app uvicorn serves: GET /api/event short-circuits FastAPI (see web/ingest/fastpath.py).
 app = EventFastPath(create_app())

@@ -102,7 +102,7 @@ def test_recover__dropped_batch_stored_once_and_forgotten(
 
 def _publish(inflight: InflightBatches, *batches: list[dict[str, Any]]) -> None:
     """Journal and queue batches as the web tier does."""
-    from web.redis_publish import RedisBatchPublisher
+    from web.ingest.redis_publish import RedisBatchPublisher
 
     publisher = RedisBatchPublisher(Settings(ingest_queue=inflight._queue, broker_url=""), inflight)
     for events in batches:

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from common.db import get_session
 from common.users import upsert_user
 from tests.conftest import sign_in
-from web.auth import SESSION_COOKIE
+from web.dashboard.auth import SESSION_COOKIE
 
 Client = TestClient
 HX = {"HX-Request": "true"}

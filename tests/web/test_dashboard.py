@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from common.campaigns import create_campaign
 from common.db import get_session
-from web.queries import JourneyFilters
+from web.dashboard.queries import JourneyFilters
 
 Client = TestClient
 HX = {"HX-Request": "true"}
@@ -341,7 +341,7 @@ def test_load_more__continues_after_the_last_row_even_among_equal_times(dashboar
 
 
 def test_search__count_stops_at_the_cap(dashboard_client: Client, db: psycopg.Connection) -> None:
-    from web.queries import SEARCH_COUNT_CAP
+    from web.dashboard.queries import SEARCH_COUNT_CAP
 
     cid = new_campaign()
     db.execute("INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks) "

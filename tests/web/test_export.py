@@ -111,8 +111,8 @@ def test_csv__large_exports_arrive_in_bounded_chunks(dashboard_client: Client, e
 
 def test_events_csv__full_address_search(dashboard_client: Client, exported_campaign: int,
                                          db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The index is asked for the part before the provider (web/search.py); the whole address is matched."""
-    from web import search
+    """The index is asked for the part before the provider (web/dashboard/search.py); the whole address is matched."""
+    from web.dashboard import search
 
     monkeypatch.setattr(search.common_in_emails, "get", lambda: frozenset({"gma", "mai", "ail", "com", "om "}))
     cid = exported_campaign

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from web.dashboard.chart import BOTTOM, HEIGHT, LEFT, PLOT_WIDTH, TOP, build_chart, nice_ceiling
-from web.period import Period, bucket_for, bucket_starts, to_local, truncate
-from web.queries import Counts
+from web.dashboard.period import Period, bucket_for, bucket_starts, to_local, truncate
+from web.dashboard.queries import Counts
 
 NOW = datetime(2026, 11, 25, 14, 37, 12)
 

@@ -7,7 +7,7 @@ import pytest
 
 from tests.checks import assert_rollups_match_recount, event_count
 from tests.services import wait_until
-from web.pixel import GIF
+from web.ingest.pixel import GIF
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 

@@ -15,7 +15,7 @@ from common.campaigns import create_campaign
 from common.db import connect, get_session
 from tests.checks import assert_rollups_match_recount, event_count
 from tests.services import run_async, wait_until
-from web.postback import store_once
+from web.ingest.postback import store_once
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 

@@ -1,4 +1,4 @@
-"""Group commit in the web tier (web/publisher.py): when a batch goes, and what it holds.
+"""Group commit in the web tier (web/ingest/publisher.py): when a batch goes, and what it holds.
 
 The broker side is tested end to end elsewhere (test_redis_publish, test_fallback, test_backpressure); here
 the publish function records the batches it is given, so the tests see exactly how requests were grouped.
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.services import run_async
-from web.publisher import Batch, BatchPublisher
+from web.ingest.publisher import Batch, BatchPublisher
 
 # Long enough that a batch going early can only be the fill rule's doing, never the timer's.
 LONG_LINGER = 30.0

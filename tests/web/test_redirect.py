@@ -10,7 +10,7 @@ from common.campaigns import CampaignError, create_campaign, validate_campaign
 from common.db import get_session
 from tests.checks import assert_rollups_match_recount, event_count
 from tests.services import wait_until
-from web.redirect import fill_offer
+from web.ingest.redirect import fill_offer
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 OFFER = "https://offer.example.com/lp?e={email}&d={domain}&c={cid}&k={click_id}&aff=1#x-{click_id}"

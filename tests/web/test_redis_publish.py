@@ -11,7 +11,7 @@ import redis
 from common.config import Settings
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, make_celery
-from web.redis_publish import RedisBatchPublisher
+from web.ingest.redis_publish import RedisBatchPublisher
 
 EVENTS = [{"id": 7, "cid": 1, "type": "email_click", "email": "a@b.com", "domain": "d.com", "ip": "1.2.3.4",
            "ua": "UA \"quoted\" ü", "extra": {"sub": "x"}, "ts": 1764000000.25}]

@@ -1,12 +1,12 @@
-"""Which part of a search term the trigram index is asked for (web/search.py), and that the rows stay the same."""
+"""Which part of a search term the trigram index is asked for (web/dashboard/search.py), and that the rows stay the same."""
 import random
 from typing import Any
 
 import psycopg
 import pytest
 
-from web import search
-from web.search import CommonTrigrams, common_trigrams, index_part, trigrams
+from web.dashboard import search
+from web.dashboard.search import CommonTrigrams, common_trigrams, index_part, trigrams
 
 PROVIDERS = frozenset({"  g", " gm", "gma", "mai", "ail", "il ", "  c", " co", "com", "om "})
 

@@ -15,7 +15,7 @@ from common.queue import INGEST_TASK, celery_app
 from tests.checks import assert_rollups_match_recount, event_count
 from tests.conftest import TEST_ENV, service_env
 from tests.services import Process, start_worker, wait_until
-from web.redis_publish import RedisBatchPublisher
+from web.ingest.redis_publish import RedisBatchPublisher
 
 
 def new_ids(conn: psycopg.Connection[Any], n: int) -> list[int]:

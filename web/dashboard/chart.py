@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from web.period import Bucket
-from web.queries import Counts
+from web.dashboard.period import Bucket
+from web.dashboard.queries import Counts
 
 WIDTH, HEIGHT = 960, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28  # room for the axis labels

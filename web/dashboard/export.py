@@ -3,7 +3,7 @@
 Postgres writes the CSV itself (`COPY (SELECT …) TO STDOUT WITH CSV HEADER`): rows leave the database as they
 are read and go out through a StreamingResponse in chunks of CHUNK_BYTES, so a million rows never sit in
 memory, in this process or in the driver, and no Python code runs per row (a row-by-row CSV writer was 15x
-slower on 10M events). The query (web/queries.py) quotes spreadsheet formulas and shapes every cell. The
+slower on 10M events). The query (web/dashboard/queries.py) quotes spreadsheet formulas and shapes every cell. The
 generator opens its own connection: the request's session may be closed before the last chunk is sent.
 """
 from collections.abc import Iterator

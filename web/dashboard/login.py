@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from common.users import authenticate
-from web.auth import (
+from web.dashboard.auth import (
     SESSION_COOKIE,
     CurrentUser,
     clear_login_failures,

@@ -18,14 +18,14 @@ from common.campaigns import (
 )
 from common.db import connect
 from common.models import Campaign
-from web import queries
-from web.auth import current_user, require_csrf
+from web.dashboard import queries
+from web.dashboard.auth import current_user, require_csrf
 from web.dashboard.chart import build_chart
 from web.dashboard.deps import DbSession
 from web.dashboard.export import csv_download
+from web.dashboard.period import PRESETS, Period, bucket_for, bucket_starts, to_local
+from web.dashboard.queries import JourneyCursor, JourneyFilters
 from web.dashboard.render import is_htmx, render, secured
-from web.period import PRESETS, Period, bucket_for, bucket_starts, to_local
-from web.queries import JourneyCursor, JourneyFilters
 
 MAX_CAMPAIGN_ID = 2**31 - 1
 

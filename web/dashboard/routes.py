@@ -6,8 +6,8 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from web.auth import LoginRequired
 from web.dashboard import login, pages
+from web.dashboard.auth import LoginRequired
 from web.dashboard.render import is_htmx, render, secured
 from web.security import local_path
 

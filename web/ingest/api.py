@@ -7,9 +7,9 @@ from fastapi import APIRouter, Request, Response
 
 from common.models import EVENT_TYPES
 from common.validation import EventRejected, parse_query, validate_event
-from web.ids import IdsUnavailable
-from web.ingest import IngestPipeline
-from web.publisher import Overloaded, Unavailable
+from web.ingest.ids import IdsUnavailable
+from web.ingest.pipeline import IngestPipeline
+from web.ingest.publisher import Overloaded, Unavailable
 
 router = APIRouter(tags=["ingest"])
 

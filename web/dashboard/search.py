@@ -5,7 +5,7 @@ list of every row holding it, and keeping the rows on all the lists. A trigram f
 list as long as the table: `com`, or the provider's (`gma`, `mai`, `ail`), or whatever a list's addresses
 share. At a million journeys each such list cost milliseconds, and a pasted full address has several
 (docs/performance.md, session 6). So the index is asked only for the longest part of the term none of whose
-trigrams is common, and the whole term is checked on the rows it returns (web/queries.py): the same rows.
+trigrams is common, and the whole term is checked on the rows it returns (web/dashboard/queries.py): the same rows.
 
 "Common" is read off the planner's own sample of the column (`pg_stats.histogram_bounds` for
 journeys.email, ~100 addresses kept fresh by autovacuum), so it follows the data without counting anything.

@@ -14,8 +14,8 @@ import psycopg
 from fastapi import APIRouter, Request, Response
 
 from common.validation import EventRejected, parse_query
-from web.api import record, tracker_error
-from web.ingest import IngestPipeline
+from web.ingest.api import record, tracker_error
+from web.ingest.pipeline import IngestPipeline
 from web.security import SECURITY_HEADERS
 
 router = APIRouter(tags=["ingest"])

@@ -10,11 +10,11 @@ from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, batch_argsrepr, celery_app, queue_depth
 from common.store import store_events
 from common.validation import Limits
-from web.campaigns import CampaignCache
-from web.ids import IdAllocator
-from web.pg import ThreadConnections
-from web.publisher import Batch, BatchPublisher
-from web.redis_publish import RedisBatchPublisher
+from web.ingest.campaign_cache import CampaignCache
+from web.ingest.ids import IdAllocator
+from web.ingest.pg import ThreadConnections
+from web.ingest.publisher import Batch, BatchPublisher
+from web.ingest.redis_publish import RedisBatchPublisher
 
 # Kombu (RabbitMQ) retries a failed publish this way before the batch goes to the database instead.
 _PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}

@@ -34,8 +34,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.models import EVENT_TYPES, Campaign, DomainStats, Event, HourlyStats, Journey
 from common.rollups import DOMAIN_STATS_COUNTERS, EVENT_COUNTERS
-from web.period import Bucket, Period
-from web.search import common_in_emails, index_part
+from web.dashboard.period import Bucket, Period
+from web.dashboard.search import common_in_emails, index_part
 
 ALL_TIME = Period()
 
@@ -305,7 +305,7 @@ def _like_pattern(term: str) -> str:
 
 def _contains(column: InstrumentedAttribute[str], term: str) -> ColumnElement[bool]:
     """`column` contains `term`: the trigram index is asked for the part of the term that it can find without
-    reading a list of most rows (web/search.py), and strpos(), which the index does not use, checks the whole
+    reading a list of most rows (web/dashboard/search.py), and strpos(), which the index does not use, checks the whole
     term on what it returns. Same rows as LIKE '%term%'; for one generated address among 1 M journeys, 58-65 ms
     -> 3-4 ms of SQL (docs/performance.md, session 6)."""
     part = index_part(term, common_in_emails.get())

@@ -9,8 +9,8 @@ import base64
 from fastapi import APIRouter, Request, Response
 
 from common.validation import EventRejected, parse_query
-from web.api import CORS_HEADERS, record, tracker_error
-from web.ingest import IngestPipeline
+from web.ingest.api import CORS_HEADERS, record, tracker_error
+from web.ingest.pipeline import IngestPipeline
 
 router = APIRouter(tags=["ingest"])
 

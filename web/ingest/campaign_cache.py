@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from web.pg import ThreadConnections
+from web.ingest.pg import ThreadConnections
 
 _MAX_MISSES = 10_000
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from common.validation import EventRejected, parse_query
-from web.api import CORS_HEADERS, record
+from web.ingest.api import CORS_HEADERS, record
 
 _JSON = (b"content-type", b"application/json")
 _CORS = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]

@@ -5,7 +5,7 @@ recorded the batch in the in-flight journal (common/inflight.py): about a sixth 
 load (docs/performance.md). Here one MULTI/EXEC holds both, so the journal and the queue can no longer
 disagree either. The message is the one kombu's Redis transport stores for `send_task` (Celery message
 protocol 2, JSON body in base64), so the worker consumes it unchanged; tests/web/test_redis_publish.py
-compares the two and has kombu decode ours. RabbitMQ publishes through Celery (web/ingest.py).
+compares the two and has kombu decode ours. RabbitMQ publishes through Celery (web/ingest/pipeline.py).
 """
 import base64
 import os
@@ -20,7 +20,7 @@ from redis.retry import Retry
 from common.config import Settings
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, batch_argsrepr
-from web.publisher import Batch
+from web.ingest.publisher import Batch
 
 # The third part of a protocol-2 body: no callbacks, chain or chord.
 _EMBED = b'{"callbacks":null,"errbacks":null,"chain":null,"chord":null}'

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from web.pg import ThreadConnections
+from web.ingest.pg import ThreadConnections
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from fastapi import APIRouter, Request, Response
 
 from common.store import store_events
 from common.validation import EventRejected, validate_event
-from web.api import json_response, request_params
-from web.ids import IdsUnavailable
-from web.ingest import IngestPipeline
-from web.pg import ThreadConnections
+from web.ingest.api import json_response, request_params
+from web.ingest.ids import IdsUnavailable
+from web.ingest.pg import ThreadConnections
+from web.ingest.pipeline import IngestPipeline
 from web.security import tokens_match
 
 router = APIRouter(tags=["ingest"])
