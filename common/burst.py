@@ -19,6 +19,7 @@ from typing import Any
 
 from common.config import Settings, get_settings
 from common.enrich import BURST_KIND, ENRICH_KEY
+from common.vocabulary import EMAIL_CLICK
 
 
 def by_rules_human(alias: str) -> str:
@@ -29,7 +30,7 @@ def by_rules_human(alias: str) -> str:
 
 
 _WINDOW = "make_interval(secs => %(burst_seconds)s)"
-_CANDIDATE = f"(s.event_type = 'email_click' AND {by_rules_human('s')})"
+_CANDIDATE = f"(s.event_type = '{EMAIL_CLICK.name}' AND {by_rules_human('s')})"
 _TRACKER = f"i.extra_params -> '{ENRICH_KEY}'"
 
 # Replaces `incoming_events i` in the insert: the staged rows plus, for an email click the rules call human,
@@ -54,7 +55,7 @@ STAGED_WITH_PREVIOUS_CLICK = f"""(
 # is the same. (On a tiny table, a few hundred rows, the two still cost the same; a plan made then lasts
 # until the table is analyzed: keep autovacuum on, docs/operations.md.)
 EXTRA_PARAMS_WITH_BURST = f"""CASE
-    WHEN i.event_type = 'email_click' AND %(burst_seconds)s > 0
+    WHEN i.event_type = '{EMAIL_CLICK.name}' AND %(burst_seconds)s > 0
          AND NOT coalesce(({_TRACKER} ->> 'is_bot')::boolean, false)
          AND (i.previous_click >= i.created_at - {_WINDOW}
               OR EXISTS (SELECT 1 FROM journeys r

@@ -16,11 +16,21 @@ from common.enrich import ENRICH_KEY
 from common.rollups import (
     ADD_TO_DOMAIN_STATS,
     COUNT_EVENTS,
-    DOMAIN_STATS_COUNTERS,
+    COUNT_JOURNEY_DELTAS,
     HOUR,
     HOURLY_DELTAS,
     INSERT_HOURLY,
+    JOURNEY_COLUMNS,
+    JOURNEY_DELTAS,
+    ROLLUP_COLUMNS,
+    ROLLUP_COUNTERS,
 )
+from common.vocabulary import EMAIL_CLICK, ENTRY, EVENT_TYPES, JOURNEY_TYPE_COUNTERS, USER_COUNTERS
+
+# Of the recipients who reached the previous step of the funnel, the share who go on to this event type, and
+# how long after their first email click. A type not listed here gets _OTHER_STEP.
+_STEPS: dict[str, tuple[float, int]] = {"landing_click": (0.40, 40), "conversion": (0.18, 300)}
+_OTHER_STEP = (0.5, 120)
 
 
 @dataclass(frozen=True)
@@ -29,20 +39,37 @@ class Shape:
     users: int
     domains: int
     days: int = 30
-    landing_rate: float = 0.40  # share of recipients who click through on the landing page
-    conversion_rate: float = 0.18  # share of those who convert
-    bot_rate: float = 0.12  # share of email clicks made by security scanners
+    bot_rate: float = 0.12  # share of repeat email clicks made by security scanners
+
+    @property
+    def steps(self) -> list[tuple[str, float, int]]:
+        """(event type, share of all recipients who reach it, seconds after the first click) for each type
+        after the funnel's entry."""
+        reach, out = 1.0, []
+        for event_type in EVENT_TYPES[1:]:
+            rate, seconds = _STEPS.get(event_type.name, _OTHER_STEP)
+            reach *= rate
+            out.append((event_type.name, reach, seconds))
+        return out
 
     @property
     def extra_email_clicks_per_user(self) -> float:
         """Repeat email clicks that bring the total to `events`."""
-        funnel = 1 + self.landing_rate + self.landing_rate * self.conversion_rate
+        funnel = 1 + sum(reach for _, reach, _ in self.steps)
         return max(0.0, self.events / self.users - funnel)
 
 
+def _funnel_rows(shape: Shape) -> str:
+    """The UNION ALL arms that add each later funnel step's events for the recipients who reach it."""
+    return "".join(f"""
+    UNION ALL
+    SELECT email, domain, '{name}', t0 + interval '{seconds} seconds', false FROM recipients WHERE r < {reach!r}"""
+                   for name, reach, seconds in shape.steps)
+
+
 # One chunk of recipients [lo, hi): every recipient has a first email click; some have repeat clicks
-# (scanners among them), some a landing click, some of those a conversion.
-_INSERT_EVENTS = f"""
+# (scanners among them), and some go on through the funnel's later steps.
+_INSERT_EVENTS = """
 WITH recipients AS (
     SELECT u,
            'user' || u || '@' || (ARRAY['gmail.com','yahoo.com','outlook.com','hotmail.com','aol.com',
@@ -54,54 +81,43 @@ WITH recipients AS (
            floor(-ln(1 - random()) * %(extra)s + random())::int AS repeats
     FROM generate_series(%(lo)s, %(hi)s - 1) AS u
 ), rows AS (
-    SELECT email, domain, 'email_click' AS type, t0 AS ts, false AS bot FROM recipients
+    SELECT email, domain, '{entry}' AS type, t0 AS ts, false AS bot FROM recipients
     UNION ALL
-    SELECT email, domain, 'email_click', t0 + make_interval(secs => k * 7), random() < %(bot_share)s
-    FROM recipients, generate_series(1, repeats) AS k
-    UNION ALL
-    SELECT email, domain, 'landing_click', t0 + interval '40 seconds', false FROM recipients
-    WHERE r < %(landing)s
-    UNION ALL
-    SELECT email, domain, 'conversion', t0 + interval '5 minutes', false FROM recipients
-    WHERE r < %(landing)s * %(conversion)s
+    SELECT email, domain, '{entry}', t0 + make_interval(secs => k * 7), random() < %(bot_share)s
+    FROM recipients, generate_series(1, repeats) AS k{funnel}
 ), ins AS (
 INSERT INTO events (id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, created_at)
 SELECT nextval('events_id_seq'), %(cid)s, type, email, domain, '198.51.100.' || (1 + abs(hashtext(email)) %% 250),
        CASE WHEN bot THEN 'Mozilla/5.0 (compatible; SafeLinks)' ELSE
             'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36' END,
-       jsonb_build_object('utm_source', 'newsletter', '{ENRICH_KEY}', jsonb_build_object(
+       jsonb_build_object('utm_source', 'newsletter', '{enrich_key}', jsonb_build_object(
            'browser', CASE WHEN bot THEN 'Other' ELSE 'Chrome 120' END, 'os', 'Windows 10',
            'device', 'Other', 'country', 'US', 'asn', NULL, 'is_bot', bot,
            'bot_reason', CASE WHEN bot THEN 'scanner: Microsoft Safe Links' END)),
        ts
 FROM rows
 RETURNING email, domain, event_type, created_at,
-          coalesce((extra_params -> '{ENRICH_KEY}' ->> 'is_bot')::boolean, false) AS is_bot
+          coalesce((extra_params -> '{enrich_key}' ->> 'is_bot')::boolean, false) AS is_bot
 )
 """
 
 # ...then the rollups (journeys, hourly_stats, domain_stats) from the inserted rows (each recipient lives in
-# exactly one chunk).
-_COUNTERS = ", ".join(DOMAIN_STATS_COUNTERS)
+# exactly one chunk, so every journey is new and first seen in the hour of its first event).
 _ROLLUP_CHUNK = f"""
-, e AS (SELECT * FROM ins), j AS (
-    INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks, landing_clicks,
-                          conversions, bot_events, last_email_click_at)
-    SELECT %(cid)s, email, domain, min(created_at), max(created_at),
-           count(*) FILTER (WHERE event_type = 'email_click'),
-           count(*) FILTER (WHERE event_type = 'landing_click'),
-           count(*) FILTER (WHERE event_type = 'conversion'),
-           count(*) FILTER (WHERE is_bot),
-           max(created_at) FILTER (WHERE event_type = 'email_click' AND NOT is_bot)
+, e AS (SELECT * FROM ins), jd AS (
+    SELECT email, domain, {COUNT_JOURNEY_DELTAS}, min(created_at) AS first_seen, max(created_at) AS last_seen,
+           max(created_at) FILTER (WHERE event_type = '{EMAIL_CLICK.name}' AND NOT is_bot) AS last_click
     FROM e GROUP BY email, domain
-    RETURNING domain, email_clicks, landing_clicks, conversions, first_seen
+), j AS (
+    INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, {JOURNEY_COLUMNS}, last_email_click_at)
+    SELECT %(cid)s, email, domain, first_seen, last_seen, {JOURNEY_DELTAS}, last_click FROM jd
+    RETURNING domain, {", ".join(JOURNEY_TYPE_COUNTERS)}, first_seen
 ), hd AS (
     SELECT %(cid)s AS campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS} FROM e GROUP BY 2, 3
 ), hu AS (
-    SELECT %(cid)s AS campaign_id, date_trunc('hour', first_seen) AS hour, domain, count(*) AS users,
-           count(*) FILTER (WHERE email_clicks > 0) AS email_click_users,
-           count(*) FILTER (WHERE landing_clicks > 0) AS landing_click_users,
-           count(*) FILTER (WHERE conversions > 0) AS conversion_users
+    SELECT %(cid)s AS campaign_id, date_trunc('hour', first_seen) AS hour, domain, {", ".join(
+        f"count(*) FILTER (WHERE {c} > 0) AS {u}" if c else f"count(*) AS {u}"
+        for c, u in zip(("", *JOURNEY_TYPE_COUNTERS), USER_COUNTERS, strict=True))}
     FROM j GROUP BY 2, 3
 ), hourly AS (
     {HOURLY_DELTAS}
@@ -109,8 +125,8 @@ _ROLLUP_CHUNK = f"""
     {INSERT_HOURLY}
 ), ds AS (
 -- A recipient is first seen in exactly one hour, so the chunk's hours add up to its domain totals.
-INSERT INTO domain_stats AS s (campaign_id, domain, {_COUNTERS})
-SELECT %(cid)s, domain, {", ".join(f"sum({c})" for c in DOMAIN_STATS_COUNTERS)}
+INSERT INTO domain_stats AS s (campaign_id, domain, {ROLLUP_COLUMNS})
+SELECT %(cid)s, domain, {", ".join(f"sum({c})" for c in ROLLUP_COUNTERS)}
 FROM hourly GROUP BY domain
 {ADD_TO_DOMAIN_STATS}
 RETURNING 1
@@ -118,7 +134,9 @@ RETURNING 1
 SELECT count(*) FROM ins
 """
 
-_CHUNK = _INSERT_EVENTS + _ROLLUP_CHUNK
+
+def _chunk_statement(shape: Shape) -> str:
+    return _INSERT_EVENTS.format(entry=ENTRY.name, funnel=_funnel_rows(shape), enrich_key=ENRICH_KEY) + _ROLLUP_CHUNK
 
 
 def generate(
@@ -134,6 +152,7 @@ def generate(
     `progress(recipients_in_chunk, events_so_far)` is called after every chunk.
     """
     total = 0
+    statement = _chunk_statement(shape)
     for lo in range(0, shape.users, chunk_users):
         hi = min(lo + chunk_users, shape.users)
         params = {
@@ -142,13 +161,11 @@ def generate(
             "hi": hi,
             "domains": shape.domains,
             "days": shape.days,
-            "landing": shape.landing_rate,
-            "conversion": shape.conversion_rate,
             "extra": shape.extra_email_clicks_per_user,
             "bot_share": shape.bot_rate,
         }
         with conn.transaction():
-            row = conn.execute(_CHUNK, params).fetchone()
+            row = conn.execute(statement, params).fetchone()
         total += row[0] if row else 0
         progress(hi - lo, total)
     conn.execute("ANALYZE events")

@@ -16,7 +16,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
+
+from common.vocabulary import JOURNEY_TYPE_COUNTERS, ROLLUP_COUNTERS
 
 # Stable constraint names, so Alembic migrations stay diffable.
 NAMING_CONVENTION = {
@@ -27,7 +29,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-EVENT_TYPES = ("email_click", "landing_click", "conversion")
 # 64 hex characters from the server's strong random source (migration 0004).
 POSTBACK_SECRET_DEFAULT = "replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '')"
 
@@ -92,19 +93,13 @@ class Postback(Base):
 
 
 class RollupCounters:
-    """The counters domain_stats and hourly_stats share: events per type, all and bots (human = total - bot),
-    and unique recipients in all and per type."""
+    """The counters domain_stats and hourly_stats share (common/vocabulary.py's ROLLUP_COUNTERS): events per
+    type, all and bots (human = total - bot), and unique recipients in all and per type. Read them with
+    counter(); they are set below, one column per name."""
 
-    email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    bot_email_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    bot_landing_clicks: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    bot_conversions: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    email_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    landing_click_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
-    conversion_users: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+for _name in ROLLUP_COUNTERS:
+    setattr(RollupCounters, _name, mapped_column(_name, BigInteger, server_default=text("0")))
 
 
 class DomainStats(RollupCounters, Base):
@@ -131,7 +126,15 @@ class HourlyStats(RollupCounters, Base):
     domain: Mapped[str] = mapped_column(String(255), primary_key=True)
 
 
-class Journey(Base):
+class JourneyCounters:
+    """A journey's events per type (common/vocabulary.py's JOURNEY_TYPE_COUNTERS), set below."""
+
+
+for _name in JOURNEY_TYPE_COUNTERS:
+    setattr(JourneyCounters, _name, mapped_column(_name, Integer, server_default=text("0")))
+
+
+class Journey(JourneyCounters, Base):
     """One recipient (email, sending domain) in one campaign."""
 
     __tablename__ = "journeys"
@@ -143,9 +146,6 @@ class Journey(Base):
     domain: Mapped[str] = mapped_column(String(255), primary_key=True)
     first_seen: Mapped[datetime] = mapped_column(DateTime)
     last_seen: Mapped[datetime] = mapped_column(DateTime)
-    email_clicks: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    landing_clicks: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    conversions: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     bot_events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     # first_seen before the last statement that changed it: lets that statement move the recipient between
     # hours in hourly_stats (common/rollups.py) from its own RETURNING rows.
@@ -209,3 +209,9 @@ class LoginFailure(Base):
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
     window_start: Mapped[datetime] = mapped_column(DateTime)
+
+
+def counter(model: type[Base], name: str) -> InstrumentedAttribute[Any]:
+    """A counter column of a rollup or journey model by its vocabulary name (they are set in loops above)."""
+    column: InstrumentedAttribute[Any] = getattr(model, name)
+    return column

@@ -15,29 +15,20 @@ import psycopg
 from common.enrich import ENRICH_KEY
 from common.rollups import (
     COUNT_EVENTS,
-    EVENT_COUNTERS,
+    COUNT_JOURNEY_DELTAS,
     HOUR,
     HOURLY_DELTAS,
+    JOURNEY_EMPTY,
+    JOURNEY_HAS_EVENTS,
+    ROLLUP_EMPTY,
+    SUBTRACT_FROM_JOURNEY,
     SUM_EVENTS,
-    USER_COUNTERS,
     cohort_moves,
+    journey_counts,
+    journey_deltas,
+    subtract_from_rollup,
+    user_changes,
 )
-
-_TYPES = {"ec": "email_click", "lc": "landing_click", "cv": "conversion"}
-
-
-def _count(alias: str, condition: str = "") -> str:
-    return f"count(*) FILTER (WHERE event_type = '{_TYPES[alias]}'{condition}) AS {alias}"
-
-
-def _subtract_events(target: str, deltas: str) -> str:
-    return ", ".join(f"{c} = {target}.{c} - {deltas}.{c}" for c in EVENT_COUNTERS)
-
-
-# cohort_moves' deltas are signed (recipients that left an hour are -1): added, where event counts are taken.
-_ADD_USERS = ", ".join(f"{c} = h.{c} + hourly.{c}" for c in USER_COUNTERS)
-# A journey with events left (the others are deleted below) is counted in the hour of its new first_seen.
-_STILL_THERE = "email_clicks + landing_clicks + conversions > 0"
 
 _DELETE_BATCH = f"""
 WITH doomed AS (
@@ -47,69 +38,54 @@ WITH doomed AS (
     RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.created_at,
               coalesce((e.extra_params -> '{ENRICH_KEY}' ->> 'is_bot')::boolean, false) AS is_bot
 ), jd AS (
-    SELECT campaign_id, email, domain, {_count("ec")}, {_count("lc")}, {_count("cv")},
-           count(*) FILTER (WHERE is_bot) AS bot
+    SELECT campaign_id, email, domain, {COUNT_JOURNEY_DELTAS}
     FROM del GROUP BY campaign_id, email, domain
 ), jj AS (
     UPDATE journeys t SET
         previous_first_seen = t.first_seen,
-        email_clicks = t.email_clicks - jd.ec,
-        landing_clicks = t.landing_clicks - jd.lc,
-        conversions = t.conversions - jd.cv,
-        bot_events = t.bot_events - jd.bot,
+        {SUBTRACT_FROM_JOURNEY},
         first_seen = coalesce((SELECT min(created_at) FROM events e WHERE e.campaign_id = t.campaign_id
                                AND e.email = t.email AND e.domain = t.domain
                                AND e.id NOT IN (SELECT id FROM doomed)), t.first_seen)
     FROM jd
     WHERE t.campaign_id = jd.campaign_id AND t.email = jd.email AND t.domain = jd.domain
-    RETURNING t.campaign_id, t.email, t.domain, t.email_clicks, t.landing_clicks, t.conversions,
-              t.first_seen, t.previous_first_seen, jd.ec, jd.lc, jd.cv
+    RETURNING t.campaign_id, t.email, t.domain, {journey_counts("t")},
+              t.first_seen, t.previous_first_seen, {journey_deltas("jd")}
 ), ud AS (
-    SELECT campaign_id, domain,
-           count(*) FILTER (WHERE email_clicks = 0 AND landing_clicks = 0 AND conversions = 0) AS users,
-           count(*) FILTER (WHERE ec > 0 AND email_clicks = 0) AS ec_users,
-           count(*) FILTER (WHERE lc > 0 AND landing_clicks = 0) AS lc_users,
-           count(*) FILTER (WHERE cv > 0 AND conversions = 0) AS cv_users
+    SELECT campaign_id, domain, {user_changes(gained=False)}
     FROM jj GROUP BY campaign_id, domain
 ), hd AS (
     SELECT campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS} FROM del GROUP BY 1, 2, 3
 ), hu AS (
-    {cohort_moves(old_counts="+", old_exists="true", new_exists=_STILL_THERE)}
+    {cohort_moves(old_counts="+", old_exists="true", new_exists=JOURNEY_HAS_EVENTS)}
 ), hourly AS (
     {HOURLY_DELTAS}
 ), hs AS (
-    UPDATE hourly_stats h SET {_subtract_events("h", "hourly")}, {_ADD_USERS}
+    -- cohort_moves' recipient changes are signed (those that left an hour are -1): added.
+    UPDATE hourly_stats h SET {subtract_from_rollup("h", "hourly", "hourly", "+")}
     FROM hourly WHERE h.campaign_id = hourly.campaign_id AND h.hour = hourly.hour AND h.domain = hourly.domain
     RETURNING 1
 ), ed AS (
     SELECT campaign_id, domain, {SUM_EVENTS} FROM hd GROUP BY campaign_id, domain
 ), ds AS (
-    UPDATE domain_stats s SET {_subtract_events("s", "ed")},
-        users = s.users - ud.users, email_click_users = s.email_click_users - ud.ec_users,
-        landing_click_users = s.landing_click_users - ud.lc_users,
-        conversion_users = s.conversion_users - ud.cv_users
+    UPDATE domain_stats s SET {subtract_from_rollup("s", "ed", "ud", "-")}
     FROM ed JOIN ud USING (campaign_id, domain)
     WHERE s.campaign_id = ed.campaign_id AND s.domain = ed.domain
     RETURNING 1
 ), emptied AS (
-    SELECT campaign_id, email, domain FROM jj WHERE email_clicks = 0 AND landing_clicks = 0 AND conversions = 0
+    SELECT campaign_id, email, domain FROM jj WHERE {JOURNEY_EMPTY}
 )
 SELECT (SELECT count(*) FROM del), array_agg(campaign_id), array_agg(email), array_agg(domain) FROM emptied
 """
 
 # A row updated by one CTE cannot be deleted by another in the same statement: emptied rows go separately.
-_DELETE_EMPTY_JOURNEYS = """
+_DELETE_EMPTY_JOURNEYS = f"""
 DELETE FROM journeys WHERE (campaign_id, email, domain) IN (SELECT * FROM unnest(%s::int[], %s::text[], %s::text[]))
-  AND email_clicks = 0 AND landing_clicks = 0 AND conversions = 0
+  AND {JOURNEY_EMPTY}
 """
-_DELETE_EMPTY_STATS = (
-    "DELETE FROM domain_stats WHERE users = 0 AND email_clicks = 0 AND landing_clicks = 0 AND conversions = 0"
-)
+_DELETE_EMPTY_STATS = f"DELETE FROM domain_stats WHERE {ROLLUP_EMPTY}"
 # Only hours the cutoff has reached can have been emptied.
-_DELETE_EMPTY_HOURS = """
-DELETE FROM hourly_stats
-WHERE hour <= %(cutoff)s AND email_clicks = 0 AND landing_clicks = 0 AND conversions = 0 AND users = 0
-"""
+_DELETE_EMPTY_HOURS = f"DELETE FROM hourly_stats WHERE hour <= %(cutoff)s AND {ROLLUP_EMPTY}"
 
 
 def delete_batch(conn: psycopg.Connection[Any], *, cutoff: datetime, batch: int) -> int:

@@ -1,99 +1,164 @@
 """SQL pieces shared by everything that writes the rollups: ingest (common/store.py), the bulk generator and
-retention. Each of them folds a set of event rows into domain_stats and hourly_stats; keeping the counters
-and their upserts in one place keeps the three in step with each other and with a recount of `events`.
+retention. Each of them folds a set of event rows into journeys, domain_stats and hourly_stats; building their
+counters and upserts here, from common/vocabulary.py, keeps the three in step with each other and with a
+recount of `events`.
 
 hourly_stats counts events by the hour they happened, and recipients by the hour their journey began
 (journeys.first_seen): a date range then reads "recipients first seen in the range" off the same rows, where
 counting distinct emails would scan every event in it.
+
+Names inside the statements: a journey's change of a per-type count in one statement is `d_<plural>`
+(`d_email_clicks`), and `has_<name>` says whether a journey counts as a recipient of that type.
 """
+from collections.abc import Iterable
 
-# Per event type, all traffic and the bots among them (human = total - bot). Both rollups have these.
-EVENT_COUNTERS = (
-    "email_clicks",
-    "landing_clicks",
-    "conversions",
-    "bot_email_clicks",
-    "bot_landing_clicks",
-    "bot_conversions",
+from common.vocabulary import (
+    ALL,
+    EVENT_COUNTERS,
+    EVENT_TYPES,
+    JOURNEY_COUNTERS,
+    JOURNEY_TYPE_COUNTERS,
+    ROLLUP_COUNTERS,
+    TRAFFIC,
+    USER_COUNTERS,
+    EventType,
+    Traffic,
+    events_column,
 )
-# Both also count unique recipients, in all and per event type (hourly_stats: by the hour they were first seen).
-USER_COUNTERS = ("users", "email_click_users", "landing_click_users", "conversion_users")
-DOMAIN_STATS_COUNTERS = EVENT_COUNTERS + USER_COUNTERS
-HOURLY_COUNTERS = EVENT_COUNTERS + USER_COUNTERS
-
-_EVENT_TYPES = {"email_clicks": "email_click", "landing_clicks": "landing_click", "conversions": "conversion"}
-
-
-def _counter(name: str) -> str:
-    bot = name.startswith("bot_")
-    condition = f"event_type = '{_EVENT_TYPES[name.removeprefix('bot_')]}'" + (" AND is_bot" if bot else "")
-    return f"count(*) FILTER (WHERE {condition}) AS {name}"
-
-
-# The six EVENT_COUNTERS counted over rows with `event_type` and `is_bot` columns, named as the columns.
-COUNT_EVENTS = ", ".join(_counter(name) for name in EVENT_COUNTERS)
-# ...and summed again from rows that already carry them (e.g. per hour -> per domain).
-SUM_EVENTS = ", ".join(f"sum({name})::bigint AS {name}" for name in EVENT_COUNTERS)
 
 HOUR = "date_trunc('hour', created_at)"
 
 
-def _add_to(alias: str, key: str, counters: tuple[str, ...]) -> str:
-    return f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{c} = {alias}.{c} + excluded.{c}" for c in counters)
+def delta(column: str) -> str:
+    """The name of a journey counter's change in one statement."""
+    return f"d_{column}"
+
+
+def _list(items: Iterable[str]) -> str:
+    return ", ".join(items)
+
+
+def count_of(event_type: EventType, traffic: Traffic = ALL) -> str:
+    """Counts rows with `event_type` and `is_bot` columns that are `event_type` events of `traffic`."""
+    condition = f"event_type = '{event_type.name}'" + (f" AND {traffic.flag}" if traffic.flag else "")
+    return f"count(*) FILTER (WHERE {condition})"
+
+
+# The EVENT_COUNTERS counted over rows with `event_type` and `is_bot` columns, named as the columns.
+COUNT_EVENTS = _list(f"{count_of(t, tr)} AS {events_column(t, tr)}" for tr in TRAFFIC for t in EVENT_TYPES)
+# ...and summed again from rows that already carry them (e.g. per hour -> per domain).
+SUM_EVENTS = _list(f"sum({name})::bigint AS {name}" for name in EVENT_COUNTERS)
+
+# The JOURNEY_COUNTERS' deltas of a set of event rows, per journey (in a GROUP BY campaign_id, email, domain).
+COUNT_JOURNEY_DELTAS = _list(
+    [f"{count_of(t)} AS {delta(t.plural)}" for t in EVENT_TYPES]
+    + [f"count(*) FILTER (WHERE is_bot) AS {delta('bot_events')}"]
+)
+JOURNEY_COLUMNS = _list(JOURNEY_COUNTERS)
+JOURNEY_DELTAS = _list(delta(c) for c in JOURNEY_COUNTERS)
+# `journeys AS t` upserted with a row of deltas (ingest), or updated by CTE `jd`'s (retention).
+ADD_TO_JOURNEY = _list(f"{c} = t.{c} + excluded.{c}" for c in JOURNEY_COUNTERS)
+SUBTRACT_FROM_JOURNEY = _list(f"{c} = t.{c} - jd.{delta(c)}" for c in JOURNEY_COUNTERS)
+
+
+def journey_counts(alias: str) -> str:
+    """The journey's per-type counts, qualified by `alias` (what a statement returns of journeys it wrote)."""
+    return _list(f"{alias}.{c}" for c in JOURNEY_TYPE_COUNTERS)
+
+
+def journey_deltas(alias: str) -> str:
+    """The per-type deltas of CTE `alias`."""
+    return _list(f"{alias}.{delta(c)}" for c in JOURNEY_TYPE_COUNTERS)
+
+
+# A journey with no events left (retention deletes it), and one that still has some.
+JOURNEY_EMPTY = " AND ".join(f"{c} = 0" for c in JOURNEY_TYPE_COUNTERS)
+JOURNEY_HAS_EVENTS = f"{' + '.join(JOURNEY_TYPE_COUNTERS)} > 0"
+# A rollup row that counts nothing any more: no recipients, no events.
+ROLLUP_EMPTY = " AND ".join(f"{c} = 0" for c in ("users", *JOURNEY_TYPE_COUNTERS))
+
+
+def user_changes(*, gained: bool) -> str:
+    """The USER_COUNTERS' changes per row of CTE `jj` (journeys a statement wrote, with their deltas): with
+    `gained`, recipients whose journey was inserted (`users`) or whose count of a type now equals that type's
+    delta; else recipients whose journey is now empty, or whose count of a type went to zero."""
+    if gained:
+        users = "count(*) FILTER (WHERE inserted)"
+        typed = [f"count(*) FILTER (WHERE {delta(c)} > 0 AND {c} = {delta(c)})" for c in JOURNEY_TYPE_COUNTERS]
+    else:
+        users = f"count(*) FILTER (WHERE {JOURNEY_EMPTY})"
+        typed = [f"count(*) FILTER (WHERE {delta(c)} > 0 AND {c} = 0)" for c in JOURNEY_TYPE_COUNTERS]
+    return _list(f"{sql} AS {name}" for sql, name in zip([users, *typed], USER_COUNTERS, strict=True))
+
+
+def _add_to(alias: str, key: str) -> str:
+    return f"ON CONFLICT ({key}) DO UPDATE SET " + _list(f"{c} = {alias}.{c} + excluded.{c}" for c in ROLLUP_COUNTERS)
 
 
 # Upsert tails that add a row of deltas to a rollup (the INSERT names the table `s` or `h`).
-ADD_TO_DOMAIN_STATS = _add_to("s", "campaign_id, domain", DOMAIN_STATS_COUNTERS)
-ADD_TO_HOURLY_STATS = _add_to("h", "campaign_id, hour, domain", HOURLY_COUNTERS)
+ADD_TO_DOMAIN_STATS = _add_to("s", "campaign_id, domain")
+ADD_TO_HOURLY_STATS = _add_to("h", "campaign_id, hour, domain")
+ROLLUP_COLUMNS = _list(ROLLUP_COUNTERS)
 
 
-# A journey's per-type counters and the names of their deltas in CTE `jd`.
-_JOURNEY_DELTAS = (("email_clicks", "ec"), ("landing_clicks", "lc"), ("conversions", "cv"))
-_JOURNEY_VALUES = (*(c for c, _ in _JOURNEY_DELTAS), "first_seen", "previous_first_seen")
-_DELTAS = tuple(d for _, d in _JOURNEY_DELTAS)
+def rollup_values(events_from: str, users_from: str) -> str:
+    """The ROLLUP_COUNTERS of a row, the event counts from `events_from` and the recipients from `users_from`."""
+    return _list([f"{events_from}.{c}" for c in EVENT_COUNTERS] + [f"{users_from}.{c}" for c in USER_COUNTERS])
+
+
+def subtract_from_rollup(target: str, events_from: str, users_from: str, users_op: str) -> str:
+    """SET clause of an UPDATE of rollup `target`: the events of `events_from` taken away, the recipients of
+    `users_from` applied with `users_op` ("+" for cohort_moves' signed changes, "-" for those of
+    user_changes(gained=False))."""
+    return _list([f"{c} = {target}.{c} - {events_from}.{c}" for c in EVENT_COUNTERS]
+                 + [f"{c} = {target}.{c} {users_op} {users_from}.{c}" for c in USER_COUNTERS])
+
+
+_VALUES = (*JOURNEY_TYPE_COUNTERS, "first_seen", "previous_first_seen")
+_TYPE_DELTAS = tuple(delta(c) for c in JOURNEY_TYPE_COUNTERS)
 
 # CTE `jj` for cohort_moves from an upsert's `j` (RETURNING the journeys' new values and `inserted`) and its
 # deltas `jd`, paired by key in a grouped UNION rather than a join. The planner expects one row from
 # RETURNING, so it paired them in a nested loop, O(n^2) in the batch: 512 events took 178 ms, 61 ms paired
 # this way (EXPLAIN ANALYZE, 10 M events). (Retention's UPDATE returns the deltas itself: its `jj` is that.)
 JOURNEYS_WITH_DELTAS = f"""SELECT campaign_id, email, domain, bool_or(inserted) AS inserted,
-        {", ".join(f"max({c}) AS {c}" for c in _JOURNEY_VALUES + _DELTAS)}
-    FROM (SELECT campaign_id, email, domain, inserted, {", ".join(_JOURNEY_VALUES)},
-                 {", ".join(f"NULL::bigint AS {d}" for d in _DELTAS)}
+        {_list(f"max({c}) AS {c}" for c in _VALUES + _TYPE_DELTAS)}
+    FROM (SELECT campaign_id, email, domain, inserted, {_list(_VALUES)},
+                 {_list(f"NULL::bigint AS {d}" for d in _TYPE_DELTAS)}
           FROM j
           UNION ALL
-          SELECT campaign_id, email, domain, NULL, {", ".join("NULL" for _ in _JOURNEY_VALUES)}, {", ".join(_DELTAS)}
+          SELECT campaign_id, email, domain, NULL, {_list("NULL" for _ in _VALUES)}, {_list(_TYPE_DELTAS)}
           FROM jd) AS pairs
     GROUP BY campaign_id, email, domain"""
 
 
 def cohort_moves(*, old_counts: str, old_exists: str, new_exists: str) -> str:
     """Per (campaign, hour, domain), how a statement changed the recipients counted there: the journeys it
-    wrote (CTE `jj`: their new counts, first_seen and previous_first_seen, and its deltas ec, lc, cv) leave
-    the hour of their previous state (-1) and join the hour of their new one (+1); pairs that cancel out are
+    wrote (CTE `jj`: their new per-type counts, first_seen and previous_first_seen, and its deltas) leave the
+    hour of their previous state (-1) and join the hour of their new one (+1); pairs that cancel out are
     dropped. `old_counts` is "-" when the deltas were added (ingest), "+" when they were taken (retention)."""
-    before = ", ".join(f"{c} {old_counts} {d} > 0" for c, d in _JOURNEY_DELTAS)
-    after = ", ".join(f"{c} > 0" for c, _ in _JOURNEY_DELTAS)
-    sums = ["sum(n)"] + [f"coalesce(sum(n) FILTER (WHERE {flag}), 0)" for _, flag in _JOURNEY_DELTAS]
-    return f"""SELECT campaign_id, hour, domain, {", ".join(
+    flags = [f"has_{t.name}" for t in EVENT_TYPES]
+    before = _list(f"{c} {old_counts} {delta(c)} > 0" for c in JOURNEY_TYPE_COUNTERS)
+    after = _list(f"{c} > 0" for c in JOURNEY_TYPE_COUNTERS)
+    sums = ["sum(n)"] + [f"coalesce(sum(n) FILTER (WHERE {flag}), 0)" for flag in flags]
+    return f"""SELECT campaign_id, hour, domain, {_list(
         f"{total}::bigint AS {name}" for total, name in zip(sums, USER_COUNTERS, strict=True))}
     FROM (SELECT campaign_id, date_trunc('hour', first_seen) AS hour, domain, 1 AS n, {after}
           FROM jj WHERE {new_exists}
           UNION ALL
           SELECT campaign_id, date_trunc('hour', previous_first_seen), domain, -1, {before}
-          FROM jj WHERE {old_exists}) AS moves(campaign_id, hour, domain, n, ec, lc, cv)
+          FROM jj WHERE {old_exists}) AS moves(campaign_id, hour, domain, n, {_list(flags)})
     GROUP BY campaign_id, hour, domain
     HAVING {" OR ".join(f"{total} <> 0" for total in sums)}"""
 
 
 # CTE `hd` (events per campaign, hour, domain) and CTE `hu` (cohort_moves) as one row per hourly_stats key.
-HOURLY_DELTAS = "SELECT campaign_id, hour, domain, " + ", ".join(
+HOURLY_DELTAS = "SELECT campaign_id, hour, domain, " + _list(
     [f"coalesce(hd.{c}, 0) AS {c}" for c in EVENT_COUNTERS] + [f"coalesce(hu.{c}, 0) AS {c}" for c in USER_COUNTERS]
 ) + " FROM hd FULL JOIN hu USING (campaign_id, hour, domain)"
 
-_COLUMNS = ", ".join(HOURLY_COUNTERS)
-# Adds the rows of CTE `hourly` (campaign_id, hour, domain and HOURLY_COUNTERS) to hourly_stats.
-INSERT_HOURLY = f"""INSERT INTO hourly_stats AS h (campaign_id, hour, domain, {_COLUMNS})
-    SELECT campaign_id, hour, domain, {_COLUMNS} FROM hourly ORDER BY campaign_id, hour, domain
+# Adds the rows of CTE `hourly` (campaign_id, hour, domain and ROLLUP_COUNTERS) to hourly_stats.
+INSERT_HOURLY = f"""INSERT INTO hourly_stats AS h (campaign_id, hour, domain, {ROLLUP_COLUMNS})
+    SELECT campaign_id, hour, domain, {ROLLUP_COLUMNS} FROM hourly ORDER BY campaign_id, hour, domain
     {ADD_TO_HOURLY_STATS}
     RETURNING 1"""

@@ -14,15 +14,23 @@ from common.burst import EXTRA_PARAMS_WITH_BURST, STAGED_WITH_PREVIOUS_CLICK, bu
 from common.enrich import ENRICH_KEY, enrich
 from common.rollups import (
     ADD_TO_DOMAIN_STATS,
+    ADD_TO_JOURNEY,
     COUNT_EVENTS,
-    DOMAIN_STATS_COUNTERS,
+    COUNT_JOURNEY_DELTAS,
     HOUR,
     HOURLY_DELTAS,
     INSERT_HOURLY,
+    JOURNEY_COLUMNS,
+    JOURNEY_DELTAS,
     JOURNEYS_WITH_DELTAS,
+    ROLLUP_COLUMNS,
     SUM_EVENTS,
     cohort_moves,
+    journey_counts,
+    rollup_values,
+    user_changes,
 )
+from common.vocabulary import EMAIL_CLICK
 
 _COLUMNS = "id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, created_at"
 
@@ -37,8 +45,6 @@ _INCOMING = """incoming_events AS (
         id bigint, campaign_id int, event_type text, email text, domain text, ip text, user_agent text,
         extra_params jsonb, ts double precision)
 )"""
-
-_COUNT = "count(*) FILTER (WHERE event_type = '{0}')"
 
 # One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
 # only the inserted rows into journeys, hourly_stats and domain_stats. Inputs are ordered so concurrent
@@ -56,37 +62,29 @@ WITH {_INCOMING}, ins AS (
     ON CONFLICT (id) DO NOTHING
     RETURNING campaign_id, email, domain, event_type, created_at,
               coalesce((extra_params -> '{ENRICH_KEY}' ->> 'is_bot')::boolean, false) AS is_bot,
-              CASE WHEN event_type = 'email_click' AND {by_rules_human("events")} THEN created_at END AS click_at
+              CASE WHEN event_type = '{EMAIL_CLICK.name}' AND {by_rules_human("events")} THEN created_at END
+                  AS click_at
 ), jd AS (
-    SELECT campaign_id, email, domain,
-           {_COUNT.format("email_click")} AS ec, {_COUNT.format("landing_click")} AS lc,
-           {_COUNT.format("conversion")} AS cv, count(*) FILTER (WHERE is_bot) AS bot,
+    SELECT campaign_id, email, domain, {COUNT_JOURNEY_DELTAS},
            min(created_at) AS first_seen, max(created_at) AS last_seen, max(click_at) AS last_click
     FROM ins GROUP BY campaign_id, email, domain
 ), j AS (
-    INSERT INTO journeys AS t (campaign_id, email, domain, first_seen, last_seen,
-                               email_clicks, landing_clicks, conversions, bot_events, last_email_click_at)
-    SELECT campaign_id, email, domain, first_seen, last_seen, ec, lc, cv, bot, last_click
+    INSERT INTO journeys AS t (campaign_id, email, domain, first_seen, last_seen, {JOURNEY_COLUMNS},
+                               last_email_click_at)
+    SELECT campaign_id, email, domain, first_seen, last_seen, {JOURNEY_DELTAS}, last_click
     FROM jd ORDER BY campaign_id, email, domain
     ON CONFLICT (campaign_id, email, domain) DO UPDATE SET
         previous_first_seen = t.first_seen,
         first_seen = least(t.first_seen, excluded.first_seen),
         last_seen = greatest(t.last_seen, excluded.last_seen),
         last_email_click_at = greatest(t.last_email_click_at, excluded.last_email_click_at),
-        email_clicks = t.email_clicks + excluded.email_clicks,
-        landing_clicks = t.landing_clicks + excluded.landing_clicks,
-        conversions = t.conversions + excluded.conversions,
-        bot_events = t.bot_events + excluded.bot_events
-    RETURNING t.campaign_id, t.email, t.domain, t.email_clicks, t.landing_clicks, t.conversions,
+        {ADD_TO_JOURNEY}
+    RETURNING t.campaign_id, t.email, t.domain, {journey_counts("t")},
               t.first_seen, t.previous_first_seen, (t.xmax = 0) AS inserted
 ), jj AS (
     {JOURNEYS_WITH_DELTAS}
 ), ud AS (
-    SELECT campaign_id, domain,
-           count(*) FILTER (WHERE inserted) AS users,
-           count(*) FILTER (WHERE ec > 0 AND email_clicks = ec) AS ec_users,
-           count(*) FILTER (WHERE lc > 0 AND landing_clicks = lc) AS lc_users,
-           count(*) FILTER (WHERE cv > 0 AND conversions = cv) AS cv_users
+    SELECT campaign_id, domain, {user_changes(gained=True)}
     FROM jj GROUP BY campaign_id, domain
 ), hd AS (
     SELECT campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS}
@@ -100,10 +98,8 @@ WITH {_INCOMING}, ins AS (
 ), ed AS (
     SELECT campaign_id, domain, {SUM_EVENTS} FROM hd GROUP BY campaign_id, domain
 ), ds AS (
-    INSERT INTO domain_stats AS s (campaign_id, domain, {", ".join(DOMAIN_STATS_COUNTERS)})
-    SELECT ed.campaign_id, ed.domain, ed.email_clicks, ed.landing_clicks, ed.conversions,
-           ed.bot_email_clicks, ed.bot_landing_clicks, ed.bot_conversions,
-           ud.users, ud.ec_users, ud.lc_users, ud.cv_users
+    INSERT INTO domain_stats AS s (campaign_id, domain, {ROLLUP_COLUMNS})
+    SELECT ed.campaign_id, ed.domain, {rollup_values("ed", "ud")}
     FROM ed JOIN ud USING (campaign_id, domain)
     ORDER BY ed.campaign_id, ed.domain
     {ADD_TO_DOMAIN_STATS}

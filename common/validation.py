@@ -11,13 +11,13 @@ from urllib.parse import parse_qsl
 
 from common.config import Settings
 from common.enrich import ENRICH_KEY
-from common.models import EVENT_TYPES
+from common.vocabulary import EVENT_TYPE_NAMES
 
 REQUIRED = ("cid", "event", "email", "domain")
 # Server-side landing scripts may forward their visitor's address and browser under these names.
 FORWARDED = ("ip", "ua")
 _RESERVED = frozenset((*REQUIRED, *FORWARDED))
-_EVENT_TYPES = frozenset(EVENT_TYPES)
+_EVENT_TYPES = frozenset(EVENT_TYPE_NAMES)
 _MAX_CID = 2**31 - 1
 _CID = re.compile(r"[1-9][0-9]{0,9}")
 _EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
@@ -169,7 +169,7 @@ def validate_event(
         raise EventRejected(422, f"missing required parameter(s): {', '.join(missing)}", missing[0])
     event_type = fields["event"].strip().lower()
     if event_type not in _EVENT_TYPES:
-        raise EventRejected(422, f"event must be one of: {', '.join(EVENT_TYPES)}", "event")
+        raise EventRejected(422, f"event must be one of: {', '.join(EVENT_TYPE_NAMES)}", "event")
     ua = fields.get("ua", user_agent)
     if ua is not None and len(ua) > limits.max_value_length:
         ua = ua[: limits.max_value_length]  # a browser's UA is never this long; keep what identifies it

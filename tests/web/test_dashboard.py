@@ -83,8 +83,8 @@ def test_home__campaigns_newest_first_with_rollup_counts(dashboard_client: Clien
     assert r.status_code == 200
     assert r.template.name == "home.html"
     rows = {c.id: c for c in r.context["campaigns"]}
-    assert (rows[newer].email_clicks, rows[newer].conversions) == (1234, 89)
-    assert (rows[older].email_clicks, rows[older].conversions) == (0, 0)
+    assert (rows[newer].counts.entry.events, rows[newer].counts.goal.events) == (1234, 89)
+    assert (rows[older].counts.entry.events, rows[older].counts.goal.events) == (0, 0)
     ids = [c.id for c in r.context["campaigns"]]
     assert ids.index(newer) < ids.index(older)
     created = [c.created_at for c in r.context["campaigns"]]
@@ -196,7 +196,7 @@ def test_campaign_page__header_stats_and_first_journeys(dashboard_client: Client
     ctx = r.context
     assert ctx["campaign"].id == cid
     totals = ctx["totals"]
-    assert (totals.email_clicks, totals.landing_clicks, totals.conversions) == (180, 40, 12)
+    assert (totals["email_clicks"], totals["landing_clicks"], totals["conversions"]) == (180, 40, 12)
     assert [d.domain for d in ctx["domains"]] == ["example1.com", "example2.com", "example3.com"]
     assert ctx["domain_choices"] == ["example1.com", "example2.com", "example3.com"]
     assert len(ctx["rows"]) == 50 and ctx["shown"] == 50 and ctx["total"].value == 120
@@ -226,7 +226,7 @@ def test_campaign_page__no_events_yet(dashboard_client: Client) -> None:
     cid = new_campaign()
     r = dashboard_client.get(f"/campaign/{cid}")
     assert r.status_code == 200
-    assert r.context["totals"].email_clicks == 0 and r.context["domains"] == [] and r.context["rows"] == []
+    assert r.context["totals"]["email_clicks"] == 0 and r.context["domains"] == [] and r.context["rows"] == []
     assert 'id="stat-conv-rate">—<' in r.text
     assert "No events yet" in r.text and "No recipients yet" in r.text
     assert "Showing 0 of 0 users" in r.text and "Load more" not in r.text
@@ -238,7 +238,7 @@ def test_campaign_page__filters_from_query_work_without_javascript(dashboard_cli
                              params={"domain": "example2.com", "event": "conversion"})
     assert r.context["filters"] == JourneyFilters(domain="example2.com", event="conversion")
     assert {j.domain for j in r.context["rows"]} == {"example2.com"}
-    assert all(j.conversions for j in r.context["rows"])
+    assert all(j.counts["conversions"] for j in r.context["rows"])
     assert '<option value="example2.com" selected>' in r.text
     assert '<option value="conversion" selected>' in r.text
     form = attrs(r.text, "journey-filters")
@@ -261,8 +261,8 @@ def test_domain_stats_fragment__one_row_per_domain(dashboard_client: Client, bus
     assert r.status_code == 200
     assert r.template.name == "partials/domain_stats.html"
     rows = {d.domain: d for d in r.context["domains"]}
-    assert (rows["example1.com"].email_clicks, rows["example1.com"].landing_clicks,
-            rows["example1.com"].conversions) == (60, 40, 4)
+    assert (rows["example1.com"]["email_clicks"], rows["example1.com"]["landing_clicks"],
+            rows["example1.com"]["conversions"]) == (60, 40, 4)
     assert rows["example1.com"].conversion_rate == pytest.approx(100 * 4 / 60)
     assert "<html" not in r.text
     for header in ("Domain", "E.Click", "L.Click", "Conv", "Rate", "Uniq"):
@@ -276,10 +276,10 @@ def test_domain_stats_fragment__one_row_per_domain(dashboard_client: Client, bus
 @pytest.mark.parametrize(("params", "expected_total", "check"), [
     ({}, 120, lambda j: True),
     ({"domain": "example1.com"}, 40, lambda j: j.domain == "example1.com"),
-    ({"event": "landing_click"}, 40, lambda j: j.landing_clicks > 0),
-    ({"event": "conversion"}, 12, lambda j: j.conversions > 0),
+    ({"event": "landing_click"}, 40, lambda j: j.counts["landing_clicks"] > 0),
+    ({"event": "conversion"}, 12, lambda j: j.counts["conversions"] > 0),
     ({"domain": "example1.com", "event": "conversion"}, 4,
-     lambda j: j.domain == "example1.com" and j.conversions > 0),
+     lambda j: j.domain == "example1.com" and j.counts["conversions"] > 0),
     ({"q": "GMAIL"}, 60, lambda j: "gmail" in j.email),
     ({"q": "user01", "domain": "example2.com"}, 4,
      lambda j: "user01" in j.email and j.domain == "example2.com"),

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from web.dashboard.chart import BOTTOM, HEIGHT, LEFT, PLOT_WIDTH, TOP, build_chart, nice_ceiling
+from web.dashboard.counts import Counts
 from web.dashboard.period import Period, bucket_for, bucket_starts, to_local, truncate
-from web.dashboard.queries import Counts
 
 NOW = datetime(2026, 11, 25, 14, 37, 12)
 
@@ -77,7 +77,8 @@ def test_nice_ceiling(value: int, top: int, step: int) -> None:
 
 def test_chart_geometry() -> None:
     starts = [datetime(2026, 11, 25, h) for h in range(4)]
-    counts = {starts[1]: Counts(8, 4, 1, bot_email_clicks=3), starts[3]: Counts(2, 0, 0)}
+    counts = {starts[1]: Counts({"email_clicks": 8, "landing_clicks": 4, "conversions": 1, "bot_email_clicks": 3}),
+              starts[3]: Counts({"email_clicks": 2})}
     chart = build_chart(starts, counts, "hour", all_counts=False)
     email = chart.lines[0]
     assert (email.key, email.total) == ("email_clicks", 7)  # 8 + 2 - 3 bots

@@ -6,14 +6,16 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from common.vocabulary import EVENT_TYPES
+from web.dashboard.counts import ZERO, Counts
 from web.dashboard.period import Bucket
-from web.dashboard.queries import Counts
 
 WIDTH, HEIGHT = 960, 240
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28  # room for the axis labels
 PLOT_WIDTH, PLOT_HEIGHT = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 MAX_X_LABELS = 8
-SERIES = (("email_clicks", "Email clicks"), ("landing_clicks", "Landing clicks"), ("conversions", "Conversions"))
+# One line per event type, keyed by its counter column (also the CSS class that colours it).
+SERIES = tuple((t.plural, t.plural_label) for t in EVENT_TYPES)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -96,25 +98,23 @@ def _x_ticks(starts: list[datetime], bucket: Bucket, slot: float) -> list[Tick]:
 
 
 def _describe(counts: Counts) -> str:
-    return (f"{counts.email_clicks:,} email clicks · {counts.landing_clicks:,} landing clicks · "
-            f"{counts.conversions:,} conversions")
+    return " · ".join(f"{counts[key]:,} {label.lower()}" for key, label in SERIES)
 
 
 def build_chart(starts: list[datetime], counts: dict[datetime, Counts], bucket: Bucket, *,
                 all_counts: bool, zone: str = "UTC") -> Chart:
     """The chart of `starts` (every bucket, gaps included, in time zone `zone`), with people only unless
     `all_counts`."""
-    zero = Counts(0, 0, 0)
-    shown = [counts.get(moment, zero).shown(all_counts) for moment in starts]
-    top, step = nice_ceiling(max((getattr(c, key) for c in shown for key, _ in SERIES), default=0))
+    shown = [counts.get(moment, ZERO).shown(all_counts) for moment in starts]
+    top, step = nice_ceiling(max((c[key] for c in shown for key, _ in SERIES), default=0))
     slot = PLOT_WIDTH / max(len(starts), 1)
 
     def y(value: int) -> float:
         return round(TOP + PLOT_HEIGHT * (1 - value / top), 1)
 
     lines = [
-        Line(key, label, sum(getattr(c, key) for c in shown),
-             " ".join(f"{LEFT + (i + 0.5) * slot:.1f},{y(getattr(c, key))}" for i, c in enumerate(shown)))
+        Line(key, label, sum(c[key] for c in shown),
+             " ".join(f"{LEFT + (i + 0.5) * slot:.1f},{y(c[key])}" for i, c in enumerate(shown)))
         for key, label in SERIES
     ]
     slots = [Slot(round(LEFT + i * slot, 1), round(slot, 1), f"{bucket_label(moment, bucket)} {zone}: {_describe(c)}")

@@ -18,9 +18,11 @@ from common.campaigns import (
 )
 from common.db import connect
 from common.models import Campaign
+from common.vocabulary import EVENT_TYPES
 from web.dashboard import queries
 from web.dashboard.auth import current_user, require_csrf
 from web.dashboard.chart import build_chart
+from web.dashboard.counts import Counts, total
 from web.dashboard.deps import DbSession
 from web.dashboard.export import csv_download
 from web.dashboard.period import PRESETS, Period, bucket_for, bucket_starts, to_local
@@ -31,15 +33,11 @@ MAX_CAMPAIGN_ID = 2**31 - 1
 
 router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False)
 
-EVENT_CHOICES = (
-    ("email_click", "Email click"),
-    ("landing_click", "Landing click"),
-    ("conversion", "Conversion"),
-)
+EVENT_CHOICES = tuple((t.name, t.label) for t in EVENT_TYPES)
 
 # Filter parameters as the journeys filter form sends them; `offset` only on "Load more".
 Domain = Annotated[str | None, Query(max_length=255)]
-EventType = Annotated[str | None, Query(max_length=50)]
+EventFilter = Annotated[str | None, Query(max_length=50)]
 Search = Annotated[str | None, Query(alias="q", max_length=1000)]
 # `?counts=all`: every event; anything else: people only (bots subtracted). Kept in every URL a page makes.
 CountsMode = Annotated[str | None, Query(alias="counts", max_length=10)]
@@ -215,7 +213,7 @@ def _chart_context(request: Request, session: DbSession, campaign: Campaign, per
 
 
 def _stats_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool,
-                   totals: queries.Counts | None = None) -> dict[str, Any]:
+                   totals: Counts | None = None) -> dict[str, Any]:
     totals = totals or queries.campaign_totals(session=session, campaign_id=campaign.id, period=period)
     return {"campaign": campaign, "totals": totals.shown(all_counts), "all_totals": totals}
 
@@ -226,7 +224,7 @@ def _domains_context(all_counts: bool, domains: list[queries.DomainRow]) -> dict
 
 @router.get("/campaign/{campaign_id:int}")
 def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
-                  domain: Domain = None, event: EventType = None, search: Search = None,
+                  domain: Domain = None, event: EventFilter = None, search: Search = None,
                   counts: CountsMode = None) -> Response:
     """The campaign page; the filter parameters let the journeys filter work without JavaScript too."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
@@ -235,7 +233,7 @@ def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, p
     all_counts = context["all_counts"]
     domains = queries.domain_rows(session=session, campaign_id=campaign.id, period=period)
     # In a range the totals are the domains' sum: one read of hourly_stats, not two.
-    totals = None if period.is_all else queries.sum_counts(domains)
+    totals = None if period.is_all else total(domains)
     return render(request, "campaign.html", {
         **context,
         **_range_context(request, campaign),
@@ -277,7 +275,7 @@ def chart(request: Request, session: DbSession, campaign: CampaignDep, period: P
 
 @router.get("/campaign/{campaign_id:int}/users")
 def journeys(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
-             event: EventType = None, search: Search = None, counts: CountsMode = None,
+             event: EventFilter = None, search: Search = None, counts: CountsMode = None,
              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
              after: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     """The journeys table for the filters; with an offset ("Load more"), just the next rows and the footer."""
@@ -301,7 +299,7 @@ def journeys(request: Request, session: DbSession, campaign: CampaignDep, period
 # --- export -------------------------------------------------------------------------------------------------
 
 @router.get("/campaign/{campaign_id:int}/export/events.csv")
-def export_events(campaign: CampaignDep, period: PeriodDep, domain: Domain = None, event: EventType = None,
+def export_events(campaign: CampaignDep, period: PeriodDep, domain: Domain = None, event: EventFilter = None,
                   search: Search = None) -> Response:
     """Every event of the campaign (for the journeys filters and the date range), streamed as CSV."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
@@ -310,7 +308,7 @@ def export_events(campaign: CampaignDep, period: PeriodDep, domain: Domain = Non
 
 
 @router.get("/campaign/{campaign_id:int}/export/journeys.csv")
-def export_journeys(campaign: CampaignDep, period: PeriodDep, domain: Domain = None, event: EventType = None,
+def export_journeys(campaign: CampaignDep, period: PeriodDep, domain: Domain = None, event: EventFilter = None,
                     search: Search = None) -> Response:
     """The journeys matching the filters (first seen in the date range), streamed as CSV."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)

@@ -12,7 +12,7 @@ journeys, and that count stops at SEARCH_COUNT_CAP rows.
 import base64
 import binascii
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,8 +32,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from common.models import EVENT_TYPES, Campaign, DomainStats, Event, HourlyStats, Journey
-from common.rollups import DOMAIN_STATS_COUNTERS, EVENT_COUNTERS
+from common.models import Campaign, DomainStats, Event, HourlyStats, Journey, counter
+from common.vocabulary import (
+    ALL,
+    BOTS,
+    BY_NAME,
+    ENTRY,
+    EVENT_COUNTERS,
+    GOAL,
+    JOURNEY_TYPE_COUNTERS,
+    ROLLUP_COUNTERS,
+    events_column,
+)
+from web.dashboard.counts import Counts, total
 from web.dashboard.period import Bucket, Period
 from web.dashboard.search import common_in_emails, index_part
 
@@ -43,48 +54,6 @@ ALL_TIME = Period()
 SEARCH_COUNT_CAP = 1_000
 MAX_SEARCH_LENGTH = 255
 
-_JOURNEY_EVENT_COLUMNS: dict[str, InstrumentedAttribute[int]] = {
-    "email_click": Journey.email_clicks,
-    "landing_click": Journey.landing_clicks,
-    "conversion": Journey.conversions,
-}
-
-
-@dataclass(frozen=True)
-class Counts:
-    """Events per type (all traffic), the bots among them, and unique recipients per type (all traffic)."""
-
-    email_clicks: int
-    landing_clicks: int
-    conversions: int
-    bot_email_clicks: int = 0
-    bot_landing_clicks: int = 0
-    bot_conversions: int = 0
-    users: int = 0
-    email_click_users: int = 0
-    landing_click_users: int = 0
-    conversion_users: int = 0
-
-    def humans(self) -> "Counts":
-        """The same counts without the events flagged as bots (human = total - bot). The unique-recipient
-        counts stay all-traffic: the rollup counts a recipient once, whichever kind of event came first."""
-        return replace(self, email_clicks=self.email_clicks - self.bot_email_clicks,
-                       landing_clicks=self.landing_clicks - self.bot_landing_clicks,
-                       conversions=self.conversions - self.bot_conversions,
-                       bot_email_clicks=0, bot_landing_clicks=0, bot_conversions=0)
-
-    def shown(self, all_counts: bool) -> "Counts":
-        """What the dashboard shows: every event with `all_counts`, else people only."""
-        return self if all_counts else self.humans()
-
-    @property
-    def bot_events(self) -> int:
-        return self.bot_email_clicks + self.bot_landing_clicks + self.bot_conversions
-
-    @property
-    def conversion_rate(self) -> float | None:
-        """Conversions per email click, in percent; None when there were no email clicks."""
-        return 100.0 * self.conversions / self.email_clicks if self.email_clicks > 0 else None
 
 
 @dataclass(frozen=True)
@@ -97,34 +66,25 @@ class CampaignRow:
     id: int
     name: str
     created_at: datetime
-    email_clicks: int
-    conversions: int
-    bot_email_clicks: int = 0
-    bot_conversions: int = 0
-    archived: bool = False
+    archived: bool
+    counts: Counts  # HOME_COUNTERS
 
     def shown(self, all_counts: bool) -> "CampaignRow":
-        if all_counts:
-            return self
-        return replace(self, email_clicks=self.email_clicks - self.bot_email_clicks,
-                       conversions=self.conversions - self.bot_conversions,
-                       bot_email_clicks=0, bot_conversions=0)
+        return replace(self, counts=self.counts.shown(all_counts))
 
 
 @dataclass(frozen=True)
 class JourneyRow:
     email: str
     domain: str
-    email_clicks: int
-    landing_clicks: int
-    conversions: int
     first_seen: datetime
-    bot_events: int = 0
+    bot_events: int
+    counts: dict[str, int]  # events per type, by JOURNEY_TYPE_COUNTERS name
 
     @property
     def only_bots(self) -> bool:
         """Every event of this recipient was flagged as a bot (a scanner, most likely, not a person)."""
-        return self.bot_events > 0 and self.bot_events >= self.email_clicks + self.landing_clicks + self.conversions
+        return self.bot_events > 0 and self.bot_events >= sum(self.counts.values())
 
 
 @dataclass(frozen=True)
@@ -169,7 +129,7 @@ class JourneyFilters:
         """Filters from query parameters; unknown events and blank values mean "all"."""
         domain = (domain or "").strip() or None
         term = (search or "").strip().lower()[:MAX_SEARCH_LENGTH] or None
-        return cls(domain=domain, event=event if event in EVENT_TYPES else None, search=term)
+        return cls(domain=domain, event=event if event in BY_NAME else None, search=term)
 
     def params(self) -> dict[str, str]:
         """As query parameters (the names the filter form uses)."""
@@ -183,29 +143,27 @@ class Total:
     capped: bool = False  # True: there are more than `value`
 
 
+# What the home page shows of each campaign: the funnel's entry and goal events, all and bots.
+HOME_COUNTERS = tuple(events_column(t, tr) for t in (ENTRY, GOAL) for tr in (ALL, BOTS))
+
+
 def list_campaigns(*, session: Session, archived: bool = False) -> list[CampaignRow]:
-    """Campaigns, newest first, with their email clicks and conversions (and the bots among them): the
-    active ones, or with `archived` the archived ones. Campaigns being deleted are never listed."""
+    """Campaigns, newest first, with their HOME_COUNTERS: the active ones, or with `archived` the archived
+    ones. Campaigns being deleted are never listed."""
     totals = (
-        select(DomainStats.campaign_id,
-               func.sum(DomainStats.email_clicks).label("email_clicks"),
-               func.sum(DomainStats.conversions).label("conversions"),
-               func.sum(DomainStats.bot_email_clicks).label("bot_email_clicks"),
-               func.sum(DomainStats.bot_conversions).label("bot_conversions"))
+        select(DomainStats.campaign_id, *(func.sum(counter(DomainStats, c)).label(c) for c in HOME_COUNTERS))
         .group_by(DomainStats.campaign_id)
         .subquery()
     )
     stmt = (
-        select(Campaign.id, Campaign.name, Campaign.created_at,
-               func.coalesce(totals.c.email_clicks, 0), func.coalesce(totals.c.conversions, 0),
-               func.coalesce(totals.c.bot_email_clicks, 0), func.coalesce(totals.c.bot_conversions, 0),
-               Campaign.archived_at.is_not(None))
+        select(Campaign.id, Campaign.name, Campaign.created_at, Campaign.archived_at.is_not(None),
+               *(totals.c[c] for c in HOME_COUNTERS))
         .outerjoin(totals, totals.c.campaign_id == Campaign.id)
         .where(Campaign.deleted_at.is_(None),
                Campaign.archived_at.is_not(None) if archived else Campaign.archived_at.is_(None))
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
     )
-    return [CampaignRow(*row) for row in session.execute(stmt)]
+    return [CampaignRow(*row[:4], counts=Counts.of_row(row[4:], HOME_COUNTERS)) for row in session.execute(stmt)]
 
 
 def count_archived(*, session: Session) -> int:
@@ -219,39 +177,32 @@ def campaigns_being_deleted(*, session: Session) -> list[str]:
     return list(session.scalars(stmt))
 
 
-_COUNT_COLUMNS = (
-    DomainStats.email_clicks, DomainStats.landing_clicks, DomainStats.conversions,
-    DomainStats.bot_email_clicks, DomainStats.bot_landing_clicks, DomainStats.bot_conversions,
-    DomainStats.users, DomainStats.email_click_users, DomainStats.landing_click_users,
-    DomainStats.conversion_users,
-)
-
-
-def sum_counts(rows: list[DomainRow]) -> Counts:
-    return Counts(*(sum(getattr(row, f.name) for row in rows) for f in fields(Counts)))
+_COUNT_COLUMNS = tuple(counter(DomainStats, c) for c in ROLLUP_COUNTERS)
 
 
 def campaign_totals(*, session: Session, campaign_id: int, period: Period = ALL_TIME) -> Counts:
     if not period.is_all:
-        return sum_counts(domain_rows(session=session, campaign_id=campaign_id, period=period))
-    stmt = select(*(func.coalesce(func.sum(column), 0) for column in _COUNT_COLUMNS)).where(
-        DomainStats.campaign_id == campaign_id)
-    return Counts(*(int(v) for v in session.execute(stmt).one()))
+        return total(domain_rows(session=session, campaign_id=campaign_id, period=period))
+    stmt = select(*(func.sum(column) for column in _COUNT_COLUMNS)).where(DomainStats.campaign_id == campaign_id)
+    return Counts.of_row(session.execute(stmt).one())
+
+
+def _domain_row(row: Any) -> DomainRow:
+    """A row of ROLLUP_COUNTERS followed by the domain."""
+    return DomainRow(Counts.of_row(row[:-1]).values, domain=row[-1])
 
 
 def domain_rows(*, session: Session, campaign_id: int, period: Period = ALL_TIME) -> list[DomainRow]:
-    """Per sending domain, most email clicks first (all traffic: the order stays put when counts switch)."""
+    """Per sending domain, most entry events (email clicks) first (all traffic: the order stays put when counts
+    switch)."""
     if not period.is_all:
         return _domain_rows_in(session, campaign_id, period)
     stmt = (
         select(*_COUNT_COLUMNS, DomainStats.domain)
         .where(DomainStats.campaign_id == campaign_id)
-        .order_by(DomainStats.email_clicks.desc(), DomainStats.domain)
+        .order_by(counter(DomainStats, events_column(ENTRY)).desc(), DomainStats.domain)
     )
-    return [DomainRow(*row) for row in session.execute(stmt)]
-
-
-_HOURLY_EVENT_COLUMNS = tuple(getattr(HourlyStats, name) for name in EVENT_COUNTERS)
+    return [_domain_row(row) for row in session.execute(stmt)]
 
 
 def _hourly_sum(column: Any) -> Any:
@@ -266,12 +217,11 @@ def _in_period(column: Any, period: Period) -> ColumnElement[bool]:
 
 def _domain_rows_in(session: Session, campaign_id: int, period: Period) -> list[DomainRow]:
     """Per domain: events in the range, and the recipients first seen in it (one slice of hourly_stats)."""
-    stmt = (select(*(_hourly_sum(getattr(HourlyStats, name)) for name in DOMAIN_STATS_COUNTERS), HourlyStats.domain)
+    stmt = (select(*(_hourly_sum(counter(HourlyStats, c)) for c in ROLLUP_COUNTERS), HourlyStats.domain)
             .where(HourlyStats.campaign_id == campaign_id, _in_period(HourlyStats.hour, period))
             .group_by(HourlyStats.domain))
-    rows = [DomainRow(**dict(zip(DOMAIN_STATS_COUNTERS, map(int, row[:-1]), strict=True)),  # type: ignore[arg-type]
-                      domain=row[-1]) for row in session.execute(stmt)]
-    return sorted(rows, key=lambda row: (-row.email_clicks, row.domain))
+    rows = [_domain_row(row) for row in session.execute(stmt)]
+    return sorted(rows, key=lambda row: (-row.entry.events, row.domain))
 
 
 def first_hour(*, session: Session, campaign_id: int) -> datetime | None:
@@ -285,10 +235,10 @@ def timeline(*, session: Session, campaign_id: int, start: datetime, end: dateti
     keyed by the bucket's local start; buckets without events are absent."""
     local_hour: Any = HourlyStats.hour if tz == "UTC" else func.timezone(tz, func.timezone("UTC", HourlyStats.hour))
     moment = func.date_trunc(bucket, local_hour)
-    stmt = (select(moment, *(_hourly_sum(c) for c in _HOURLY_EVENT_COLUMNS))
+    stmt = (select(moment, *(_hourly_sum(counter(HourlyStats, c)) for c in EVENT_COUNTERS))
             .where(HourlyStats.campaign_id == campaign_id, HourlyStats.hour >= start, HourlyStats.hour < end)
             .group_by(moment))
-    return {row[0]: Counts(*row[1:]) for row in session.execute(stmt)}
+    return {row[0]: Counts.of_row(row[1:], EVENT_COUNTERS) for row in session.execute(stmt)}
 
 
 def campaign_domains(*, session: Session, campaign_id: int) -> list[str]:
@@ -322,7 +272,7 @@ def _journey_conditions(campaign_id: int, filters: JourneyFilters,
     if filters.domain:
         conditions.append(Journey.domain == filters.domain)
     if filters.event:
-        conditions.append(_JOURNEY_EVENT_COLUMNS[filters.event] > 0)
+        conditions.append(counter(Journey, BY_NAME[filters.event].plural) > 0)
     if filters.search:
         # Emails are stored lower-cased and the term is lower-cased: LIKE is a case-insensitive match here.
         conditions.append(_contains(Journey.email, filters.search))
@@ -347,14 +297,15 @@ def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters
     if after is not None:
         conditions.append(_after(after))
     stmt = (
-        select(Journey.email, Journey.domain, Journey.email_clicks, Journey.landing_clicks,
-               Journey.conversions, Journey.first_seen, Journey.bot_events)
+        select(Journey.email, Journey.domain, Journey.first_seen, Journey.bot_events,
+               *(counter(Journey, c) for c in JOURNEY_TYPE_COUNTERS))
         .where(*conditions)
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
         .offset(None if after is not None else offset)
         .limit(limit + 1)  # one extra row tells whether "Load more" has anything left to load
     )
-    rows = [JourneyRow(*row) for row in session.execute(stmt)]
+    rows = [JourneyRow(*row[:4], counts=dict(zip(JOURNEY_TYPE_COUNTERS, row[4:], strict=True)))
+            for row in session.execute(stmt)]
     return rows[:limit], len(rows) > limit
 
 
@@ -369,7 +320,7 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
         return Total(min(found, SEARCH_COUNT_CAP), capped=found > SEARCH_COUNT_CAP)
     # Unique recipients (who have the filter's event): both rollups have the same counters.
     rollup: Any = DomainStats if period.is_all else HourlyStats
-    column = getattr(rollup, f"{filters.event}_users" if filters.event else "users")
+    column = counter(rollup, BY_NAME[filters.event].users if filters.event else "users")
     stmt = select(func.coalesce(func.sum(column) if period.is_all else _hourly_sum(column), 0)).where(
         rollup.campaign_id == campaign_id)
     if not period.is_all:
@@ -414,8 +365,7 @@ def export_journeys_query(*, campaign_id: int, filters: JourneyFilters, period: 
     """The journeys table's rows for the filters, in its order (newest recipient first, off its index)."""
     return (
         select(_text_cell(Journey.email, "email"), _text_cell(Journey.domain, "domain"), Journey.first_seen,
-               Journey.last_seen, Journey.email_clicks, Journey.landing_clicks, Journey.conversions,
-               Journey.bot_events)
+               Journey.last_seen, *(counter(Journey, c) for c in JOURNEY_TYPE_COUNTERS), Journey.bot_events)
         .where(*_journey_conditions(campaign_id, filters, period))
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
     )

@@ -10,6 +10,7 @@ import jinja2
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
+from common.vocabulary import EVENT_TYPES
 from web.security import SECURITY_HEADERS, apply_security_headers, http_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +52,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(number=number, short_date=short_date, percent=percent, http_url=http_url)
-    env.globals["static_url"] = static_url
+    env.globals.update(static_url=static_url, event_types=EVENT_TYPES)
     return env
 
 

@@ -5,8 +5,8 @@ import orjson
 import psycopg
 from fastapi import APIRouter, Request, Response
 
-from common.models import EVENT_TYPES
 from common.validation import EventRejected, parse_query, validate_event
+from common.vocabulary import EVENT_TYPE_NAMES
 from web.ingest.ids import IdsUnavailable
 from web.ingest.pipeline import IngestPipeline
 from web.ingest.publisher import Overloaded, Unavailable
@@ -35,7 +35,7 @@ def _param(name: str, description: str, required: bool = False, **schema: Any) -
 _OPENAPI = {
     "parameters": [
         _param("cid", "Campaign id", True, pattern="^[0-9]+$"),
-        _param("event", "Event type", True, enum=list(EVENT_TYPES)),
+        _param("event", "Event type", True, enum=list(EVENT_TYPE_NAMES)),
         _param("email", "Recipient's email address", True, maxLength=255),
         _param("domain", "Sending domain the email came from", True, maxLength=255),
         _param("ip", "Visitor's IP, when a server-side script calls on the visitor's behalf"),

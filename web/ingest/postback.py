@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request, Response
 
 from common.store import store_events
 from common.validation import EventRejected, validate_event
+from common.vocabulary import EVENT_TYPES, GOAL
 from web.ingest.api import json_response, request_params
 from web.ingest.ids import IdsUnavailable
 from web.ingest.pg import ThreadConnections
@@ -29,7 +30,8 @@ router = APIRouter(tags=["ingest"])
 _OWN = ("cid", "click_id", "secret", "payout", "txid")
 # The conversion's recipient and visitor are the click's; a postback may not say otherwise.
 _FROM_CLICK = ("event", "email", "domain", "ip", "ua")
-_CLICKS = ("email_click", "landing_click")
+# A conversion is reported for a click: any event type before the goal.
+_CLICKS = frozenset(t.name for t in EVENT_TYPES if t != GOAL)
 _PAYOUT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")
 _MAX_CID = 2**31 - 1
 _MAX_EVENT_ID = 2**63 - 1
@@ -174,7 +176,7 @@ async def _postback(request: Request, pipeline: IngestPipeline, wait: float) -> 
     if event_type not in _CLICKS:
         raise EventRejected(422, f"event {click_id} is a {event_type}, not a click", "click_id")
 
-    pairs: list[tuple[str, Any]] = [("cid", str(campaign_id)), ("event", "conversion"), ("email", email),
+    pairs: list[tuple[str, Any]] = [("cid", str(campaign_id)), ("event", GOAL.name), ("email", email),
                                     ("domain", domain), ("click_id", click_id)]
     if ip is not None:
         pairs.append(("ip", ip))

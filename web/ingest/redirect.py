@@ -14,6 +14,7 @@ import psycopg
 from fastapi import APIRouter, Request, Response
 
 from common.validation import EventRejected, parse_query
+from common.vocabulary import EMAIL_CLICK
 from web.ingest.api import record, tracker_error
 from web.ingest.pipeline import IngestPipeline
 from web.security import SECURITY_HEADERS
@@ -130,7 +131,7 @@ async def tracking_link(cid: str, request: Request) -> Response:
             error = "HEAD requests are not recorded"
         else:
             client = request.client
-            status, body, _ = await record(pipeline, [("cid", str(campaign_id)), ("event", "email_click"), *pairs],
+            status, body, _ = await record(pipeline, [("cid", str(campaign_id)), ("event", EMAIL_CLICK.name), *pairs],
                                            client.host if client else None, request.headers.get("user-agent"))
             if status == 200:
                 values["click_id"] = str(body["event_id"])

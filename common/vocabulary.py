@@ -1,0 +1,88 @@
+"""The tracker's vocabulary: the event types, in funnel order, and the counters each one feeds. Declared once.
+
+Everything that counts reads this module: the ingest statement, retention and the bulk generator (their SQL
+pieces are built in common/rollups.py), the rollup and journey columns (common/models.py), validation, and the
+dashboard's columns, filters, chart series, CSV headers and template loops. A new event type is one line in
+EVENT_TYPES, one migration adding its columns (see EventType) and its labels; nothing else names a type, but
+for the few rules about one type in particular (the burst rule is about email clicks, a postback records a
+conversion), which name it through the constants below.
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    """One kind of event. Its counters are columns named after it:
+
+    - `journeys.<plural>`: the recipient's events of this type;
+    - `domain_stats` and `hourly_stats`: `<plural>` (all traffic), `bot_<plural>` (the bots among them) and
+      `<name>_users` (unique recipients with this type).
+    """
+
+    name: str  # as sent (`event=email_click`) and stored (events.event_type)
+    label: str  # "Email click": a filter choice
+    plural_label: str  # "Email clicks": a chart series
+    short: str  # "E.Click": a table column
+
+    @property
+    def heading(self) -> str:
+        """The overall stats' title: "Email Clicks"."""
+        return self.plural_label.title()
+
+    @property
+    def plural(self) -> str:
+        """The column that counts its events: "email_clicks"."""
+        return f"{self.name}s"
+
+    @property
+    def users(self) -> str:
+        """The column that counts recipients with such an event: "email_click_users"."""
+        return f"{self.name}_users"
+
+    @property
+    def slug(self) -> str:
+        """For HTML ids and CSS classes: "email-clicks"."""
+        return self.plural.replace("_", "-")
+
+
+EMAIL_CLICK = EventType("email_click", "Email click", "Email clicks", "E.Click")
+LANDING_CLICK = EventType("landing_click", "Landing click", "Landing clicks", "L.Click")
+CONVERSION = EventType("conversion", "Conversion", "Conversions", "Conv")
+
+# In funnel order: the order of every column, series and choice.
+EVENT_TYPES: tuple[EventType, ...] = (EMAIL_CLICK, LANDING_CLICK, CONVERSION)
+EVENT_TYPE_NAMES: tuple[str, ...] = tuple(t.name for t in EVENT_TYPES)
+BY_NAME: dict[str, EventType] = {t.name: t for t in EVENT_TYPES}
+
+# The funnel's ends: the seed's "Clicks" are ENTRY events, its "Conv" GOAL events, and the conversion rate is
+# GOAL ÷ ENTRY.
+ENTRY = EMAIL_CLICK
+GOAL = CONVERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    """A share of the events with counters of its own: every event, or those flagged as bots. The dashboard's
+    "people only" view is the difference of the two."""
+
+    prefix: str  # of its counter columns
+    flag: str | None  # the boolean column of an event row set that selects it; None for every event
+
+
+ALL = Traffic("", None)
+BOTS = Traffic("bot_", "is_bot")
+TRAFFIC: tuple[Traffic, ...] = (ALL, BOTS)
+
+
+def events_column(event_type: EventType, traffic: Traffic = ALL) -> str:
+    """The rollup column counting `event_type` events of `traffic`: "bot_email_clicks"."""
+    return traffic.prefix + event_type.plural
+
+
+# domain_stats' and hourly_stats' counters, in this order everywhere they are listed.
+EVENT_COUNTERS: tuple[str, ...] = tuple(events_column(t, tr) for tr in TRAFFIC for t in EVENT_TYPES)
+USER_COUNTERS: tuple[str, ...] = ("users", *(t.users for t in EVENT_TYPES))
+ROLLUP_COUNTERS: tuple[str, ...] = EVENT_COUNTERS + USER_COUNTERS
+# A journey's counters: its events per type, and how many of all of them were flagged as bots.
+JOURNEY_TYPE_COUNTERS: tuple[str, ...] = tuple(t.plural for t in EVENT_TYPES)
+JOURNEY_COUNTERS: tuple[str, ...] = (*JOURNEY_TYPE_COUNTERS, "bot_events")
