@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from common.config import Settings, get_settings
+from common.db import Database
 from web import health
 from web.dashboard.routes import install as install_dashboard
 from web.ingest import api, pixel, postback, redirect
@@ -21,11 +22,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    db = Database(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pipeline = build_pipeline(settings)
+        app.state.pipeline = build_pipeline(settings, db)
         yield
         app.state.pipeline.close()
+        db.close()
 
     app = FastAPI(
         title="Click Tracker",
@@ -34,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.db = db
     app.include_router(api.router)
     app.include_router(pixel.router)
     app.include_router(postback.router)

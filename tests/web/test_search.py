@@ -5,6 +5,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from common.db import get_session
 from web.dashboard import search
 from web.dashboard.search import CommonTrigrams, common_trigrams, index_part, trigrams
 
@@ -50,13 +51,15 @@ def test_common_in_emails__read_from_the_planners_sample(db: psycopg.Connection[
                "SELECT %s, 'sample' || i || '@gmail.com', 'd.com', now(), now(), 1 FROM generate_series(1, 50) i",
                (campaign_id,))
     db.execute("ANALYZE journeys")
-    sample = CommonTrigrams._sample()
+    with get_session() as session:
+        sample = CommonTrigrams._sample(session)
     assert len(sample) > 1  # addresses of the column, as sampled by ANALYZE
     found = db.execute("SELECT count(DISTINCT email) FROM journeys WHERE email = ANY(%s)", (sample,)).fetchone()
     assert found == (len(set(sample)),)
     common = CommonTrigrams()
-    assert common.get() == common_trigrams(sample)
-    assert common.get() is common.get()  # read once, then kept for _REFRESH_SECONDS
+    with get_session() as session:
+        assert common.get(session) == common_trigrams(sample)
+        assert common.get(session) is common.get(session)  # read once, then kept for _REFRESH_SECONDS
 
 
 @pytest.mark.parametrize("common", [frozenset(), PROVIDERS], ids=["no sample", "providers common"])
@@ -65,7 +68,7 @@ def test_search__same_rows_whichever_part_the_index_is_asked_for(
 ) -> None:
     from tests.web.test_dashboard import HX, new_campaign, seed_journeys
 
-    monkeypatch.setattr(search.common_in_emails, "get", lambda: common)
+    monkeypatch.setattr(search.common_in_emails, "get", lambda session: common)
     cid = new_campaign()
     emails = ["jane.doe@gmail.com", "jane.doe@gmail.co", "jane.doe@yahoo.com", "xjane.doe@gmail.com.br",
               "a%b@gmail.com", "axb@gmail.com", "comet@x.org", "comet@y.org"]

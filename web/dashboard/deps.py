@@ -2,14 +2,22 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from common.db import get_session
+from common.db import Database
 
 
-def _db_session() -> Iterator[Session]:
-    with get_session() as session:
+def _database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+Db = Annotated[Database, Depends(_database)]
+
+
+def _db_session(db: Db) -> Iterator[Session]:
+    with db.session() as session:
         yield session
 
 

@@ -4,25 +4,26 @@ Postgres writes the CSV itself (`COPY (SELECT …) TO STDOUT WITH CSV HEADER`): 
 are read and go out through a StreamingResponse in chunks of CHUNK_BYTES, so a million rows never sit in
 memory, in this process or in the driver, and no Python code runs per row (a row-by-row CSV writer was 15x
 slower on 10M events). The query (web/dashboard/queries.py) quotes spreadsheet formulas and shapes every cell. The
-generator opens its own connection: the request's session may be closed before the last chunk is sent.
+generator takes a pooled connection of its own: the request's session may be closed before the last chunk is
+sent.
 """
 from collections.abc import Iterator
 
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Select
 
-from common.db import connect, get_engine
+from common.db import Database
 from web.dashboard.render import secured
 
 CHUNK_BYTES = 64 * 1024
 
 
-def csv_chunks(stmt: Select[object]) -> Iterator[bytes]:
+def csv_chunks(db: Database, stmt: Select[object]) -> Iterator[bytes]:
     """The statement's rows as CSV with a header line (the column labels), in chunks of about CHUNK_BYTES."""
-    compiled = stmt.compile(dialect=get_engine().dialect, compile_kwargs={"render_postcompile": True})
+    compiled = stmt.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
     copy_sql = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, HEADER true)"
     buffer = bytearray()
-    with connect() as conn, conn.cursor() as cursor, cursor.copy(copy_sql, compiled.params) as copy:
+    with db.connection() as conn, conn.cursor() as cursor, cursor.copy(copy_sql, compiled.params) as copy:
         for data in copy:  # one row at a time from libpq: gathered so each send carries many
             buffer += data
             if len(buffer) >= CHUNK_BYTES:
@@ -32,8 +33,8 @@ def csv_chunks(stmt: Select[object]) -> Iterator[bytes]:
         yield bytes(buffer)
 
 
-def csv_download(filename: str, stmt: Select[object]) -> StreamingResponse:
-    response = StreamingResponse(csv_chunks(stmt), media_type="text/csv; charset=utf-8",
+def csv_download(db: Database, filename: str, stmt: Select[object]) -> StreamingResponse:
+    response = StreamingResponse(csv_chunks(db, stmt), media_type="text/csv; charset=utf-8",
                                  headers={"Content-Disposition": f'attachment; filename="{filename}"'})
     secured(response)
     return response

@@ -16,14 +16,14 @@ from common.campaigns import (
     set_archived,
     update_campaign,
 )
-from common.db import connect
+from common.db import Database
 from common.models import Campaign
 from common.vocabulary import EVENT_TYPES
 from web.dashboard import queries
 from web.dashboard.auth import current_user, require_csrf
 from web.dashboard.chart import build_chart
 from web.dashboard.counts import Counts, total
-from web.dashboard.deps import DbSession
+from web.dashboard.deps import Db, DbSession
 from web.dashboard.export import csv_download
 from web.dashboard.period import PRESETS, Period, bucket_for, bucket_starts, to_local
 from web.dashboard.queries import JourneyCursor, JourneyFilters
@@ -299,21 +299,21 @@ def journeys(request: Request, session: DbSession, campaign: CampaignDep, period
 # --- export -------------------------------------------------------------------------------------------------
 
 @router.get("/campaign/{campaign_id:int}/export/events.csv")
-def export_events(campaign: CampaignDep, period: PeriodDep, domain: Domain = None, event: EventFilter = None,
-                  search: Search = None) -> Response:
+def export_events(db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
+                  event: EventFilter = None, search: Search = None) -> Response:
     """Every event of the campaign (for the journeys filters and the date range), streamed as CSV."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
-    stmt = queries.export_events_query(campaign_id=campaign.id, filters=filters, period=period)
-    return csv_download(f"campaign-{campaign.id}-events.csv", stmt)
+    stmt = queries.export_events_query(session=session, campaign_id=campaign.id, filters=filters, period=period)
+    return csv_download(db, f"campaign-{campaign.id}-events.csv", stmt)
 
 
 @router.get("/campaign/{campaign_id:int}/export/journeys.csv")
-def export_journeys(campaign: CampaignDep, period: PeriodDep, domain: Domain = None, event: EventFilter = None,
-                    search: Search = None) -> Response:
+def export_journeys(db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
+                    event: EventFilter = None, search: Search = None) -> Response:
     """The journeys matching the filters (first seen in the date range), streamed as CSV."""
     filters = JourneyFilters.parse(domain=domain, event=event, search=search)
-    stmt = queries.export_journeys_query(campaign_id=campaign.id, filters=filters, period=period)
-    return csv_download(f"campaign-{campaign.id}-journeys.csv", stmt)
+    stmt = queries.export_journeys_query(session=session, campaign_id=campaign.id, filters=filters, period=period)
+    return csv_download(db, f"campaign-{campaign.id}-journeys.csv", stmt)
 
 
 # --- manage: edit, archive, delete ----------------------------------------------------------------------
@@ -361,17 +361,18 @@ def delete_page(request: Request, session: DbSession, campaign: CampaignDep) -> 
     return render(request, "delete.html", {"campaign": campaign, "totals": totals})
 
 
-def _purge_in_background() -> None:
-    with connect() as conn:
+def _purge_in_background(db: Database) -> None:
+    with db.connection() as conn:
         purge_deleted_campaigns(conn)
 
 
 @router.post("/campaign/{campaign_id:int}/delete", dependencies=[Depends(require_csrf)])
-def delete(request: Request, session: DbSession, campaign: CampaignDep, background: BackgroundTasks) -> Response:
+def delete(request: Request, db: Db, session: DbSession, campaign: CampaignDep,
+           background: BackgroundTasks) -> Response:
     """Hide the campaign at once; its events, journeys and stats are removed in batches after the answer."""
     mark_deleted(session=session, campaign=campaign)
     session.commit()
-    background.add_task(_purge_in_background)
+    background.add_task(_purge_in_background, db)
     return _go_to(request, "/")
 
 

@@ -253,18 +253,18 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _contains(column: InstrumentedAttribute[str], term: str) -> ColumnElement[bool]:
+def _contains(session: Session, column: InstrumentedAttribute[str], term: str) -> ColumnElement[bool]:
     """`column` contains `term`: the trigram index is asked for the part of the term that it can find without
     reading a list of most rows (web/dashboard/search.py), and strpos(), which the index does not use, checks the whole
     term on what it returns. Same rows as LIKE '%term%'; for one generated address among 1 M journeys, 58-65 ms
     -> 3-4 ms of SQL (docs/performance.md, session 6)."""
-    part = index_part(term, common_in_emails.get())
+    part = index_part(term, common_in_emails.get(session))
     if part == term:
         return column.like(_like_pattern(term))
     return and_(column.like(_like_pattern(part)), func.strpos(column, term) > 0)
 
 
-def _journey_conditions(campaign_id: int, filters: JourneyFilters,
+def _journey_conditions(session: Session, campaign_id: int, filters: JourneyFilters,
                         period: Period = ALL_TIME) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Journey.campaign_id == campaign_id]
     if not period.is_all:
@@ -275,7 +275,7 @@ def _journey_conditions(campaign_id: int, filters: JourneyFilters,
         conditions.append(counter(Journey, BY_NAME[filters.event].plural) > 0)
     if filters.search:
         # Emails are stored lower-cased and the term is lower-cased: LIKE is a case-insensitive match here.
-        conditions.append(_contains(Journey.email, filters.search))
+        conditions.append(_contains(session, Journey.email, filters.search))
     return conditions
 
 
@@ -293,7 +293,7 @@ def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters
                   after: JourneyCursor | None = None, offset: int = 0,
                   period: Period = ALL_TIME) -> tuple[list[JourneyRow], bool]:
     """One page of recipients, newest first, after `after` (else from `offset`); and whether more follow."""
-    conditions = _journey_conditions(campaign_id, filters, period)
+    conditions = _journey_conditions(session, campaign_id, filters, period)
     if after is not None:
         conditions.append(_after(after))
     stmt = (
@@ -314,7 +314,7 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
     """How many recipients match: from domain_stats (all time) or hourly_stats (first seen in a range), or
     for an email search counted over journeys up to a cap."""
     if filters.search:
-        matching = (select(literal(1)).where(*_journey_conditions(campaign_id, filters, period))
+        matching = (select(literal(1)).where(*_journey_conditions(session, campaign_id, filters, period))
                     .limit(SEARCH_COUNT_CAP + 1).subquery())
         found = int(session.scalar(select(func.count()).select_from(matching)) or 0)
         return Total(min(found, SEARCH_COUNT_CAP), capped=found > SEARCH_COUNT_CAP)
@@ -341,7 +341,8 @@ def _text_cell(column: Any, name: str) -> Any:
     return case((func.left(column, 1).in_(FORMULA_STARTS), literal("'") + column), else_=column).label(name)
 
 
-def export_events_query(*, campaign_id: int, filters: JourneyFilters, period: Period = ALL_TIME) -> Select[Any]:
+def export_events_query(*, session: Session, campaign_id: int, filters: JourneyFilters,
+                        period: Period = ALL_TIME) -> Select[Any]:
     """The campaign's events for the domain, event and email filters, as CSV-safe columns, in storage order:
     sorting millions of rows would hold back the first byte of the download until the whole sort is done."""
     is_bot = func.coalesce(Event.extra_params["_tracker"]["is_bot"].as_boolean(), False)
@@ -355,17 +356,18 @@ def export_events_query(*, campaign_id: int, filters: JourneyFilters, period: Pe
     if filters.event:
         stmt = stmt.where(Event.event_type == filters.event)
     if filters.search:
-        stmt = stmt.where(_contains(Event.email, filters.search))
+        stmt = stmt.where(_contains(session, Event.email, filters.search))
     if not period.is_all:
         stmt = stmt.where(_in_period(Event.created_at, period))
     return stmt
 
 
-def export_journeys_query(*, campaign_id: int, filters: JourneyFilters, period: Period = ALL_TIME) -> Select[Any]:
+def export_journeys_query(*, session: Session, campaign_id: int, filters: JourneyFilters,
+                          period: Period = ALL_TIME) -> Select[Any]:
     """The journeys table's rows for the filters, in its order (newest recipient first, off its index)."""
     return (
         select(_text_cell(Journey.email, "email"), _text_cell(Journey.domain, "domain"), Journey.first_seen,
                Journey.last_seen, *(counter(Journey, c) for c in JOURNEY_TYPE_COUNTERS), Journey.bot_events)
-        .where(*_journey_conditions(campaign_id, filters, period))
+        .where(*_journey_conditions(session, campaign_id, filters, period))
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
     )

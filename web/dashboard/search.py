@@ -16,8 +16,8 @@ import threading
 import time
 
 import psycopg
-
-from common.db import connect
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +108,10 @@ class CommonTrigrams:
         self._read_at = -_REFRESH_SECONDS
         self._lock = threading.Lock()
 
-    def get(self) -> frozenset[str]:
+    def get(self, session: Session) -> frozenset[str]:
         if time.monotonic() - self._read_at >= _REFRESH_SECONDS and self._lock.acquire(blocking=False):
             try:
-                self._common = common_trigrams(self._sample())
+                self._common = common_trigrams(self._sample(session))
             except psycopg.Error as exc:  # searches still work, through the whole term
                 log.warning("could not read the email sample for search: %s", exc)
             finally:
@@ -120,9 +120,8 @@ class CommonTrigrams:
         return self._common
 
     @staticmethod
-    def _sample() -> list[str]:
-        with connect() as conn:
-            row = conn.execute(_SAMPLE).fetchone()
+    def _sample(session: Session) -> list[str]:
+        row = session.execute(text(_SAMPLE)).one_or_none()
         return list(row[0]) if row and row[0] else []  # none before the table's first ANALYZE
 
 

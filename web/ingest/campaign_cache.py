@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from web.ingest.pg import ThreadConnections
+from common.db import Database
 
 _MAX_MISSES = 10_000
 
@@ -28,7 +28,7 @@ class CampaignCache:
     an id that does not exist is remembered for `miss_ttl` seconds, so repeats of a bogus id cost nothing.
     """
 
-    def __init__(self, db: ThreadConnections, ttl: float, miss_ttl: float) -> None:
+    def __init__(self, db: Database, ttl: float, miss_ttl: float) -> None:
         self._db = db
         self._ttl = ttl
         self._miss_ttl = miss_ttl

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from web.ingest.pg import ThreadConnections
+from common.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def _fetch_block(conn: psycopg.Connection[Any], size: int) -> list[int]:
 
 
 class IdAllocator:
-    def __init__(self, db: ThreadConnections, block_size: int) -> None:
+    def __init__(self, db: Database, block_size: int) -> None:
         self._db = db
         self._block_size = block_size
         self._ids: deque[int] = deque()

@@ -6,13 +6,13 @@ from functools import partial
 from typing import Any
 
 from common.config import Settings
+from common.db import Database
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, batch_argsrepr, celery_app, queue_depth
 from common.store import store_events
 from common.validation import Limits
 from web.ingest.campaign_cache import CampaignCache
 from web.ingest.ids import IdAllocator
-from web.ingest.pg import ThreadConnections
 from web.ingest.publisher import Batch, BatchPublisher
 from web.ingest.redis_publish import RedisBatchPublisher
 
@@ -26,7 +26,7 @@ class IngestPipeline:
     campaigns: CampaignCache
     ids: IdAllocator
     publisher: BatchPublisher
-    db: ThreadConnections
+    db: Database
     retry_after: str  # seconds, for the Retry-After header of a 503
 
     async def accept(self, event: dict[str, Any]) -> int:
@@ -37,7 +37,6 @@ class IngestPipeline:
 
     def close(self) -> None:
         self.publisher.close()
-        self.db.close()
 
 
 def _send_task(settings: Settings, events: Batch) -> None:
@@ -48,8 +47,7 @@ def _send_task(settings: Settings, events: Batch) -> None:
     )
 
 
-def build_pipeline(settings: Settings) -> IngestPipeline:
-    db = ThreadConnections(threads=2)
+def build_pipeline(settings: Settings, db: Database) -> IngestPipeline:
     publish: Callable[[Batch], None]
     if settings.uses_redis_broker:
         redis_publisher = RedisBatchPublisher(settings, InflightBatches(settings))

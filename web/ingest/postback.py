@@ -16,12 +16,12 @@ from typing import Any
 import psycopg
 from fastapi import APIRouter, Request, Response
 
+from common.db import Database
 from common.store import store_events
 from common.validation import EventRejected, validate_event
 from common.vocabulary import EVENT_TYPES, GOAL
 from web.ingest.api import json_response, request_params
 from web.ingest.ids import IdsUnavailable
-from web.ingest.pg import ThreadConnections
 from web.ingest.pipeline import IngestPipeline
 from web.security import tokens_match
 
@@ -117,7 +117,7 @@ def _click(conn: psycopg.Connection[Any], campaign_id: int, click_id: int) -> tu
     return conn.execute(_CLICK, (click_id, campaign_id)).fetchone()
 
 
-async def _wait_for_click(db: ThreadConnections, campaign_id: int, click_id: int,
+async def _wait_for_click(db: Database, campaign_id: int, click_id: int,
                           wait: float) -> tuple[Any, ...] | None:
     """The click, looked for up to `wait` seconds: its batch may still be on its way to the database."""
     deadline = time.monotonic() + wait
@@ -134,20 +134,15 @@ async def _wait_for_click(db: ThreadConnections, campaign_id: int, click_id: int
 def store_once(conn: psycopg.Connection[Any], event: dict[str, Any], click_id: int,
                 txid: str | None) -> tuple[str, int]:
     """("ok", new id) after storing the conversion, or ("duplicate", the first one's id)."""
-    try:
-        with conn.transaction():
-            claimed = conn.execute(_CLAIM, (event["id"], event["cid"], click_id, txid)).fetchone()
-            if claimed is None:
-                first = (conn.execute(_FIRST_BY_TXID, (event["cid"], txid)) if txid is not None
-                         else conn.execute(_FIRST_BY_CLICK, (event["cid"], click_id))).fetchone()
-                if first is None:  # the first one's campaign was deleted meanwhile
-                    raise EventRejected(404, f"campaign {event['cid']} does not exist", "cid")
-                return "duplicate", int(first[0])
-            store_events(conn, [event])
-    except psycopg.Error:
-        # A connection that failed inside a transaction is not worth reusing: a fresh one next time.
-        conn.close()
-        raise
+    with conn.transaction():  # the key and the event commit together, or neither does
+        claimed = conn.execute(_CLAIM, (event["id"], event["cid"], click_id, txid)).fetchone()
+        if claimed is None:
+            first = (conn.execute(_FIRST_BY_TXID, (event["cid"], txid)) if txid is not None
+                     else conn.execute(_FIRST_BY_CLICK, (event["cid"], click_id))).fetchone()
+            if first is None:  # the first one's campaign was deleted meanwhile
+                raise EventRejected(404, f"campaign {event['cid']} does not exist", "cid")
+            return "duplicate", int(first[0])
+        store_events(conn, [event])
     return "ok", int(event["id"])
 
 
