@@ -44,11 +44,12 @@ system-deps:
 	  echo "installing Debian packages: chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# common.serve migrates, runs the Procfile's processes under honcho on the configured ports (PORT, FLOWER_PORT)
+# and prints their addresses (and a new admin password) once they answer.
 run: install
 	$(BIN)/python -m common.cli init-env
 	$(BIN)/python -m common.embedded up
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m common.cli bootstrap
-	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start web worker beat flower
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/python -m common.serve
 
 test: install-test system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
