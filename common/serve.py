@@ -19,7 +19,7 @@ from types import FrameType
 import httpx
 
 from common.cli import cmd_migrate, ensure_admin
-from common.config import Settings, get_settings
+from common.config import EMBEDDED_ENV_FILE, Settings, get_settings
 
 PROCESSES = ("web", "worker", "beat", "flower")
 READY_TIMEOUT_SECONDS = 180.0
@@ -64,7 +64,10 @@ def main() -> int:
 
     honcho = shutil.which("honcho") or "honcho"
     env = {**os.environ, "WEB_PORT": str(s.port)}
-    child = subprocess.Popen([honcho, "start", *PROCESSES], env=env)
+    # honcho hands .env to the processes as environment variables, which the settings rank above their env
+    # files: the embedded servers' URLs must come after it in honcho's own list, or .env's would win.
+    env_files = f".env,{EMBEDDED_ENV_FILE}"
+    child = subprocess.Popen([honcho, "start", "--env", env_files, *PROCESSES], env=env)
 
     # Ctrl-C reaches honcho too (same process group) and honcho stops its processes; a signal sent to this
     # process alone is passed on (honcho ignores a second one while it is stopping).

@@ -82,17 +82,29 @@ class MakeRun:
     def wait_ready(self) -> str:
         """Waits for /healthz at the documented address, then for the addresses printed; returns the log."""
         assert self.popen is not None
-
-        def healthy() -> bool:
-            if self.popen is not None and self.popen.poll() is not None:
-                raise AssertionError(f"make run exited ({self.popen.returncode}):\n{self.log()[-4000:]}")
-            return httpx.get(f"{WEB_URL}/healthz", timeout=2).status_code == 200
-
-        wait_until(healthy, timeout=START_TIMEOUT, interval=0.5, message=f"{WEB_URL}/healthz (log: {self.log_path})")
-        wait_until(lambda: "Ctrl-C stops everything" in self.log(), timeout=60, message="the addresses printed")
+        deadline = time.monotonic() + START_TIMEOUT
+        status: object = None
+        while "Ctrl-C stops everything" not in self.log():
+            assert self.popen.poll() is None, f"make run exited ({self.popen.returncode}):\n{self.log()[-4000:]}"
+            assert time.monotonic() < deadline, (f"no answer from {WEB_URL}/healthz and no addresses printed after "
+                                                 f"{START_TIMEOUT:.0f} s (last: {status!r}); log: {self.log_path}")
+            try:
+                status = httpx.get(f"{WEB_URL}/healthz", timeout=2).status_code
+            except httpx.HTTPError as exc:
+                status = exc
+            time.sleep(0.5)
+        assert status == 200 or httpx.get(f"{WEB_URL}/healthz", timeout=2).status_code == 200
         # Every process `make run` started, honcho's children included (they run in sessions of their own).
-        self.tree = [psutil.Process(self.popen.pid), *psutil.Process(self.popen.pid).children(recursive=True)]
+        self.tree = self._processes()
         return self.log()
+
+    def _processes(self) -> list[psutil.Process]:
+        assert self.popen is not None
+        try:
+            make = psutil.Process(self.popen.pid)
+            return [make, *make.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
 
     def interrupt(self) -> None:
         """Ctrl-C: SIGINT to the foreground process group, as a terminal sends it."""
@@ -106,7 +118,7 @@ class MakeRun:
 
     def kill(self) -> None:
         """Clean-up after a failure: nothing of this run may outlive the test."""
-        for process in self.tree:
+        for process in [*self.tree, *(self._processes() if self.popen else [])]:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.kill()
         if self.popen is not None and self.popen.poll() is None:
