@@ -86,6 +86,8 @@ class MakeRun:
         status: object = None
         while "Ctrl-C stops everything" not in self.log():
             assert self.popen.poll() is None, f"make run exited ({self.popen.returncode}):\n{self.log()[-4000:]}"
+            serving = re.search(r"Uvicorn running on (http://\S+)", self.log())
+            assert not serving or serving[1] == WEB_URL, f"the web tier serves at {serving[1]}, not at {WEB_URL}"
             assert time.monotonic() < deadline, (f"no answer from {WEB_URL}/healthz and no addresses printed after "
                                                  f"{START_TIMEOUT:.0f} s (last: {status!r}); log: {self.log_path}")
             try:
