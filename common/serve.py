@@ -69,13 +69,15 @@ def main() -> int:
     env_files = f".env,{EMBEDDED_ENV_FILE}"
     child = subprocess.Popen([honcho, "start", "--env", env_files, *PROCESSES], env=env)
 
-    # Ctrl-C reaches honcho too (same process group) and honcho stops its processes; a signal sent to this
-    # process alone is passed on (honcho ignores a second one while it is stopping).
+    # Ctrl-C is sent to the whole foreground process group: honcho gets it too and stops its processes, so
+    # here it only must not end this process first. A SIGTERM or SIGHUP (make passes a SIGTERM on) is sent to
+    # this process alone: pass it on.
     def forward(signum: int, frame: FrameType | None) -> None:
         if child.poll() is None:
             child.send_signal(signum)
 
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
 
     web_url = f"http://{_browser_host(s.host)}:{s.port}"
