@@ -57,8 +57,17 @@ def _embedded_postgres(data_dir: Path, database: str) -> str:
     return f"postgresql+psycopg://postgres@/{database}?host={info.socket_dir}&port={info.port}"
 
 
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 def _stop_postgres(pgdata: Path) -> None:
-    if not (pgdata / "postmaster.pid").exists():
+    pidfile = pgdata / "postmaster.pid"
+    if not pidfile.exists() or not _running(int(pidfile.read_text().split()[0])):  # stale after a crash
         return
     owner = pwd.getpwuid(pgdata.stat().st_uid).pw_name
     # pg_ctl refuses to run as root: run it as the owner of the data (the system user the package made).
@@ -110,11 +119,12 @@ def _stop_redis(pidfile: Path) -> None:
     pid = int(pidfile.read_text().strip())
     try:
         os.kill(pid, signal.SIGTERM)
-        for _ in range(100):  # until it has written its append-only file and exited
-            os.kill(pid, 0)
-            time.sleep(0.1)
-    except ProcessLookupError:
+    except ProcessLookupError:  # stale after a crash
         return
+    for _ in range(100):  # until it has written its append-only file and exited
+        if not _running(pid):
+            return
+        time.sleep(0.1)
     raise RuntimeError(f"the embedded Redis (pid {pid}) did not stop")
 
 
