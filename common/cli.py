@@ -51,7 +51,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ensure_admin() -> None:
+def ensure_admin() -> str | None:
+    """Make sure a dashboard user exists; returns the password of an `admin` created just now, else None."""
     from common.db import get_session
     from common.users import count_users, upsert_user
 
@@ -64,17 +65,20 @@ def _ensure_admin() -> None:
         elif count_users(session=session) == 0:
             password = secrets.token_urlsafe(12)
             upsert_user(session=session, username="admin", password=password)
-            _say("=" * 60)
-            _say("created dashboard user 'admin' with password (shown once):")
-            _say(f"    {password}")
-            _say("change it with: tracker user admin")
-            _say("=" * 60)
+            return password
+    return None
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     """Migrate, then make sure a dashboard user exists (the Procfile's release step)."""
     cmd_migrate(args)
-    _ensure_admin()
+    password = ensure_admin()
+    if password:
+        _say("=" * 60)
+        _say("created dashboard user 'admin' with password (shown once):")
+        _say(f"    {password}")
+        _say("change it with: tracker user admin")
+        _say("=" * 60)
     return 0
 
 

