@@ -30,6 +30,7 @@ run: install
 
 test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	LIBRARY_ADAPTERS=off $(BIN)/python -m pytest -m stock_path $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check common web worker tests migrations bench
