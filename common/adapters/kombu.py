@@ -16,7 +16,8 @@ What each bought (docs/performance.md, docs/reliability.md):
   hook, 0.511-0.534 without, session 4);
 - one plain Redis client per connection pool instead of one per ack and per unacked record (~60 us each,
   8-11 % of a solo worker's CPU) and orjson for plain JSON bodies (12 %): with hiredis, worker CPU 84-86 ->
-  64-66 us per event (06fd93e, prefork, session 3);
+  64-66 us per event (06fd93e, prefork, session 3). redis-py 8.2.0 caches its callback table: a client now
+  costs ~2.4 us here (docs/upstream/kombu-redis-client-per-command.md), so that part is worth little today;
 - the web tier's publish in one round trip (journal entry and message in one MULTI; the task message from
   common/adapters/celery.py): web CPU 131-151 -> 75-89 us per event, ratio 0.40-0.43 -> 0.57-0.65 (fed1111,
   session 3);
@@ -28,7 +29,8 @@ in-flight journal and then publishes it through Celery's `send_task` (two round 
 batch on its own (no merging: it reads the message format). The in-flight journal and its `recover` job
 (common/inflight.py) stay on: they are this project's answer to kombu's take-then-record race and use no
 private kombu code. Off, a Redis restart can again stop the worker (a supervisor restarts it; nothing is lost,
-queued batches wait) and a RabbitMQ solo worker can again stall until restarted (docs/upstream/).
+queued batches wait; not seen in 6 chaos-lite runs with the solo worker) and a RabbitMQ solo worker can again
+stall until restarted (docs/upstream/ has each bug's report and patch).
 """
 import base64
 import uuid

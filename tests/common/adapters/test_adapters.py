@@ -14,6 +14,7 @@ from common.adapters import celery as celery_adapter
 from common.adapters import kombu as kombu_adapter
 from common.adapters import uvicorn as uvicorn_adapter
 from common.config import Settings
+from tests.services import ROOT
 
 ALL = [kombu_adapter.ADAPTER, celery_adapter.ADAPTER, uvicorn_adapter.ADAPTER]
 ON, OFF = Settings(library_adapters=True), Settings(library_adapters=False)
@@ -32,6 +33,17 @@ def test_installed_versions__exactly_those_each_adapter_was_tested_with(adapter:
     """A lock file bumped without re-testing an adapter fails here: re-test it, then update its TESTED."""
     for name, version in adapter.tested:
         assert adapters.installed_version(name) == version, f"{adapter.module} was tested with {name} {version}"
+
+
+@pytest.mark.parametrize("adapter", ALL, ids=lambda a: a.module)
+def test_lock_file__pins_each_adapter_s_tested_versions(adapter: adapters.Adapter) -> None:
+    """The runtime lock (requirements/runtime.txt, where it exists) pins what each adapter was tested with."""
+    lock = ROOT / "requirements" / "runtime.txt"
+    if not lock.exists():
+        pytest.skip("no requirements/runtime.txt in this checkout")
+    pins = dict(line.split(" ", 1)[0].split("==", 1) for line in lock.read_text().splitlines() if "==" in line)
+    for name, version in adapter.tested:
+        assert pins.get(name) == version, f"{lock} pins {name} {pins.get(name)}; {adapter.module}: {version}"
 
 
 def test_other_kombu_version__one_warning_and_the_stock_paths(
