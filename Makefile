@@ -53,6 +53,7 @@ run: install
 
 test: install-test system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	LIBRARY_ADAPTERS=off $(BIN)/python -m pytest -m stock_path $(PYTEST_ARGS)
 
 # The full set first; the smaller sets are held to its versions. Existing pins are kept unless
 # LOCK_ARGS=--upgrade (everything) or LOCK_ARGS='--upgrade-package NAME'.

@@ -21,7 +21,7 @@ from common.db import connect, get_session
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, celery_app
 from tests.services import Process, start_worker, wait_until
-from web.ingest.redis_publish import RedisBatchPublisher
+from web.ingest.pipeline import journaled_publish
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
@@ -88,10 +88,11 @@ def main() -> int:
         for n, i in enumerate(ids)
     ]
     settings = Settings(ingest_queue=queue)
-    redis_publisher = RedisBatchPublisher(settings, InflightBatches(settings)) if settings.uses_redis_broker else None
+    # As the web tier publishes (with LIBRARY_ADAPTERS=off: journal first, then send_task).
+    publish = journaled_publish(settings, InflightBatches(settings))[0] if settings.uses_redis_broker else None
     for start in range(0, len(events), args.batch):
-        if redis_publisher:
-            redis_publisher.publish(events[start : start + args.batch])
+        if publish:
+            publish(events[start : start + args.batch])
         else:
             celery_app.send_task(INGEST_TASK, args=[events[start : start + args.batch]], queue=queue)
     env = {**os.environ, "INGEST_QUEUE": queue}  # the worker's journal keys follow the queue's name

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     public_base_url: str = ""
 
     # --- running ---
+    # The code that reaches into private parts of kombu, Celery and uvicorn for speed and fixes
+    # (common/adapters/). Off (or another version of one of those libraries): their stock code, slower.
+    library_adapters: bool = True
     host: str = "127.0.0.1"
     port: int = 8000
     web_workers: int = 2

@@ -7,7 +7,8 @@ now and then). So the web tier records each batch here before publishing it, the
 is stored, and a periodic sweep (the `recover` beat job) stores whatever stayed here longer than the
 visibility timeout and is no longer in the queue. Storing is idempotent: a batch swept while a worker still
 holds it is stored twice to no effect. RabbitMQ needs none of this (a delivered message stays unacknowledged
-until acked), so it is off there.
+until acked), so it is off there. It is no library adapter: it stays on with LIBRARY_ADAPTERS off, and only
+take_queued() depends on the queued messages' format (common/adapters/kombu.py).
 """
 
 import os
@@ -18,33 +19,11 @@ from typing import Any, cast
 import orjson
 import redis
 
+from common.adapters import kombu as kombu_adapter
 from common.config import Settings, settings
 from common.queue import INGEST_TASK
 
 Batch = list[dict[str, Any]]
-
-# Atomically takes up to ARGV[1] messages off the queue's consuming end (BRPOP's), oldest first, stopping at
-# the first that is not an ingest batch this journal holds: so a batch taken here and never stored (worker
-# killed) is still recovered by the sweep. Returns batch id, message and the journal's events for each.
-_TAKE_QUEUED = """
-local taken = {}
-for _ = 1, tonumber(ARGV[1]) do
-    local message = redis.call('LINDEX', KEYS[1], -1)
-    if not message then break end
-    local ok, decoded = pcall(cjson.decode, message)
-    if not ok or type(decoded) ~= 'table' or type(decoded.headers) ~= 'table' then break end
-    local headers = decoded.headers
-    if headers.task ~= ARGV[2] or headers.eta ~= cjson.null or type(headers.id) ~= 'string' then break end
-    local events = redis.call('HGET', KEYS[2], headers.id)
-    if not events then break end
-    redis.call('RPOP', KEYS[1])
-    table.insert(taken, headers.id)
-    table.insert(taken, message)
-    table.insert(taken, events)
-end
-return taken
-"""
-
 
 @dataclass(frozen=True)
 class QueuedBatches:
@@ -58,6 +37,7 @@ class QueuedBatches:
 class InflightBatches:
     def __init__(self, s: Settings = settings) -> None:
         self.enabled = s.uses_redis_broker
+        self._settings = s
         self._url = s.celery_broker_url
         self._timeout = s.broker_publish_timeout_seconds
         self._visibility = s.broker_visibility_timeout_seconds
@@ -97,11 +77,15 @@ class InflightBatches:
                 pipe.execute()
 
     def take_queued(self, most: int) -> QueuedBatches:
-        """Take up to `most` batches waiting at the head of the queue, if the journal holds them (one call)."""
-        if not self.enabled or most <= 0:
+        """Take up to `most` batches waiting at the head of the queue, if the journal holds them (one call).
+
+        It reads the queued messages' format (common/adapters/kombu.py): with that adapter off, it takes none.
+        """
+        if not self.enabled or most <= 0 or not kombu_adapter.hand_built_messages(self._settings):
             return QueuedBatches()
         client = self._redis()
-        flat = client.register_script(_TAKE_QUEUED)(keys=[self._queue, self._batches], args=[most, INGEST_TASK])
+        flat = client.register_script(kombu_adapter.TAKE_QUEUED)(keys=[self._queue, self._batches],
+                                                                 args=[most, INGEST_TASK])
         taken = QueuedBatches()
         for batch_id, message, events in zip(flat[0::3], flat[1::3], flat[2::3], strict=True):
             taken.ids.append(batch_id.decode())
@@ -119,6 +103,8 @@ class InflightBatches:
 
         The queue is FIFO, so every batch recorded before the one at its head has been taken off it; a batch
         that went back to the queue (redelivered, rejected) may be returned too: a duplicate insert, no more.
+        The head's batch id is read as `queued_batch_id()` reads it; why no other format can lose or double a
+        batch is said there.
         """
         if not self.enabled:
             return []
@@ -126,7 +112,7 @@ class InflightBatches:
         cutoff = time.time() - self._visibility
         head = client.lindex(self._queue, -1)
         if head is not None:
-            head_id = orjson.loads(head).get("headers", {}).get("id")
+            head_id = queued_batch_id(head)
             recorded = client.zscore(self._index, head_id) if head_id else None
             if recorded is None:
                 return []  # cannot tell which batches are still queued; the next sweep will
@@ -141,6 +127,26 @@ class InflightBatches:
             else:
                 found.append((batch_id.decode(), orjson.loads(payload)))
         return found
+
+
+def queued_batch_id(message: bytes | str) -> str | None:
+    """The batch id of a message in the queue: its task id, `headers.id` in Celery's protocol 2 (documented),
+    which kombu's Redis transport keeps at the top of the JSON it stores. None for anything else.
+
+    stale() only uses it to decide which batches are no longer queued, so a format it does not know cannot
+    lose or double a batch. No id, or one the journal does not hold: nothing is swept until the head changes,
+    and once the queue is empty every old batch is (late, never lost). An id the journal holds is a batch this
+    app published; if the format changed so that it is not in fact the head's (a transport that took from the
+    other end, say), batches still queued are stored early and then again when a worker takes them: the
+    insert is idempotent and the rollups count only rows inserted, so the second time changes nothing.
+    """
+    try:
+        decoded = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return None
+    headers = decoded.get("headers") if isinstance(decoded, dict) else None
+    batch_id = headers.get("id") if isinstance(headers, dict) else None
+    return batch_id if isinstance(batch_id, str) else None
 
 
 inflight = InflightBatches()

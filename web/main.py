@@ -6,7 +6,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
+from common.adapters import uvicorn as uvicorn_adapter
 from common.config import Settings, get_settings
 from common.db import Database
 from web import health
@@ -49,5 +51,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-# The ASGI app uvicorn serves: GET /api/event short-circuits FastAPI (see web/ingest/fastpath.py).
-app = EventFastPath(create_app())
+def serve(settings: Settings | None = None) -> ASGIApp:
+    """The ASGI app uvicorn serves: GET /api/event short-circuits FastAPI (web/ingest/fastpath.py) while the
+    uvicorn adapter is active (it relies on uvicorn's scope); otherwise FastAPI's route answers it too."""
+    settings = settings or get_settings()
+    app = create_app(settings)
+    return EventFastPath(app) if uvicorn_adapter.active(settings) else app
+
+
+app = serve()

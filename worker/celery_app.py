@@ -1,16 +1,16 @@
 """Entry point for `celery -A worker.celery_app worker`: the shared app with the tasks registered."""
 import logging
-from functools import partial
 
 from celery import signals
 from celery.schedules import crontab
 
+from common.adapters import kombu as kombu_adapter
 from common.config import settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import inflight
 from common.queue import RECOVER_TASK, RETENTION_TASK, celery_app
-from worker import kombu_patches  # installs the kombu fixes on import
 
+kombu_adapter.install(settings)  # kombu's Redis transport and JSON decoder fixed, unless off (stock kombu)
 celery_app.conf.include = ["worker.tasks"]
 celery_app.conf.beat_schedule = {
     # Hourly: cheap when there is nothing to delete (a BRIN index scan), and old data never piles up.
@@ -43,7 +43,7 @@ def _keep_event_loop_awake(sender: object = None, **_: object) -> None:
     """The worker's event loop (absent for pools without one) runs queued acks before it sleeps."""
     hub = getattr(sender, "hub", None)
     if hub is not None:
-        hub.on_tick.add(partial(kombu_patches.wake_hub_with_pending_callbacks, hub))
+        kombu_adapter.keep_hub_awake(hub, settings)
 
 
 @signals.after_setup_logger.connect

@@ -11,15 +11,16 @@ import pytest
 import redis
 
 from common.config import Settings
-from common.inflight import InflightBatches
+from common.inflight import InflightBatches, QueuedBatches
 from tests.checks import assert_rollups_match_recount, stored_ids
 
 
 @pytest.fixture
 def inflight() -> Iterator[InflightBatches]:
-    """In-flight records for a queue of this test's own, with a 1 s visibility timeout."""
+    """In-flight records for a queue of this test's own, with a 1 s visibility timeout (library adapters on:
+    take_queued() reads the queued messages' format)."""
     queue = f"inflight_test_{uuid.uuid4().hex[:8]}"
-    s = Settings(ingest_queue=queue, broker_url="", broker_visibility_timeout_seconds=1)
+    s = Settings(ingest_queue=queue, broker_url="", broker_visibility_timeout_seconds=1, library_adapters=True)
     yield InflightBatches(s)
     client = redis.Redis.from_url(s.celery_broker_url)
     client.delete(queue, f"{queue}.inflight", f"{queue}.inflight.batches")
@@ -127,6 +128,25 @@ def test_take_queued__stops_at_a_batch_the_journal_does_not_hold(inflight: Infli
     assert inflight.take_queued(10).events == [{"id": 1}]
     assert inflight.take_queued(10).events == []  # the unjournaled one is left at the head, for Celery
     assert inflight._redis().llen(inflight._queue) == 2
+
+
+def test_take_queued__library_adapters_off__takes_nothing(inflight: InflightBatches) -> None:
+    _publish(inflight, [{"id": 1}], [{"id": 2}])
+    stock = InflightBatches(Settings(ingest_queue=inflight._queue, broker_url="", library_adapters=False))
+    assert stock.take_queued(10) == QueuedBatches()
+    assert inflight._redis().llen(inflight._queue) == 2
+
+
+def test_stale__head_of_an_unknown_format__nothing_swept_until_the_queue_is_empty(
+    inflight: InflightBatches,
+) -> None:
+    inflight.add("a", [{"n": 1}])
+    time.sleep(1.1)
+    for message in (b"not json", b"[1, 2]", b'{"headers": "x"}', b'{"headers": {"id": 7}}'):
+        inflight._redis().lpush(inflight._queue, message)
+        assert inflight.stale() == [], message
+        inflight._redis().delete(inflight._queue)
+    assert inflight.stale() == [("a", [{"n": 1}])]
 
 
 def test_put_back__batches_return_to_the_head_in_order(inflight: InflightBatches) -> None:

@@ -10,6 +10,8 @@ import pytest
 from tests.checks import assert_rollups_match_recount, event_count, stored_ids
 from tests.services import run_async, wait_until
 
+pytestmark = pytest.mark.stock_path  # with LIBRARY_ADAPTERS=off too: FastAPI's route, journal + send_task
+
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
 

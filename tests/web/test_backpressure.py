@@ -18,6 +18,8 @@ from tests.checks import stored_ids
 from tests.conftest import service_env
 from tests.services import BIN, Process, free_port, start_web, start_worker, wait_until
 
+pytestmark = pytest.mark.stock_path  # with LIBRARY_ADAPTERS=off too: the depth probed through Celery
+
 MAX_QUEUE_DEPTH = 3
 MAX_PENDING = 20
 

@@ -1,8 +1,9 @@
-"""The web tier's own Redis publish: the same message as Celery's send_task, and the journal written with it."""
-import base64
+"""The web tier's publish to a Redis broker: the batch reaches the queue as the ingest task kombu reads, and the
+journal holds it. One round trip with the library adapters (web/ingest/redis_publish.py); the journal first,
+then Celery's send_task, without them (web/ingest/pipeline.py)."""
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import orjson
 import pytest
@@ -11,7 +12,11 @@ import redis
 from common.config import Settings
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, make_celery
+from web.ingest.pipeline import _journal_then_send_task
+from web.ingest.publisher import Batch
 from web.ingest.redis_publish import RedisBatchPublisher
+
+pytestmark = pytest.mark.stock_path
 
 EVENTS = [{"id": 7, "cid": 1, "type": "email_click", "email": "a@b.com", "domain": "d.com", "ip": "1.2.3.4",
            "ua": "UA \"quoted\" ü", "extra": {"sub": "x"}, "ts": 1764000000.25}]
@@ -26,34 +31,18 @@ def settings() -> Iterator[Settings]:
     redis.Redis.from_url(s.celery_broker_url).delete(q, f"{q}.inflight", f"{q}.inflight.batches")
 
 
-def _pop(s: Settings) -> dict[str, Any]:
-    raw = redis.Redis.from_url(s.celery_broker_url).rpop(s.ingest_queue)
-    assert raw is not None
-    return dict(orjson.loads(raw))
-
-
-def test_message__same_as_celery_send_task_writes(settings: Settings) -> None:
-    celery_app = make_celery(settings)
-    celery_app.send_task(INGEST_TASK, args=[EVENTS], task_id="t1", queue=settings.ingest_queue,
-                         argsrepr="[<1 events>]", kwargsrepr="{}")
-    theirs = _pop(settings)
-    publisher = RedisBatchPublisher(settings, InflightBatches(settings))
-    ours = orjson.loads(publisher.message("t1", orjson.dumps(EVENTS), len(EVENTS)))
-
-    assert ours["headers"] == theirs["headers"]
-    assert orjson.loads(base64.b64decode(ours["body"])) == orjson.loads(base64.b64decode(theirs["body"]))
-    assert {k: v for k, v in ours.items() if k not in ("body", "headers", "properties")} == \
-           {k: v for k, v in theirs.items() if k not in ("body", "headers", "properties")}
-    # reply_to names Celery's result consumer, which an ignore_result task never uses; delivery tags are unique.
-    volatile = ("reply_to", "delivery_tag")
-    assert {k: v for k, v in ours["properties"].items() if k not in volatile} == \
-           {k: v for k, v in theirs["properties"].items() if k not in volatile}
-    assert ours["properties"]["delivery_tag"] != theirs["properties"]["delivery_tag"]
-
-
-def test_publish__kombu_reads_the_task_and_the_journal_holds_the_batch(settings: Settings) -> None:
+@pytest.fixture(params=["one round trip", "journal then send_task"])
+def publish(request: pytest.FixtureRequest, settings: Settings) -> Callable[[Batch], None]:
     journal = InflightBatches(settings)
-    RedisBatchPublisher(settings, journal).publish(EVENTS)
+    if request.param == "one round trip":
+        return RedisBatchPublisher(settings, journal).publish
+    return partial(_journal_then_send_task, settings, journal)
+
+
+def test_publish__kombu_reads_the_task_and_the_journal_holds_the_batch(
+    settings: Settings, publish: Callable[[Batch], None]
+) -> None:
+    publish(EVENTS)
 
     with make_celery(settings).connection_for_read() as conn:
         queue = conn.SimpleQueue(settings.ingest_queue)

@@ -1,4 +1,8 @@
-"""The ingest task through a real Celery worker: redelivery is harmless and nothing accepted is dropped."""
+"""The ingest task through a real Celery worker: redelivery is harmless and nothing accepted is dropped.
+
+Also run with LIBRARY_ADAPTERS=off (make test): then the worker stores each batch on its own (no merging) and
+batches are published as the web tier then publishes them (the journal first, then send_task).
+"""
 import signal
 import time
 import uuid
@@ -9,13 +13,19 @@ import psycopg
 import pytest
 import redis
 
-from common.config import Settings
+from common.adapters import kombu as kombu_adapter
+from common.config import Settings, settings
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, celery_app
 from tests.checks import assert_rollups_match_recount, event_count
 from tests.conftest import TEST_ENV, service_env
 from tests.services import Process, start_worker, wait_until
-from web.ingest.redis_publish import RedisBatchPublisher
+from web.ingest.pipeline import journaled_publish
+
+pytestmark = pytest.mark.stock_path
+
+# Whether the workers this module starts (same environment) store waiting batches together.
+MERGING = kombu_adapter.hand_built_messages(settings)
 
 
 def new_ids(conn: psycopg.Connection[Any], n: int) -> list[int]:
@@ -106,9 +116,9 @@ def publish_journaled(queue: str, batches: list[list[dict[str, Any]]], visibilit
     """Queue batches as the web tier does on a Redis broker: each recorded in the in-flight journal."""
     s = Settings(ingest_queue=queue, broker_url="", broker_visibility_timeout_seconds=visibility)
     journal = InflightBatches(s)
-    publisher = RedisBatchPublisher(s, journal)
+    publish, _ = journaled_publish(s, journal)
     for events in batches:
-        publisher.publish(events)
+        publish(events)
     return journal
 
 
@@ -135,8 +145,10 @@ def test_batches_waiting__stored_together_once_each(db: psycopg.Connection, camp
     try:
         wait_until(lambda: queue_and_journal_empty(queue), timeout=30, message="queue drained, journal empty")
         assert event_count(db, campaign_id) == 200
-        # Those the worker reserved ahead (4 per pool process) are stored one by one; the others together.
-        assert transactions(db, campaign_id) < len(batches) / 2
+        if MERGING:  # those the worker reserved ahead (4 per pool process) one by one; the others together
+            assert transactions(db, campaign_id) < len(batches) / 2
+        else:  # each on its own; the second copy of batches[3] inserts nothing
+            assert transactions(db, campaign_id) == len(batches) - 1
         assert_rollups_match_recount(db, campaign_id)
     finally:
         worker.stop()
@@ -156,7 +168,8 @@ def test_batches_waiting__statement_cancelled__all_put_back_and_stored_once(db: 
             blocker.rollback()
             wait_until(lambda: queue_and_journal_empty(queue), timeout=30, message="queue drained, journal empty")
             assert event_count(db, campaign_id) == 120
-            assert "batch of 10 not stored" not in worker.log()  # what failed was a merged statement
+            if MERGING:
+                assert "batch of 10 not stored" not in worker.log()  # what failed was a merged statement
             assert_rollups_match_recount(db, campaign_id)
         finally:
             worker.stop()
@@ -176,7 +189,9 @@ def test_worker_killed_holding_merged_batches__the_journal_recovers_them(
     db: psycopg.Connection, campaign_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A killed worker's own batch comes back through Celery; the batches it took to merge are in no Celery
-    message, and only the in-flight journal (the `recover` job) brings them back."""
+    message, and only the in-flight journal (the `recover` job) brings them back. Without merging (adapters
+    off) the worker holds only what Celery delivered it; the journal recovers those too, and their
+    redelivery changes nothing."""
     import worker.tasks
 
     queue = f"merge_kill_{uuid.uuid4().hex[:8]}"
@@ -186,7 +201,9 @@ def test_worker_killed_holding_merged_batches__the_journal_recovers_them(
         blocker.execute("LOCK TABLE domain_stats IN EXCLUSIVE MODE")
         first = start_worker(env, queue)
         wait_until(lambda: admin.execute(_BLOCKED_INSERT).fetchone(), timeout=15, message="insert blocked")
-        assert redis.Redis.from_url(Settings().celery_broker_url).llen(queue) == 0  # all taken
+        # Merging: all taken. Without: its own batch and those reserved ahead (the prefetch).
+        taken = 12 - redis.Redis.from_url(Settings().celery_broker_url).llen(queue)
+        assert (taken == 12) if MERGING else (0 < taken < 12)
         first.kill(signal.SIGKILL)
         assert first.popen is not None
         first.popen.wait(10)
@@ -197,8 +214,8 @@ def test_worker_killed_holding_merged_batches__the_journal_recovers_them(
 
     time.sleep(1.2)  # past the visibility timeout: what beat's `recover` job runs, here in this process
     monkeypatch.setattr(worker.tasks, "inflight", journal)
-    assert worker.tasks.recover_dropped_batches() == 12
-    assert event_count(db, campaign_id) == 60
+    assert worker.tasks.recover_dropped_batches() == taken
+    assert event_count(db, campaign_id) == 5 * taken
     # A new worker gets the killed one's unacknowledged messages back from Celery: stored already, no change.
     assert unacked(queue) > 0
     second = start_worker(env, queue)

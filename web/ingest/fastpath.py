@@ -3,6 +3,8 @@
 The event API is the hot path, and FastAPI's middleware stack, routing and Request objects cost more CPU
 than everything else a GET needs. This wrapper answers exactly that route with the same `record()` the
 FastAPI route uses (which still serves POST and documents the API); everything else goes to FastAPI.
+It reads the raw ASGI scope as uvicorn fills it, so web/main.py puts it in front only while the uvicorn
+adapter is active (common/adapters/uvicorn.py); otherwise FastAPI's route answers GET as well.
 """
 from typing import Any
 

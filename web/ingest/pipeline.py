@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from common.adapters import kombu as kombu_adapter
 from common.config import Settings
 from common.db import Database
 from common.inflight import InflightBatches
@@ -39,21 +40,44 @@ class IngestPipeline:
         self.publisher.close()
 
 
-def _send_task(settings: Settings, events: Batch) -> None:
-    """Publish through Celery: the broker is RabbitMQ, which confirms the publish (no journal needed)."""
+def _send_task(settings: Settings, events: Batch, task_id: str | None = None) -> None:
+    """Publish through Celery; the broker confirms the publish (RabbitMQ) or has written it (Redis, AOF)."""
     celery_app.send_task(
-        INGEST_TASK, args=[events], task_id=uuid.uuid4().hex, queue=settings.ingest_queue, retry=True,
+        INGEST_TASK, args=[events], task_id=task_id or uuid.uuid4().hex, queue=settings.ingest_queue, retry=True,
         retry_policy=_PUBLISH_RETRY, argsrepr=batch_argsrepr(len(events)), kwargsrepr="{}",
     )
 
 
+def _journal_then_send_task(settings: Settings, journal: InflightBatches, events: Batch) -> None:
+    """Redis with the library adapters off: the journal entry first, then Celery's own publish (two round trips).
+
+    In that order a batch is never queued unrecorded; one recorded and then not queued (the publish failed,
+    so the caller stores it directly, or the process died before answering) is stored again by `recover`
+    to no effect.
+    """
+    batch_id = uuid.uuid4().hex
+    journal.add(batch_id, events)
+    _send_task(settings, events, batch_id)
+
+
+def journaled_publish(settings: Settings, journal: InflightBatches) -> tuple[Callable[[Batch], None],
+                                                                           Callable[[], int]]:
+    """How the web tier publishes to a Redis broker, and probes the queue's depth: in one round trip while the
+    library adapters that write the message are active, else the journal first and then Celery."""
+    if kombu_adapter.hand_built_messages(settings):
+        redis_publisher = RedisBatchPublisher(settings, journal)
+        return redis_publisher.publish, redis_publisher.depth
+    return partial(_journal_then_send_task, settings, journal), partial(queue_depth, celery_app,
+                                                                          settings.ingest_queue)
+
+
 def build_pipeline(settings: Settings, db: Database) -> IngestPipeline:
     publish: Callable[[Batch], None]
+    depth: Callable[[], int]
     if settings.uses_redis_broker:
-        redis_publisher = RedisBatchPublisher(settings, InflightBatches(settings))
-        publish, depth = redis_publisher.publish, redis_publisher.depth
+        publish, depth = journaled_publish(settings, InflightBatches(settings))
     else:
-        publish, depth = partial(_send_task, settings), queue_depth
+        publish, depth = partial(_send_task, settings), partial(queue_depth, celery_app, settings.ingest_queue)
 
     async def fallback(events: Batch) -> None:
         await db.run(store_events, events)

@@ -3,13 +3,10 @@
 Through Celery's `send_task`, each publish went through kombu's producer layers and then a second round trip
 recorded the batch in the in-flight journal (common/inflight.py): about a sixth of a web process's CPU under
 load (docs/performance.md). Here one MULTI/EXEC holds both, so the journal and the queue can no longer
-disagree either. The message is the one kombu's Redis transport stores for `send_task` (Celery message
-protocol 2, JSON body in base64), so the worker consumes it unchanged; tests/web/test_redis_publish.py
-compares the two and has kombu decode ours. RabbitMQ publishes through Celery (web/ingest/pipeline.py).
+disagree either. The message is the one kombu's Redis transport stores for `send_task`, built by the library
+adapters (common/adapters/celery.py, common/adapters/kombu.py), so the worker consumes it unchanged. Used only
+while both adapters are active; otherwise, and with RabbitMQ, batches go through Celery (web/ingest/pipeline.py).
 """
-import base64
-import os
-import socket
 import uuid
 
 import orjson
@@ -17,20 +14,19 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from common.adapters import celery as celery_adapter
+from common.adapters import kombu as kombu_adapter
 from common.config import Settings
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, batch_argsrepr
 from web.ingest.publisher import Batch
-
-# The third part of a protocol-2 body: no callbacks, chain or chord.
-_EMBED = b'{"callbacks":null,"errbacks":null,"chain":null,"chord":null}'
 
 
 class RedisBatchPublisher:
     def __init__(self, s: Settings, journal: InflightBatches) -> None:
         self._queue = s.ingest_queue
         self._journal = journal
-        self._origin = f"gen{os.getpid()}@{socket.gethostname()}"
+        self._origin = celery_adapter.origin()
         # As kombu was told (common/queue.py): two quick retries, then the caller stores the batch itself.
         # A retried MULTI whose reply was lost may publish a batch twice: the insert is idempotent.
         self._client = redis.Redis.from_url(
@@ -56,22 +52,6 @@ class RedisBatchPublisher:
 
     def message(self, task_id: str, events_json: bytes, count: int) -> bytes:
         """The task message for args `[events]`, as kombu's Redis transport stores it."""
-        body = b"[[" + events_json + b"],{}," + _EMBED + b"]"
-        argsrepr = batch_argsrepr(count)
-        return orjson.dumps({
-            "body": base64.b64encode(body).decode(),
-            "content-encoding": "utf-8",
-            "content-type": "application/json",
-            "headers": {
-                "lang": "py", "task": INGEST_TASK, "id": task_id, "shadow": None, "eta": None, "expires": None,
-                "group": None, "group_index": None, "retries": 0, "timelimit": [None, None],
-                "root_id": task_id, "parent_id": None, "argsrepr": argsrepr, "kwargsrepr": "{}",
-                "origin": self._origin, "ignore_result": None, "replaced_task_nesting": 0,
-                "stamped_headers": None, "stamps": {},
-            },
-            "properties": {
-                "correlation_id": task_id, "argsrepr": argsrepr, "kwargsrepr": "{}", "delivery_mode": 2,
-                "delivery_info": {"exchange": "", "routing_key": self._queue}, "priority": 0,
-                "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
-            },
-        })
+        task = celery_adapter.task_message(INGEST_TASK, task_id, b"[" + events_json + b"]", batch_argsrepr(count),
+                                           self._origin)
+        return kombu_adapter.redis_message(task, self._queue)

@@ -1,16 +1,41 @@
-"""The kombu fixes in worker/kombu_patches.py: one Redis client per pool, orjson for plain JSON bodies, an
-event loop that runs queued callbacks before it sleeps."""
+"""common/adapters/kombu.py: a closed channel fails with a connection error, one Redis client per pool, orjson
+for plain JSON bodies, an event loop that runs queued callbacks before it sleeps, and the message as kombu's
+Redis transport stores it (tested with the Celery part in test_celery.py)."""
 import socket
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
+import pytest
+import redis
 from kombu import Connection
 from kombu.asynchronous.hub import Hub
 from kombu.serialization import dumps, loads
+from kombu.transport import redis as kombu_redis
 
-from common.config import settings
-from worker import celery_app, kombu_patches  # noqa: F401  (installs them)
+from common.adapters import kombu as kombu_adapter
+from common.config import Settings, settings
+
+
+@pytest.fixture(autouse=True)
+def installed() -> Iterator[None]:
+    """The fixes installed for the test, whatever LIBRARY_ADAPTERS says; the process's state restored after."""
+    patched = kombu_redis.Channel._create_client is not kombu_adapter._stock_create_client
+    assert kombu_adapter.install(Settings(library_adapters=True))
+    yield
+    if patched:
+        kombu_adapter.install(Settings(library_adapters=True))
+    else:
+        kombu_adapter.uninstall()
+
+
+def test_channel_of_a_collected_connection__connection_error_not_attribute_error() -> None:
+    with Connection(settings.celery_broker_url) as conn:
+        channel = conn.default_channel
+        conn.collect()  # what Celery does with a connection it lost: the transport forgets its connection info
+        # Acking or restoring on this channel needs a new Redis client; a connection error is recoverable.
+        with pytest.raises(redis.exceptions.ConnectionError):
+            channel.qos.ack("some-delivery-tag")
 
 
 def test_plain_client__made_once_per_pool_and_anew_for_a_new_pool() -> None:
@@ -37,6 +62,19 @@ def test_json_bodies__plain_ones_decoded_and_tagged_types_still_revived() -> Non
     assert loads(body, content_type, encoding) == {"when": when, "key": key}
 
 
+def test_uninstall__kombu_as_shipped_again() -> None:
+    kombu_adapter.uninstall()
+    assert kombu_redis.Channel._create_client is kombu_adapter._stock_create_client
+    with Connection(settings.celery_broker_url) as conn:
+        channel = conn.default_channel
+        assert channel._create_client() is not channel._create_client()
+        conn.collect()
+        with pytest.raises(AttributeError):  # the bug this adapter fixes (docs/upstream/)
+            channel.qos.ack("some-delivery-tag")
+    content_type, encoding, body = dumps({"when": datetime(2026, 1, 1, tzinfo=UTC)}, serializer="json")
+    assert loads(body, content_type, encoding) == {"when": datetime(2026, 1, 1, tzinfo=UTC)}
+
+
 def test_event_loop__callbacks_queued_by_a_ready_callback_wake_the_poll() -> None:
     """A callback queued while the hub runs its ready list (a batch's ack) must not wait for the next event.
 
@@ -50,7 +88,7 @@ def test_event_loop__callbacks_queued_by_a_ready_callback_wake_the_poll() -> Non
     try:
         hub.add_reader(reader, lambda: None)
         hub.timer.call_after(60, lambda: None)
-        celery_app._keep_event_loop_awake(sender=SimpleNamespace(hub=hub))  # as on worker_ready
+        assert kombu_adapter.keep_hub_awake(hub, Settings(library_adapters=True))  # as on worker_ready
         hub.call_soon(lambda: (ran.append("stored"), hub.call_soon(ran.append, "acked")))
         poll = hub.poller.poll
 
@@ -70,3 +108,16 @@ def test_event_loop__callbacks_queued_by_a_ready_callback_wake_the_poll() -> Non
         hub.close()
         reader.close()
         writer.close()
+
+
+def test_worker_ready__the_worker_adds_the_hook_as_the_switch_says() -> None:
+    from types import SimpleNamespace
+
+    from worker import celery_app
+
+    hub = Hub()
+    try:
+        celery_app._keep_event_loop_awake(sender=SimpleNamespace(hub=hub))
+        assert bool(hub.on_tick) == kombu_adapter.active(settings)
+    finally:
+        hub.close()
