@@ -8,13 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-import orjson
-
 from common import store
 from common.burst import burst_params
 from common.campaigns import create_campaign
+from common.config import get_settings
 from common.db import connect, get_session
-from common.queue import queue_depth
+from common.event import Event, encode
+from common.queue import make_celery, queue_depth
 
 
 def _events(cid: int, where: str = "") -> int:
@@ -45,31 +45,27 @@ def cmd_analyze(args: argparse.Namespace) -> None:
         if conn.execute("SELECT EXISTS (SELECT 1 FROM events)").fetchone() == (True,):
             for table in ("events", "journeys", "domain_stats"):
                 conn.execute(f"ANALYZE {table}")
-        rows = orjson.dumps([_probe_row(args.cid)]).decode()
-        plan = [r[0] for r in conn.execute("EXPLAIN " + store._MERGE, {"rows": rows, **burst_params()})]
+        rows = encode([_probe(args.cid)]).decode()
+        window = get_settings().burst_window_seconds
+        plan = [r[0] for r in conn.execute("EXPLAIN " + store._MERGE, {"rows": rows, **burst_params(window)})]
     probe = next((line.strip() for line in plan if " on journeys r " in line), None)
     print("plan     burst probe: " + (re.sub(r"^->\s+|\s+\(cost=.*", "", probe) if probe else "none (rule off)"))
 
 
-def _probe_row(cid: int) -> dict[str, object]:
-    return {
-        "id": 0,
-        "campaign_id": cid,
-        "event_type": "email_click",
-        "email": "probe@example.com",
-        "domain": "example.com",
-        "extra_params": {},
-        "ts": 1.8e9,  # epoch seconds, as the worker sends event times
-    }
+def _probe(cid: int) -> Event:
+    return Event(campaign_id=cid, event_type="email_click", email="probe@example.com", domain="example.com",
+                 received_at=1.8e9)
 
 
 def cmd_drain(args: argparse.Namespace) -> None:
     """Seconds from now until the queue is empty and the events count stops growing."""
     start = time.monotonic()
     last, stable_since = -1, start
+    settings = get_settings()
+    celery = make_celery(settings)
     while time.monotonic() - start < args.timeout:
         count = _events(args.cid)
-        if queue_depth() == 0 and count == last:
+        if queue_depth(celery, settings) == 0 and count == last:
             if time.monotonic() - stable_since >= 0.5:
                 print(f"drain_s {stable_since - start:.2f}")
                 print(f"stored {count}")

@@ -18,8 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common.campaigns import create_campaign
 from common.config import Settings
 from common.db import connect, get_session
+from common.event import Event, to_wire
 from common.inflight import InflightBatches
-from common.queue import INGEST_TASK, celery_app
+from common.queue import INGEST_TASK, make_celery
+from common.vocabulary import EVENT_TYPE_NAMES
 from tests.services import Process, start_worker, wait_until
 from web.ingest.pipeline import journaled_publish
 
@@ -74,27 +76,20 @@ def main() -> int:
         ]
     now = time.time()
     events = [
-        {
-            "id": i,
-            "cid": cid,
-            "type": ("email_click", "landing_click", "conversion")[n % 3],
-            "email": f"user{n % 50_000}@gmail.com",
-            "domain": f"example{n % 3 + 1}.com",
-            "ip": f"73.{n % 200}.{n % 50}.9",
-            "ua": CHROME,
-            "extra": {"utm_source": "mail", "sub": str(n)},
-            "ts": now,
-        }
+        Event(id=i, campaign_id=cid, event_type=EVENT_TYPE_NAMES[n % len(EVENT_TYPE_NAMES)],
+              email=f"user{n % 50_000}@gmail.com", domain=f"example{n % 3 + 1}.com", ip=f"73.{n % 200}.{n % 50}.9",
+              user_agent=CHROME, extra_params={"utm_source": "mail", "sub": str(n)}, received_at=now)
         for n, i in enumerate(ids)
     ]
     settings = Settings(ingest_queue=queue)
+    celery = make_celery(settings)
     # As the web tier publishes (with LIBRARY_ADAPTERS=off: journal first, then send_task).
     publish = journaled_publish(settings, InflightBatches(settings))[0] if settings.uses_redis_broker else None
     for start in range(0, len(events), args.batch):
         if publish:
             publish(events[start : start + args.batch])
         else:
-            celery_app.send_task(INGEST_TASK, args=[events[start : start + args.batch]], queue=queue)
+            celery.send_task(INGEST_TASK, args=[to_wire(events[start : start + args.batch])], queue=queue)
     env = {**os.environ, "INGEST_QUEUE": queue}  # the worker's journal keys follow the queue's name
     worker: Process = start_worker(env, queue, concurrency=args.concurrency, pool=args.pool)
     # Measured from the moment the worker is ready, the whole backlog waiting: neither publishing nor the

@@ -17,7 +17,6 @@ compared with the recipient's latest one only (a late arrival near an older clic
 """
 from typing import Any
 
-from common.config import Settings, get_settings
 from common.enrich import BURST_KIND, ENRICH_KEY
 from common.vocabulary import EMAIL_CLICK
 
@@ -68,8 +67,7 @@ EXTRA_PARAMS_WITH_BURST = f"""CASE
 END"""
 
 
-def burst_params(settings: Settings | None = None) -> dict[str, Any]:
-    """The statement parameters the two fragments above use."""
-    seconds = (settings or get_settings()).burst_window_seconds
+def burst_params(seconds: float) -> dict[str, Any]:
+    """The statement parameters the two fragments above use, for BURST_WINDOW_SECONDS `seconds`."""
     return {"burst_seconds": seconds,
             "burst_reason": f"burst: another email click by this recipient within {seconds:g} s"}

@@ -115,9 +115,10 @@ def cmd_create_campaign(args: argparse.Namespace) -> int:
 
 def cmd_queue(args: argparse.Namespace) -> int:
     """Print how many batches wait in the ingest queue."""
-    from common.queue import queue_depth
+    from common.queue import make_celery, queue_depth
 
-    print(queue_depth())
+    s = get_settings()
+    print(queue_depth(make_celery(s), s))
     return 0
 
 

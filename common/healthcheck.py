@@ -23,11 +23,12 @@ def flower(url: str) -> bool:
 
 
 def beat(schedule: Path) -> bool:
-    from common.queue import celery_app
+    from common.config import get_settings
+    from common.queue import make_celery
 
     if not list(schedule.parent.glob(f"{schedule.name}*")):  # the shelve backend may add a suffix
         return False
-    with celery_app.connection_for_write() as connection:
+    with make_celery(get_settings()).connection_for_write() as connection:
         connection.ensure_connection(max_retries=1, timeout=3)
     return True
 

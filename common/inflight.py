@@ -14,16 +14,16 @@ take_queued() depends on the queued messages' format (common/adapters/kombu.py).
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 import orjson
 import redis
 
 from common.adapters import kombu as kombu_adapter
-from common.config import Settings, settings
+from common.config import Settings
+from common.event import Batch, decode, encode
 from common.queue import INGEST_TASK
 
-Batch = list[dict[str, Any]]
 
 @dataclass(frozen=True)
 class QueuedBatches:
@@ -35,7 +35,7 @@ class QueuedBatches:
 
 
 class InflightBatches:
-    def __init__(self, s: Settings = settings) -> None:
+    def __init__(self, s: Settings) -> None:
         self.enabled = s.uses_redis_broker
         self._settings = s
         self._url = s.celery_broker_url
@@ -59,7 +59,7 @@ class InflightBatches:
         """Record a batch about to be published (raises when Redis does not take it)."""
         if self.enabled:
             with self._redis().pipeline(transaction=True) as pipe:
-                self.record(pipe, batch_id, orjson.dumps(events))
+                self.record(pipe, batch_id, encode(events))
                 pipe.execute()
 
     def record(self, pipe: "redis.client.Pipeline", batch_id: str, events_json: bytes) -> None:
@@ -90,7 +90,7 @@ class InflightBatches:
         for batch_id, message, events in zip(flat[0::3], flat[1::3], flat[2::3], strict=True):
             taken.ids.append(batch_id.decode())
             taken.messages.append(message)
-            taken.events.extend(orjson.loads(events))
+            taken.events.extend(decode(events))
         return taken
 
     def put_back(self, taken: QueuedBatches) -> None:
@@ -125,7 +125,7 @@ class InflightBatches:
             if payload is None:
                 client.zrem(self._index, batch_id)
             else:
-                found.append((batch_id.decode(), orjson.loads(payload)))
+                found.append((batch_id.decode(), decode(payload)))
         return found
 
 
@@ -149,4 +149,3 @@ def queued_batch_id(message: bytes | str) -> str | None:
     return batch_id if isinstance(batch_id, str) else None
 
 
-inflight = InflightBatches()

@@ -1,9 +1,10 @@
-"""The Celery app both tiers share. The web tier publishes by task name; only worker/ registers the tasks."""
+"""The Celery app as both tiers configure it from their settings. The web tier publishes by task name (over
+RabbitMQ, or with the library adapters off); only worker/ registers the tasks (worker/celery_app.py)."""
 from typing import Any
 
 from celery import Celery
 
-from common.config import Settings, settings
+from common.config import Settings
 
 INGEST_TASK = "tracker.ingest_batch"
 RETENTION_TASK = "tracker.apply_retention"
@@ -34,7 +35,7 @@ def _transport_options(s: Settings) -> dict[str, Any]:
     return {"confirm_publish": True}
 
 
-def make_celery(s: Settings = settings) -> Celery:
+def make_celery(s: Settings) -> Celery:
     app = Celery("tracker", broker=s.celery_broker_url)
     app.conf.update(
         task_default_queue=s.ingest_queue,
@@ -62,10 +63,7 @@ def make_celery(s: Settings = settings) -> Celery:
     return app
 
 
-celery_app = make_celery()
-
-
-def queue_depth(app: Celery = celery_app, queue: str = settings.ingest_queue) -> int:
+def queue_depth(app: Celery, s: Settings) -> int:
     """Batches waiting in the ingest queue (not counting those a worker holds unacked).
 
     Fails fast (one connection attempt) when the broker is down: callers are health checks and
@@ -74,6 +72,6 @@ def queue_depth(app: Celery = celery_app, queue: str = settings.ingest_queue) ->
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
         channel = conn.default_channel
-        if settings.uses_redis_broker:
-            return int(channel.client.llen(queue))
-        return int(channel.queue_declare(queue=queue, passive=True).message_count)
+        if s.uses_redis_broker:
+            return int(channel.client.llen(s.ingest_queue))
+        return int(channel.queue_declare(queue=s.ingest_queue, passive=True).message_count)

@@ -7,11 +7,12 @@ and the rollups are updated from the RETURNING rows only, in the same statement 
 
 from typing import Any
 
-import orjson
+import msgspec
 from psycopg import Connection
 
 from common.burst import EXTRA_PARAMS_WITH_BURST, STAGED_WITH_PREVIOUS_CLICK, burst_params, by_rules_human
 from common.enrich import ENRICH_KEY, enrich
+from common.event import Batch, Event, encode
 from common.rollups import (
     ADD_TO_DOMAIN_STATS,
     ADD_TO_JOURNEY,
@@ -34,16 +35,16 @@ from common.vocabulary import EMAIL_CLICK
 
 _COLUMNS = "id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, created_at"
 
-# The batch arrives as ONE jsonb parameter, unpacked by Postgres: a single round trip and a single statement
-# (its own transaction) per batch, where a staging table filled by COPY took five round trips and a
-# Python-side adaptation of every value. Measured in docs/performance.md.
-# Times travel as epoch seconds: Postgres turns them into timestamps faster than Python formats ISO strings.
+# The batch arrives as ONE jsonb parameter, the events as they travel (common/event.py's wire names), unpacked
+# by Postgres: a single round trip and a single statement (its own transaction) per batch, where a staging
+# table filled by COPY took five round trips and a Python-side adaptation of every value. Measured in
+# docs/performance.md. Times travel as epoch seconds: Postgres turns them into timestamps faster than Python
+# formats ISO strings.
 _INCOMING = """incoming_events AS (
-    SELECT r.id, r.campaign_id, r.event_type, r.email, r.domain, r.ip, r.user_agent, r.extra_params,
-           to_timestamp(r.ts) AT TIME ZONE 'UTC' AS created_at
+    SELECT r.id, r.cid AS campaign_id, r.type AS event_type, r.email, r.domain, r.ip, r.ua AS user_agent,
+           r.extra AS extra_params, to_timestamp(r.ts) AT TIME ZONE 'UTC' AS created_at
     FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
-        id bigint, campaign_id int, event_type text, email text, domain text, ip text, user_agent text,
-        extra_params jsonb, ts double precision)
+        id bigint, cid int, type text, email text, domain text, ip text, ua text, extra jsonb, ts double precision)
 )"""
 
 # One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
@@ -109,27 +110,17 @@ SELECT count(*) FROM ins
 """
 
 
-def _row(event: dict[str, Any]) -> dict[str, Any]:
-    extra = dict(event.get("extra") or {})
-    extra[ENRICH_KEY] = enrich(event.get("ip"), event.get("ua"))
-    return {
-        "id": event["id"],
-        "campaign_id": event["cid"],
-        "event_type": event["type"],
-        "email": event["email"],
-        "domain": event["domain"],
-        "ip": event.get("ip"),
-        "user_agent": event.get("ua"),
-        "extra_params": extra,
-        "ts": event["ts"],
-    }
+def _enriched(event: Event) -> Event:
+    return msgspec.structs.replace(event, extra_params={**event.extra_params,
+                                                         ENRICH_KEY: enrich(event.ip, event.user_agent)})
 
 
-def store_events(conn: Connection[Any], events: list[dict[str, Any]]) -> int:
-    """Enrich and insert a batch in one statement; returns how many events were new."""
+def store_events(conn: Connection[Any], events: Batch, *, burst_window: float) -> int:
+    """Enrich and insert a batch in one statement; returns how many events were new. `burst_window` is
+    BURST_WINDOW_SECONDS (common/burst.py)."""
     if not events:
         return 0
-    rows = orjson.dumps([_row(e) for e in events]).decode()
+    rows = encode([_enriched(e) for e in events]).decode()
     # One statement is atomic on its own (our connections autocommit), or part of the caller's transaction.
-    found = conn.execute(_MERGE, {"rows": rows, **burst_params()}).fetchone()
+    found = conn.execute(_MERGE, {"rows": rows, **burst_params(burst_window)}).fetchone()
     return int(found[0]) if found else 0

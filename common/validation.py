@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 
 from common.config import Settings
 from common.enrich import ENRICH_KEY
+from common.event import Event, Visitor
 from common.vocabulary import EVENT_TYPE_NAMES
 
 REQUIRED = ("cid", "event", "email", "domain")
@@ -134,10 +135,9 @@ def _ip(raw: str) -> str:
         raise EventRejected(422, "ip is not a valid IPv4 or IPv6 address", "ip") from None
 
 
-def validate_event(
-    pairs: Iterable[tuple[str, Any]], *, limits: Limits, client_ip: str | None, user_agent: str | None
-) -> dict[str, Any]:
-    """Turn request parameters into the event dict the queue and the store understand."""
+def validate_event(pairs: Iterable[tuple[str, Any]], *, limits: Limits, visitor: Visitor) -> Event:
+    """Turn request parameters, from a request `visitor` sent, into an Event; a server-side landing script
+    may forward its own visitor's `ip` and `ua`."""
     fields: dict[str, str] = {}
     extras: dict[str, Any] = {}
     extras_size = 0
@@ -170,16 +170,16 @@ def validate_event(
     event_type = fields["event"].strip().lower()
     if event_type not in _EVENT_TYPES:
         raise EventRejected(422, f"event must be one of: {', '.join(EVENT_TYPE_NAMES)}", "event")
-    ua = fields.get("ua", user_agent)
+    ua = fields.get("ua", visitor.user_agent)
     if ua is not None and len(ua) > limits.max_value_length:
         ua = ua[: limits.max_value_length]  # a browser's UA is never this long; keep what identifies it
-    return {
-        "cid": _cid(fields["cid"]),
-        "type": event_type,
-        "email": _email(fields["email"]),
-        "domain": _domain(fields["domain"]),
-        "ip": _ip(fields["ip"]) if "ip" in fields else client_ip,
-        "ua": ua,
-        "extra": extras,
-        "ts": time.time(),
-    }
+    return Event(
+        campaign_id=_cid(fields["cid"]),
+        event_type=event_type,
+        email=_email(fields["email"]),
+        domain=_domain(fields["domain"]),
+        ip=_ip(fields["ip"]) if "ip" in fields else visitor.ip,
+        user_agent=ua,
+        extra_params=extras,
+        received_at=time.time(),
+    )

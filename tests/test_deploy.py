@@ -91,11 +91,11 @@ def test_env_example__documents_every_setting() -> None:
 
 def test_beat_schedule__retention_routed_to_maintenance_queue() -> None:
     from common.config import settings
-    from common.queue import RETENTION_TASK, celery_app
+    from common.queue import RETENTION_TASK
     from worker.celery_app import app
 
     assert any(entry["task"] == RETENTION_TASK for entry in app.conf.beat_schedule.values())
-    assert celery_app.amqp.router.route({}, RETENTION_TASK)["queue"].name == settings.maintenance_queue
+    assert app.amqp.router.route({}, RETENTION_TASK)["queue"].name == settings.maintenance_queue
 
 
 def test_procfile_beat__starts_in_a_fresh_checkout(tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from typing import Any
 import psycopg
 from fastapi import APIRouter, Request, Response
 
-from common.queue import queue_depth
 from web.ingest.api import json_response
 
 router = APIRouter(tags=["operations"])
@@ -25,7 +24,7 @@ async def healthz(request: Request) -> Response:
     except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        checks["queue_depth"] = await asyncio.wait_for(asyncio.to_thread(queue_depth), timeout=3)
+        checks["queue_depth"] = await asyncio.wait_for(asyncio.to_thread(pipeline.queue_depth), timeout=3)
         checks["broker"] = "ok"
     except Exception as exc:
         checks["broker"] = f"error: {type(exc).__name__}"

@@ -1,14 +1,19 @@
-"""Entry point for `celery -A worker.celery_app worker`: the shared app with the tasks registered."""
+"""Entry point for `celery -A worker.celery_app worker|beat|flower`: the worker tier's settings, its Celery app
+(with the tasks of worker/tasks.py registered) and its in-flight journal, made once here."""
 import logging
 
 from celery import signals
 from celery.schedules import crontab
 
 from common.adapters import kombu as kombu_adapter
-from common.config import settings
+from common.config import get_settings
 from common.enrich import describe_ip, describe_user_agent
-from common.inflight import inflight
-from common.queue import RECOVER_TASK, RETENTION_TASK, celery_app
+from common.inflight import InflightBatches
+from common.queue import RECOVER_TASK, RETENTION_TASK, make_celery
+
+settings = get_settings()
+celery_app = make_celery(settings)
+inflight = InflightBatches(settings)
 
 kombu_adapter.install(settings)  # kombu's Redis transport and JSON decoder fixed, unless off (stock kombu)
 celery_app.conf.include = ["worker.tasks"]

@@ -1,4 +1,4 @@
-"""Celery tasks. They receive plain event dicts (see common.validation), never ORM objects.
+"""Celery tasks. An ingest batch arrives as the events' plain JSON (common/event.py) and is stored as Events.
 
 Nothing a task was given may be lost: a transient database error puts the batch back on the queue after a
 back-off; any other error isolates the offending events into `dead_events` and stores the rest.
@@ -9,18 +9,19 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
+import msgspec
 import psycopg
 import redis
 from celery import Task
 from celery.exceptions import Reject
 
-from common.config import settings
 from common.db import connect
-from common.inflight import QueuedBatches, inflight
-from common.queue import INGEST_TASK, RECOVER_TASK, RETENTION_TASK, celery_app
+from common.event import Batch, from_wire
+from common.inflight import QueuedBatches
+from common.queue import INGEST_TASK, RECOVER_TASK, RETENTION_TASK
 from common.retention import delete_batch
 from common.store import store_events
+from worker.celery_app import celery_app, inflight, settings
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +68,24 @@ class _Database(threading.local):
 _db = _Database()
 
 
-def _store_or_dead_letter(conn: psycopg.Connection[Any], events: list[dict[str, Any]]) -> int:
+def _store(conn: psycopg.Connection[Any], events: Batch) -> int:
+    return store_events(conn, events, burst_window=settings.burst_window_seconds)
+
+
+def _store_or_dead_letter(conn: psycopg.Connection[Any], events: Batch) -> int:
     """Store what can be stored one event at a time; record each event that cannot, with the reason."""
     inserted = 0
     for event in events:
         try:
-            inserted += store_events(conn, [event])
+            inserted += _store(conn, [event])
         except TRANSIENT:
             raise
         except Exception as exc:
-            log.exception("event %s cannot be stored; kept in dead_events", event.get("id"))
+            log.exception("event %s cannot be stored; kept in dead_events", event.id)
             with conn.transaction():
                 conn.execute(
                     "INSERT INTO dead_events (id, payload, error) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                    (event.get("id"), orjson.dumps(event).decode(), repr(exc)[:2000]),
+                    (event.id, msgspec.json.encode(event).decode(), repr(exc)[:2000]),
                 )
     return inserted
 
@@ -89,15 +94,20 @@ def _store_or_dead_letter(conn: psycopg.Connection[Any], events: list[dict[str, 
 def ingest_batch(self: Task, events: list[dict[str, Any]]) -> int:
     """Store one batch of events, with any batches waiting behind it; idempotent, so a redelivered batch
     changes nothing."""
-    own = [self.request.id] if self.request.id else []  # none when recover_dropped_batches() calls it
+    return store_batch(from_wire(events), self.request.id)
+
+
+def store_batch(events: Batch, task_id: str | None = None) -> int:
+    """Store a batch (the task `task_id` delivered, if any) and, for a task, the batches waiting behind it."""
+    own = [task_id] if task_id else []
     queued = _take_queued(len(events)) if own else QueuedBatches()
     if queued.ids:
         # A batch redelivered while its first delivery is stored may be among them: one row per event.
-        events = list({event["id"]: event for event in events + queued.events}.values())
+        events = list({event.id: event for event in events + queued.events}.values())
     try:
         conn = _db.get()
         try:
-            inserted = store_events(conn, events)
+            inserted = _store(conn, events)
         except TRANSIENT:
             raise
         except Exception:
@@ -151,7 +161,7 @@ def recover_dropped_batches() -> int:
     recovered = 0
     for batch_id, events in inflight.stale():
         try:
-            ingest_batch(events)
+            store_batch(events)
         except Reject:
             return recovered  # the database is down; the next run tries again
         _forget(batch_id)

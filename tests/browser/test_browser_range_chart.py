@@ -8,7 +8,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from common.db import connect
-from common.store import store_events
 from tests.browser.helpers import (
     READ_MARKER,
     SET_MARKER,
@@ -17,6 +16,7 @@ from tests.browser.helpers import (
     send_events,
     wait_for_rollups,
 )
+from tests.events import store
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,7 @@ def dated_campaign(web: str) -> int:
              ("landing_click", "old2@gmail.com", 90)]
     with connect() as conn:
         ids = [row[0] for row in conn.execute("SELECT nextval('events_id_seq') FROM generate_series(1, 3)")]
-        store_events(conn, [
+        store(conn, [
             {"id": event_id, "cid": cid, "type": event_type, "email": email, "domain": "mail2.example.com",
              "ip": "198.51.100.9", "ua": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0", "extra": {},
              "ts": TEN_DAYS_AGO.timestamp() + seconds}

@@ -7,8 +7,8 @@ import psycopg
 import pytest
 
 from common.config import get_settings
-from common.store import store_events
 from tests.checks import assert_rollups_match_recount
+from tests.events import store
 
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/126.0.0.0 Safari/537.36")
@@ -39,7 +39,7 @@ def test_clicks_seconds_apart_in_one_batch__later_ones_are_bursts(db: psycopg.Co
                                                                   campaign_id: int) -> None:
     t = time.time()
     events = [click(db, campaign_id, t), click(db, campaign_id, t + 1), click(db, campaign_id, t + 2)]
-    assert store_events(db, events) == 3
+    assert store(db, events) == 3
     assert verdicts(db, events) == [None, "burst", "burst"]
     reason = db.execute("SELECT extra_params -> '_tracker' ->> 'bot_reason' FROM events WHERE id = %s",
                         (events[1]["id"],)).fetchone()[0]
@@ -53,9 +53,9 @@ def test_click_within_window_of_a_stored_one__burst_across_batches(db: psycopg.C
                                                                   campaign_id: int) -> None:
     t = time.time()
     first, near, far = (click(db, campaign_id, t + dt) for dt in (0, 3, 60))
-    store_events(db, [first])
-    store_events(db, [near])
-    store_events(db, [far])
+    store(db, [first])
+    store(db, [near])
+    store(db, [far])
     assert verdicts(db, [first, near, far]) == [None, "burst", None]
     assert_rollups_match_recount(db, campaign_id)
 
@@ -64,8 +64,8 @@ def test_earlier_click_arriving_late__the_one_stored_second_is_flagged(db: psyco
                                                                        campaign_id: int) -> None:
     t = time.time()
     earlier, later = click(db, campaign_id, t), click(db, campaign_id, t + 2)
-    store_events(db, [later])
-    store_events(db, [earlier])  # never reclassify what is stored: the late arrival carries the verdict
+    store(db, [later])
+    store(db, [earlier])  # never reclassify what is stored: the late arrival carries the verdict
     assert verdicts(db, [earlier, later]) == ["burst", None]
     assert_rollups_match_recount(db, campaign_id)
 
@@ -73,11 +73,11 @@ def test_earlier_click_arriving_late__the_one_stored_second_is_flagged(db: psyco
 def test_redelivered_batch__changes_nothing(db: psycopg.Connection, campaign_id: int) -> None:
     t = time.time()
     events = [click(db, campaign_id, t), click(db, campaign_id, t + 1)]
-    assert store_events(db, events) == 2
+    assert store(db, events) == 2
     stats = "SELECT email_clicks, bot_email_clicks FROM domain_stats WHERE campaign_id = %s"
     assert tuple(db.execute(stats, (campaign_id,)).fetchone()) == (2, 1)
-    assert store_events(db, events) == 0
-    assert store_events(db, [events[1], click(db, campaign_id, t + 500)]) == 1  # partial overlap
+    assert store(db, events) == 0
+    assert store(db, [events[1], click(db, campaign_id, t + 500)]) == 1  # partial overlap
     assert verdicts(db, events) == [None, "burst"]
     assert tuple(db.execute(stats, (campaign_id,)).fetchone()) == (3, 1)
     assert_rollups_match_recount(db, campaign_id)
@@ -86,7 +86,7 @@ def test_redelivered_batch__changes_nothing(db: psycopg.Connection, campaign_id:
 def test_person_clicking_right_after_a_scanner__stays_human(db: psycopg.Connection, campaign_id: int) -> None:
     t = time.time()
     scanner, person = click(db, campaign_id, t, ip=MIMECAST_IP), click(db, campaign_id, t + 1)
-    store_events(db, [scanner, person])
+    store(db, [scanner, person])
     assert verdicts(db, [scanner, person]) == ["scanner", None]
     assert_rollups_match_recount(db, campaign_id)
 
@@ -96,7 +96,7 @@ def test_other_recipients_and_landing_clicks__not_bursts(db: psycopg.Connection,
     events = [click(db, campaign_id, t), click(db, campaign_id, t + 1, email="bob@example.com"),
               click(db, campaign_id, t + 1, event_type="landing_click"),
               click(db, campaign_id, t + 2, event_type="landing_click")]
-    store_events(db, events)
+    store(db, events)
     assert verdicts(db, events) == [None, None, None, None]
     assert_rollups_match_recount(db, campaign_id)
 
@@ -107,9 +107,9 @@ def test_scanner_click_stored_before__a_person_right_after_stays_human(db: psyco
     t = time.time()
     scanner, person, again = (click(db, campaign_id, t, ip=MIMECAST_IP), click(db, campaign_id, t + 1),
                               click(db, campaign_id, t + 2))
-    store_events(db, [scanner])
-    store_events(db, [person])
-    store_events(db, [again])
+    store(db, [scanner])
+    store(db, [person])
+    store(db, [again])
     assert verdicts(db, [scanner, person, again]) == ["scanner", None, "burst"]
     reference = db.execute("SELECT last_email_click_at FROM journeys WHERE campaign_id = %s",
                            (campaign_id,)).fetchone()[0]

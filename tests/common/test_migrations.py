@@ -111,10 +111,10 @@ def test_fresh_install__burst_probe_reads_the_journey_by_its_primary_key(scratch
                 "FROM generate_series(1, 5000) g")
     assert raw.execute("SELECT last_analyze, last_autoanalyze FROM pg_stat_user_tables "
                        "WHERE relname = 'journeys'").fetchone() == (None, None)
-    click = {"id": 1, "campaign_id": 1, "event_type": "email_click", "email": "u1@x.com", "domain": "d1.com",
-             "extra_params": {}, "ts": 1.8e9}
+    click = {"id": 1, "cid": 1, "type": "email_click", "email": "u1@x.com", "domain": "d1.com", "extra": {},
+             "ts": 1.8e9}
     plan = [line for (line,) in raw.execute("EXPLAIN " + store._MERGE,
-                                           {"rows": orjson.dumps([click]).decode(), **burst_params()})]
+                                           {"rows": orjson.dumps([click]).decode(), **burst_params(10)})]
     probes = [line.strip() for line in plan if " on journeys r " in line]
     assert len(probes) == 1 and probes[0].startswith("->  Index Scan using pk_journeys on journeys r "), plan
     raw.rollback()

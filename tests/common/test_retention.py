@@ -7,8 +7,8 @@ from typing import Any
 import psycopg
 
 from common.retention import delete_batch
-from common.store import store_events
 from tests.checks import assert_rollups_match_recount, event_count
+from tests.events import store
 
 DAY = 86_400
 
@@ -43,7 +43,7 @@ def test_retention__deletes_old_events_and_keeps_rollups_equal_to_recount(
 ) -> None:
     now = time.time()
     old, new = now - 40 * DAY, now - 1 * DAY
-    store_events(
+    store(
         db,
         _events(
             db,
@@ -78,7 +78,7 @@ def test_retention__deletes_old_events_and_keeps_rollups_equal_to_recount(
 
 
 def test_retention__nothing_old__nothing_deleted(db: psycopg.Connection, campaign_id: int) -> None:
-    store_events(db, _events(db, campaign_id, [("email_click", "a@x.com", "a.com", time.time())]))
+    store(db, _events(db, campaign_id, [("email_click", "a@x.com", "a.com", time.time())]))
     cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)
     assert delete_batch(db, cutoff=cutoff, batch=100) == 0
     assert event_count(db, campaign_id) == 1

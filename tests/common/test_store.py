@@ -4,8 +4,8 @@ from typing import Any
 
 import psycopg
 
-from common.store import store_events
 from tests.checks import assert_rollups_match_recount
+from tests.events import store
 
 
 def _event(conn: psycopg.Connection[Any], cid: int, event_type: str, email: str, domain: str,
@@ -17,15 +17,15 @@ def _event(conn: psycopg.Connection[Any], cid: int, event_type: str, email: str,
 
 def test_store_twice__inserts_once(db: psycopg.Connection, campaign_id: int) -> None:
     events = [_event(db, campaign_id, "email_click", f"u{i}@x.com", "a.com") for i in range(5)]
-    assert store_events(db, events) == 5
-    assert store_events(db, events) == 0
+    assert store(db, events) == 5
+    assert store(db, events) == 0
     assert_rollups_match_recount(db, campaign_id)
 
 
 def test_unique_users_per_type(db: psycopg.Connection, campaign_id: int) -> None:
-    store_events(db, [_event(db, campaign_id, "email_click", "a@x.com", "a.com"),
+    store(db, [_event(db, campaign_id, "email_click", "a@x.com", "a.com"),
                       _event(db, campaign_id, "email_click", "a@x.com", "a.com")])
-    store_events(db, [_event(db, campaign_id, "email_click", "a@x.com", "a.com"),
+    store(db, [_event(db, campaign_id, "email_click", "a@x.com", "a.com"),
                       _event(db, campaign_id, "conversion", "a@x.com", "a.com"),
                       _event(db, campaign_id, "email_click", "b@x.com", "a.com"),
                       _event(db, campaign_id, "landing_click", "c@x.com", "b.com",
@@ -43,11 +43,11 @@ def test_hourly_rollup__a_late_older_event_moves_the_recipient_to_its_hour(
     gain a per-type count in that hour when their first event of the type comes in a later batch."""
     noon = 1_764_072_000.0  # 2025-11-25 12:00 UTC
     first = _event(db, campaign_id, "email_click", "late@x.com", "a.com") | {"ts": noon + 1800}  # 12:30
-    store_events(db, [first])
+    store(db, [first])
     earlier = _event(db, campaign_id, "landing_click", "late@x.com", "a.com") | {"ts": noon - 3 * 3600}  # 09:00
-    store_events(db, [earlier])
+    store(db, [earlier])
     later = _event(db, campaign_id, "conversion", "late@x.com", "a.com") | {"ts": noon + 7200}  # 14:00
-    store_events(db, [later])
+    store(db, [later])
     rows = db.execute("SELECT extract(hour FROM hour)::int, users, email_click_users, landing_click_users, "
                       "conversion_users, email_clicks FROM hourly_stats WHERE campaign_id = %s ORDER BY hour",
                       (campaign_id,)).fetchall()

@@ -5,15 +5,16 @@ from typing import Any
 import pytest
 
 from common.config import get_settings
+from common.event import Event, Visitor
 from common.validation import EventRejected, Limits, parse_query, validate_event
 
 LIMITS = Limits.from_settings(get_settings())
 BASE = [("cid", "5"), ("event", "email_click"), ("email", "John@Gmail.com "), ("domain", "Example1.com")]
 
 
-def validate(pairs: list[tuple[str, Any]], **kw: Any) -> dict[str, Any]:
+def validate(pairs: list[tuple[str, Any]], **kw: Any) -> Event:
     return validate_event(
-        pairs, limits=LIMITS, client_ip=kw.get("ip", "203.0.113.9"), user_agent=kw.get("ua")
+        pairs, limits=LIMITS, visitor=Visitor(ip=kw.get("ip", "203.0.113.9"), user_agent=kw.get("ua"))
     )
 
 
@@ -25,23 +26,23 @@ def rejected(pairs: list[tuple[str, Any]]) -> EventRejected:
 
 def test_valid_event__normalised() -> None:
     event = validate([*BASE, ("utm_source", "mail"), ("sub", "7")], ua="Mozilla/5.0")
-    assert event["cid"] == 5
-    assert event["type"] == "email_click"
-    assert event["email"] == "john@gmail.com"
-    assert event["domain"] == "example1.com"
-    assert event["ip"] == "203.0.113.9"
-    assert event["ua"] == "Mozilla/5.0"
-    assert event["extra"] == {"utm_source": "mail", "sub": "7"}
+    assert event.campaign_id == 5
+    assert event.event_type == "email_click"
+    assert event.email == "john@gmail.com"
+    assert event.domain == "example1.com"
+    assert event.ip == "203.0.113.9"
+    assert event.user_agent == "Mozilla/5.0"
+    assert event.extra_params == {"utm_source": "mail", "sub": "7"}
 
 
 def test_forwarded_ip_and_ua__override_connection() -> None:
     event = validate([*BASE, ("ip", "2001:db8::1"), ("ua", "Forwarded UA")], ua="Server UA")
-    assert (event["ip"], event["ua"]) == ("2001:db8::1", "Forwarded UA")
-    assert "ip" not in event["extra"] and "ua" not in event["extra"]
+    assert (event.ip, event.user_agent) == ("2001:db8::1", "Forwarded UA")
+    assert "ip" not in event.extra_params and "ua" not in event.extra_params
 
 
 def test_idn_domain__punycode() -> None:
-    assert validate([*BASE[:3], ("domain", "bücher.de")])["domain"] == "xn--bcher-kva.de"
+    assert validate([*BASE[:3], ("domain", "bücher.de")]).domain == "xn--bcher-kva.de"
 
 
 @pytest.mark.parametrize("cid", ["0", "-1", "1e3", "99999999999999999999", "2147483648", "abc", "", " "])
@@ -100,7 +101,7 @@ def test_extras_limits__413() -> None:
 
 
 def test_json_values__scalars_only() -> None:
-    assert validate([*BASE, ("n", 3), ("f", 1.5)])["extra"] == {"n": 3, "f": 1.5}
+    assert validate([*BASE, ("n", 3), ("f", 1.5)]).extra_params == {"n": 3, "f": 1.5}
     assert rejected([*BASE, ("obj", {"a": 1})]).status == 422
     assert rejected([*BASE, ("nan", float("nan"))]).status == 422
     assert rejected([*BASE, ("flag", True)]).status == 422

@@ -8,7 +8,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from common.campaigns import purge_campaign
-from common.store import store_events
+from tests.events import store
 from tests.services import wait_until
 from tests.web.test_dashboard import HX, OFFER, attrs, csrf_of, new_campaign, seed_journeys
 
@@ -17,7 +17,7 @@ Client = TestClient
 
 def _store(db: psycopg.Connection[Any], cid: int, n: int) -> None:
     ids = [r[0] for r in db.execute("SELECT nextval('events_id_seq') FROM generate_series(1, %s)", (n,))]
-    store_events(db, [{"id": i, "cid": cid, "type": "email_click", "email": f"u{k}@x.com", "domain": "a.com",
+    store(db, [{"id": i, "cid": cid, "type": "email_click", "email": f"u{k}@x.com", "domain": "a.com",
                        "ip": "198.51.100.7", "ua": "Mozilla/5.0 Chrome/120.0", "extra": {}, "ts": time.time()}
                       for k, i in enumerate(ids)])
 

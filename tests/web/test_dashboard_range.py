@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from common.store import store_events
 from tests.checks import assert_rollups_match_recount
+from tests.events import store
 from tests.web.test_dashboard import HX, attrs, new_campaign
 from tests.web.test_dashboard_counts import stat
 
@@ -29,7 +29,7 @@ def _store(db: psycopg.Connection[Any], cid: int, rows: list[tuple[datetime, str
         events.append({"id": event_id, "cid": cid, "type": event_type, "email": email, "domain": domain,
                        "ip": "198.51.100.7", "ua": ua, "extra": {},
                        "ts": at.replace(tzinfo=UTC).timestamp()})
-    assert store_events(db, events) == len(events)
+    assert store(db, events) == len(events)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from common.store import store_events
+from tests.events import store
 from tests.web.test_dashboard import new_campaign
 from web.dashboard.export import CHUNK_BYTES
 
@@ -44,7 +44,7 @@ def exported_campaign() -> int:
                    "ua": "@SUM(1+1)" if email == HOSTILE_EMAIL else CHROME, "extra": {"sub": f"-{n}", "n": n},
                    "ts": now - n} for n, (id_, (kind, email, domain)) in enumerate(zip(ids, specs, strict=True))]
         for start in range(0, len(events), 500):
-            assert store_events(db, events[start:start + 500]) == len(events[start:start + 500])
+            assert store(db, events[start:start + 500]) == len(events[start:start + 500])
     return cid
 
 

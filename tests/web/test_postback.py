@@ -12,10 +12,15 @@ import psycopg
 import pytest
 
 from common.campaigns import create_campaign
+from common.config import get_settings
 from common.db import connect, get_session
+from common.event import Event
 from tests.checks import assert_rollups_match_recount, event_count
+from tests.events import events
 from tests.services import run_async, wait_until
 from web.ingest.postback import store_once
+
+BURST = get_settings().burst_window_seconds
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
@@ -243,11 +248,12 @@ def test_openapi__documents_the_postback(http: httpx.Client) -> None:
 
 # --- the transaction itself, as several web processes would run it -------------------------------------------
 
-def _conversion(db: psycopg.Connection, cid: int, click_id: int, **overrides: Any) -> dict[str, Any]:
+def _conversion(db: psycopg.Connection, cid: int, click_id: int, **overrides: Any) -> Event:
     row = db.execute("SELECT nextval('events_id_seq')").fetchone()
     assert row is not None
-    return {"id": row[0], "cid": cid, "type": "conversion", "email": "ann@gmail.com", "domain": "example1.com",
-            "ip": "127.0.0.1", "ua": CHROME, "extra": {"click_id": click_id}, "ts": time.time(), **overrides}
+    return events([{"id": row[0], "cid": cid, "type": "conversion", "email": "ann@gmail.com",
+                    "domain": "example1.com", "ip": "127.0.0.1", "ua": CHROME, "extra": {"click_id": click_id},
+                    "ts": time.time(), **overrides}])[0]
 
 
 def teststore_once__concurrent_connections__one_conversion(db: psycopg.Connection,
@@ -256,10 +262,10 @@ def teststore_once__concurrent_connections__one_conversion(db: psycopg.Connectio
     events = [_conversion(db, cid, click_id) for _ in range(8)]
     start = threading.Barrier(len(events))
 
-    def one(event: dict[str, Any]) -> tuple[str, int]:
+    def one(event: Event) -> tuple[str, int]:
         with connect() as conn:
             start.wait()
-            return store_once(conn, event, click_id, "PAR-1")
+            return store_once(conn, event, click_id, "PAR-1", BURST)
 
     with ThreadPoolExecutor(len(events)) as pool:
         results = list(pool.map(one, events))
@@ -276,9 +282,9 @@ def teststore_once__a_failed_store_leaves_no_dedupe_key(db: psycopg.Connection,
     cid, _, click_id = clicked
     with connect() as conn:
         with pytest.raises(psycopg.errors.StringDataRightTruncation):
-            store_once(conn, _conversion(db, cid, click_id, ip="x" * 100), click_id, "CRASH-1")
+            store_once(conn, _conversion(db, cid, click_id, ip="x" * 100), click_id, "CRASH-1", BURST)
         assert db.execute("SELECT count(*) FROM postbacks WHERE campaign_id = %s", (cid,)).fetchone() == (0,)
         # The failed transaction was rolled back: the same connection stores the network's retry.
-        status, event_id = store_once(conn, _conversion(db, cid, click_id), click_id, "CRASH-1")
+        status, event_id = store_once(conn, _conversion(db, cid, click_id), click_id, "CRASH-1", BURST)
     assert status == "ok" and [row[0] for row in conversions(db, cid)] == [event_id]
     assert_rollups_match_recount(db, cid)

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from common.event import Batch, Event
 from tests.services import run_async
-from web.ingest.publisher import Batch, BatchPublisher
+from web.ingest.publisher import BatchPublisher
 
 # Long enough that a batch going early can only be the fill rule's doing, never the timer's.
 LONG_LINGER = 30.0
@@ -21,7 +22,7 @@ class Recorder:
         self.batches: list[list[int]] = []
 
     def publish(self, events: Batch) -> None:
-        self.batches.append([e["id"] for e in events])
+        self.batches.append([e.id for e in events])
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def _publisher(recorder: Recorder, linger: float, max_batch: int = 500) -> Batch
 
 
 async def _submit(publisher: BatchPublisher, ids: range) -> list[Any]:
-    return await asyncio.gather(*(publisher.submit({"id": i}) for i in ids))
+    return await asyncio.gather(*(publisher.submit(Event(id=i, campaign_id=1, event_type="email_click", email="a@b.c", domain="b.c", received_at=0)) for i in ids))
 
 
 def test_first_batch__waits_the_linger_and_takes_everything_that_came(recorder: Recorder) -> None:

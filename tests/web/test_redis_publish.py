@@ -10,10 +10,10 @@ import pytest
 import redis
 
 from common.config import Settings
+from common.event import Batch, from_wire
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, make_celery
 from web.ingest.pipeline import _journal_then_send_task
-from web.ingest.publisher import Batch
 from web.ingest.redis_publish import RedisBatchPublisher
 
 pytestmark = pytest.mark.stock_path
@@ -36,13 +36,13 @@ def publish(request: pytest.FixtureRequest, settings: Settings) -> Callable[[Bat
     journal = InflightBatches(settings)
     if request.param == "one round trip":
         return RedisBatchPublisher(settings, journal).publish
-    return partial(_journal_then_send_task, settings, journal)
+    return partial(_journal_then_send_task, make_celery(settings), settings, journal)
 
 
 def test_publish__kombu_reads_the_task_and_the_journal_holds_the_batch(
     settings: Settings, publish: Callable[[Batch], None]
 ) -> None:
-    publish(EVENTS)
+    publish(from_wire(EVENTS))
 
     with make_celery(settings).connection_for_read() as conn:
         queue = conn.SimpleQueue(settings.ingest_queue)
@@ -61,6 +61,6 @@ def test_publish__kombu_reads_the_task_and_the_journal_holds_the_batch(
 def test_depth__counts_queued_batches(settings: Settings) -> None:
     publisher = RedisBatchPublisher(settings, InflightBatches(settings))
     assert publisher.depth() == 0
-    publisher.publish(EVENTS)
-    publisher.publish(EVENTS)
+    publisher.publish(from_wire(EVENTS))
+    publisher.publish(from_wire(EVENTS))
     assert publisher.depth() == 2

@@ -6,6 +6,8 @@ batches are published as the web tier then publishes them (the journal first, th
 import signal
 import time
 import uuid
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -15,8 +17,9 @@ import redis
 
 from common.adapters import kombu as kombu_adapter
 from common.config import Settings, settings
+from common.event import from_wire
 from common.inflight import InflightBatches
-from common.queue import INGEST_TASK, celery_app
+from common.queue import INGEST_TASK, make_celery
 from tests.checks import assert_rollups_match_recount, event_count
 from tests.conftest import TEST_ENV, service_env
 from tests.services import Process, start_worker, wait_until
@@ -26,6 +29,7 @@ pytestmark = pytest.mark.stock_path
 
 # Whether the workers this module starts (same environment) store waiting batches together.
 MERGING = kombu_adapter.hand_built_messages(settings)
+CELERY = make_celery(settings)
 
 
 def new_ids(conn: psycopg.Connection[Any], n: int) -> list[int]:
@@ -43,7 +47,8 @@ def batch(ids: list[int], campaign_id: int) -> list[dict[str, Any]]:
 
 
 def publish(events: list[dict[str, Any]], queue: str = TEST_ENV["INGEST_QUEUE"]) -> None:
-    celery_app.send_task(INGEST_TASK, args=[events], queue=queue)
+    """Queue a batch through Celery as plain JSON: the wire format, as any version of the web tier sends it."""
+    CELERY.send_task(INGEST_TASK, args=[events], queue=queue)
 
 
 def test_same_batch_twice__stored_and_counted_once(worker: Process, db: psycopg.Connection,
@@ -83,7 +88,7 @@ def test_deleted_campaign__events_dropped_not_retried(worker: Process, db: psyco
     ids = new_ids(db, 3)
     publish(batch(ids, cid))
     queue = TEST_ENV["INGEST_QUEUE"]
-    wait_until(lambda: celery_app.connection_for_write().default_channel.client.llen(queue) == 0,
+    wait_until(lambda: CELERY.connection_for_write().default_channel.client.llen(queue) == 0,
                message="queue drained")
     assert db.execute("SELECT count(*) FROM events WHERE id = ANY(%s)", (ids,)).fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM dead_events WHERE id = ANY(%s)", (ids,)).fetchone()[0] == 0
@@ -118,7 +123,7 @@ def publish_journaled(queue: str, batches: list[list[dict[str, Any]]], visibilit
     journal = InflightBatches(s)
     publish, _ = journaled_publish(s, journal)
     for events in batches:
-        publish(events)
+        publish(from_wire(events))
     return journal
 
 
@@ -226,3 +231,31 @@ def test_worker_killed_holding_merged_batches__the_journal_recovers_them(
         assert_rollups_match_recount(db, campaign_id)
     finally:
         second.stop()
+
+
+def test_batch_queued_by_the_previous_version__stored_once(worker: Process, db: psycopg.Connection) -> None:
+    """An upgrade finds batches the old web tier queued: today's worker stores them as they were sent."""
+    queued = orjson.loads((Path(__file__).parents[1] / "fixtures" / "batch_before_typed_event.json").read_text())
+    cid = 2_000_000_000  # the campaign the fixture's events name
+    db.execute("INSERT INTO campaigns (id, name, offer_url) VALUES (%s, 'Queued before the upgrade', "
+               "'https://offer.example/') ON CONFLICT (id) DO NOTHING", (cid,))
+    queue = TEST_ENV["INGEST_QUEUE"]
+    client = redis.Redis.from_url(settings.celery_broker_url)
+    client.hset(f"{queue}.inflight.batches", queued["batch_id"], queued["journal"])
+    client.zadd(f"{queue}.inflight", {queued["batch_id"]: time.time()})
+    client.lpush(queue, queued["message"])
+
+    wait_until(lambda: event_count(db, cid) == 3, message="the old batch stored")
+    rows = db.execute("SELECT id, event_type, email, domain, ip, user_agent, extra_params ->> 'utm_source', "
+                      "extra_params ->> 'payout', created_at FROM events WHERE campaign_id = %s ORDER BY id",
+                      (cid,)).fetchall()
+    assert [row[:4] for row in rows] == [
+        (9_000_000_000_000_001, "email_click", "ann@gmail.com", "example1.com"),
+        (9_000_000_000_000_002, "landing_click", "ann@gmail.com", "example1.com"),
+        (9_000_000_000_000_003, "conversion", "bob@yahoo.com", "example1.com"),
+    ]
+    assert {row[4] for row in rows} == {"73.15.20.10"} and rows[2][5] == "curl/8.5.0"
+    assert [row[6:8] for row in rows] == [("newsletter", None), ("newsletter", None), ("newsletter", "12.50")]
+    assert rows[0][8] == datetime(2026, 11, 3, 10, 0)  # ts 1793700000, in UTC
+    assert_rollups_match_recount(db, cid)
+    wait_until(lambda: client.zscore(f"{queue}.inflight", queued["batch_id"]) is None, message="journal forgotten")

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from common.queue import RETENTION_TASK, celery_app
-from common.store import store_events
+from common.config import get_settings
+from common.queue import RETENTION_TASK, make_celery
 from tests.checks import assert_rollups_match_recount, event_count
 from tests.conftest import TEST_ENV, service_env
+from tests.events import store
 from tests.services import Process, start_worker, wait_until
 
 
@@ -28,7 +29,7 @@ def test_retention_task__deletes_in_bounded_runs(
 ) -> None:
     ids = [r[0] for r in db.execute("SELECT nextval('events_id_seq') FROM generate_series(1, 8)")]
     old = time.time() - 45 * 86_400
-    store_events(
+    store(
         db,
         [
             {
@@ -45,7 +46,7 @@ def test_retention_task__deletes_in_bounded_runs(
             for n, i in enumerate(ids)
         ],
     )
-    celery_app.send_task(RETENTION_TASK)
+    make_celery(get_settings()).send_task(RETENTION_TASK)
     # 7 old events, 3 per batch, no time per run: the task re-queues itself until all are gone.
     wait_until(lambda: event_count(db, campaign_id) == 1, timeout=60, message="old events deleted")
     assert_rollups_match_recount(db, campaign_id)

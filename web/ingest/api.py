@@ -5,11 +5,13 @@ import orjson
 import psycopg
 from fastapi import APIRouter, Request, Response
 
+from common.event import Visitor
 from common.validation import EventRejected, parse_query, validate_event
 from common.vocabulary import EVENT_TYPE_NAMES
 from web.ingest.ids import IdsUnavailable
 from web.ingest.pipeline import IngestPipeline
 from web.ingest.publisher import Overloaded, Unavailable
+from web.ingest.visitor import visitor_of
 
 router = APIRouter(tags=["ingest"])
 
@@ -84,13 +86,13 @@ async def request_params(request: Request, pipeline: IngestPipeline) -> list[tup
     raise EventRejected(415, "body must be application/json or application/x-www-form-urlencoded")
 
 
-async def record(pipeline: IngestPipeline, pairs: list[tuple[str, Any]], client_ip: str | None,
-                 user_agent: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Validate and accept one event: (status, JSON body, extra headers). Shared by GET fast path and route."""
+async def record(pipeline: IngestPipeline, pairs: list[tuple[str, Any]],
+                 visitor: Visitor) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Validate and accept one event: (status, JSON body, extra headers). Shared by every ingest route."""
     try:
-        event = validate_event(pairs, limits=pipeline.limits, client_ip=client_ip, user_agent=user_agent)
-        if not await pipeline.campaigns.exists(event["cid"]):
-            raise EventRejected(404, f"campaign {event['cid']} does not exist", "cid")
+        event = validate_event(pairs, limits=pipeline.limits, visitor=visitor)
+        if not await pipeline.campaigns.exists(event.campaign_id):
+            raise EventRejected(404, f"campaign {event.campaign_id} does not exist", "cid")
         event_id = await pipeline.accept(event)
     except EventRejected as exc:
         return exc.status, exc.body(), {}
@@ -108,9 +110,7 @@ async def record_event(request: Request) -> Response:
         pairs = await request_params(request, pipeline)
     except EventRejected as exc:
         return json_response(exc.body(), exc.status)
-    client = request.client
-    status, body, headers = await record(pipeline, pairs, client.host if client else None,
-                                         request.headers.get("user-agent"))
+    status, body, headers = await record(pipeline, pairs, visitor_of(request.scope))
     return json_response(body, status, headers)
 
 

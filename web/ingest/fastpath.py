@@ -14,16 +14,10 @@ from starlette.types import Receive, Scope, Send
 
 from common.validation import EventRejected, parse_query
 from web.ingest.api import CORS_HEADERS, record
+from web.ingest.visitor import visitor_of
 
 _JSON = (b"content-type", b"application/json")
 _CORS = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
-
-
-def _user_agent(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"user-agent":
-            return str(value.decode("latin-1"))
-    return None
 
 
 class EventFastPath:
@@ -41,8 +35,7 @@ class EventFastPath:
         except EventRejected as exc:
             status, body = exc.status, exc.body()
         else:
-            client = scope.get("client")
-            status, body, extra = await record(pipeline, pairs, client[0] if client else None, _user_agent(scope))
+            status, body, extra = await record(pipeline, pairs, visitor_of(scope))
         payload = orjson.dumps(body)
         headers: list[tuple[bytes, bytes]] = [_JSON, (b"content-length", str(len(payload)).encode()), *_CORS]
         headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]

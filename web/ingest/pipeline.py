@@ -3,18 +3,20 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+
+from celery import Celery
 
 from common.adapters import kombu as kombu_adapter
 from common.config import Settings
 from common.db import Database
+from common.event import Batch, Event, to_wire
 from common.inflight import InflightBatches
-from common.queue import INGEST_TASK, batch_argsrepr, celery_app, queue_depth
+from common.queue import INGEST_TASK, batch_argsrepr, make_celery, queue_depth
 from common.store import store_events
 from common.validation import Limits
 from web.ingest.campaign_cache import CampaignCache
 from web.ingest.ids import IdAllocator
-from web.ingest.publisher import Batch, BatchPublisher
+from web.ingest.publisher import BatchPublisher
 from web.ingest.redis_publish import RedisBatchPublisher
 
 # Kombu (RabbitMQ) retries a failed publish this way before the batch goes to the database instead.
@@ -28,27 +30,29 @@ class IngestPipeline:
     ids: IdAllocator
     publisher: BatchPublisher
     db: Database
+    queue_depth: Callable[[], int]  # batches waiting in the broker (raises when it does not answer)
+    burst_window: float  # common/burst.py's window, for the events this tier stores itself
     retry_after: str  # seconds, for the Retry-After header of a 503
 
-    async def accept(self, event: dict[str, Any]) -> int:
+    async def accept(self, event: Event) -> int:
         """Give the event an id and return once it is safely queued; raises on overload/outage."""
-        event["id"] = await self.ids.take()
+        event.id = await self.ids.take()
         await self.publisher.submit(event)
-        return int(event["id"])
+        return event.id
 
     def close(self) -> None:
         self.publisher.close()
 
 
-def _send_task(settings: Settings, events: Batch, task_id: str | None = None) -> None:
+def _send_task(celery: Celery, settings: Settings, events: Batch, task_id: str | None = None) -> None:
     """Publish through Celery; the broker confirms the publish (RabbitMQ) or has written it (Redis, AOF)."""
-    celery_app.send_task(
-        INGEST_TASK, args=[events], task_id=task_id or uuid.uuid4().hex, queue=settings.ingest_queue, retry=True,
+    celery.send_task(
+        INGEST_TASK, args=[to_wire(events)], task_id=task_id or uuid.uuid4().hex, queue=settings.ingest_queue, retry=True,
         retry_policy=_PUBLISH_RETRY, argsrepr=batch_argsrepr(len(events)), kwargsrepr="{}",
     )
 
 
-def _journal_then_send_task(settings: Settings, journal: InflightBatches, events: Batch) -> None:
+def _journal_then_send_task(celery: Celery, settings: Settings, journal: InflightBatches, events: Batch) -> None:
     """Redis with the library adapters off: the journal entry first, then Celery's own publish (two round trips).
 
     In that order a batch is never queued unrecorded; one recorded and then not queued (the publish failed,
@@ -57,7 +61,7 @@ def _journal_then_send_task(settings: Settings, journal: InflightBatches, events
     """
     batch_id = uuid.uuid4().hex
     journal.add(batch_id, events)
-    _send_task(settings, events, batch_id)
+    _send_task(celery, settings, events, batch_id)
 
 
 def journaled_publish(settings: Settings, journal: InflightBatches) -> tuple[Callable[[Batch], None],
@@ -67,8 +71,8 @@ def journaled_publish(settings: Settings, journal: InflightBatches) -> tuple[Cal
     if kombu_adapter.hand_built_messages(settings):
         redis_publisher = RedisBatchPublisher(settings, journal)
         return redis_publisher.publish, redis_publisher.depth
-    return partial(_journal_then_send_task, settings, journal), partial(queue_depth, celery_app,
-                                                                          settings.ingest_queue)
+    celery = make_celery(settings)
+    return partial(_journal_then_send_task, celery, settings, journal), partial(queue_depth, celery, settings)
 
 
 def build_pipeline(settings: Settings, db: Database) -> IngestPipeline:
@@ -77,10 +81,12 @@ def build_pipeline(settings: Settings, db: Database) -> IngestPipeline:
     if settings.uses_redis_broker:
         publish, depth = journaled_publish(settings, InflightBatches(settings))
     else:
-        publish, depth = partial(_send_task, settings), partial(queue_depth, celery_app, settings.ingest_queue)
+        celery = make_celery(settings)
+        publish, depth = partial(_send_task, celery, settings), partial(queue_depth, celery, settings)
+    burst_window = settings.burst_window_seconds
 
     async def fallback(events: Batch) -> None:
-        await db.run(store_events, events)
+        await db.run(partial(store_events, burst_window=burst_window), events)
 
     return IngestPipeline(
         limits=Limits.from_settings(settings),
@@ -97,5 +103,7 @@ def build_pipeline(settings: Settings, db: Database) -> IngestPipeline:
             linger_seconds=settings.batch_linger_ms / 1000,
         ),
         db=db,
+        queue_depth=depth,
+        burst_window=burst_window,
         retry_after=str(settings.retry_after_seconds),
     )

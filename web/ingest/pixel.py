@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from common.validation import EventRejected, parse_query
 from web.ingest.api import CORS_HEADERS, record, tracker_error
 from web.ingest.pipeline import IngestPipeline
+from web.ingest.visitor import visitor_of
 
 router = APIRouter(tags=["ingest"])
 
@@ -34,9 +35,7 @@ async def pixel(request: Request) -> Response:
     except EventRejected as exc:
         status, body, headers = exc.status, exc.body(), {}
     else:
-        client = request.client
-        status, body, headers = await record(pipeline, pairs, client.host if client else None,
-                                             request.headers.get("user-agent"))
+        status, body, headers = await record(pipeline, pairs, visitor_of(request.scope))
     if status != 200:
         headers = {**headers, **tracker_error(body["error"])}
     return Response(GIF, status_code=status, media_type="image/gif", headers={**_HEADERS, **headers})

@@ -17,6 +17,7 @@ import psycopg
 from fastapi import APIRouter, Request, Response
 
 from common.db import Database
+from common.event import Event, Visitor
 from common.store import store_events
 from common.validation import EventRejected, validate_event
 from common.vocabulary import EVENT_TYPES, GOAL
@@ -131,19 +132,19 @@ async def _wait_for_click(db: Database, campaign_id: int, click_id: int,
         pause = min(pause * 2, 0.5)
 
 
-def store_once(conn: psycopg.Connection[Any], event: dict[str, Any], click_id: int,
-                txid: str | None) -> tuple[str, int]:
+def store_once(conn: psycopg.Connection[Any], event: Event, click_id: int, txid: str | None,
+               burst_window: float) -> tuple[str, int]:
     """("ok", new id) after storing the conversion, or ("duplicate", the first one's id)."""
     with conn.transaction():  # the key and the event commit together, or neither does
-        claimed = conn.execute(_CLAIM, (event["id"], event["cid"], click_id, txid)).fetchone()
+        claimed = conn.execute(_CLAIM, (event.id, event.campaign_id, click_id, txid)).fetchone()
         if claimed is None:
-            first = (conn.execute(_FIRST_BY_TXID, (event["cid"], txid)) if txid is not None
-                     else conn.execute(_FIRST_BY_CLICK, (event["cid"], click_id))).fetchone()
+            first = (conn.execute(_FIRST_BY_TXID, (event.campaign_id, txid)) if txid is not None
+                     else conn.execute(_FIRST_BY_CLICK, (event.campaign_id, click_id))).fetchone()
             if first is None:  # the first one's campaign was deleted meanwhile
-                raise EventRejected(404, f"campaign {event['cid']} does not exist", "cid")
+                raise EventRejected(404, f"campaign {event.campaign_id} does not exist", "cid")
             return "duplicate", int(first[0])
-        store_events(conn, [event])
-    return "ok", int(event["id"])
+        store_events(conn, [event], burst_window=burst_window)
+    return "ok", event.id
 
 
 async def _postback(request: Request, pipeline: IngestPipeline, wait: float) -> tuple[str, int]:
@@ -179,9 +180,10 @@ async def _postback(request: Request, pipeline: IngestPipeline, wait: float) -> 
         pairs.append(("payout", payout))
     if txid is not None:
         pairs.append(("txid", txid))
-    event = validate_event([*pairs, *extras], limits=pipeline.limits, client_ip=None, user_agent=user_agent)
-    event["id"] = await pipeline.ids.take()
-    return await pipeline.db.run(store_once, event, click_id, txid)
+    # The click's visitor: its address goes in as `ip` above, its browser as the request's.
+    event = validate_event([*pairs, *extras], limits=pipeline.limits, visitor=Visitor(ip=None, user_agent=user_agent))
+    event.id = await pipeline.ids.take()
+    return await pipeline.db.run(store_once, event, click_id, txid, pipeline.burst_window)
 
 
 @router.api_route("/api/postback", methods=["GET", "POST"], summary="Record a conversion (postback)",

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from common.event import Batch, Event
+
 log = logging.getLogger(__name__)
 
-Batch = list[dict[str, Any]]
 
 
 class Overloaded(Exception):
@@ -52,7 +53,7 @@ class BatchPublisher:
         self._depth_check_seconds = depth_check_seconds
         # Kombu connections are not thread-safe: one thread does all broker I/O.
         self._broker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="broker")
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._pending: list[tuple[Event, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         # What the previous batch held: a batch goes as soon as this many events wait (see the docstring).
         # The first batch waits the whole linger, which finds out what the traffic brings.
@@ -62,7 +63,7 @@ class BatchPublisher:
         self._depth_checked_at = float("-inf")
         self.in_flight = 0
 
-    async def submit(self, event: dict[str, Any]) -> None:
+    async def submit(self, event: Event) -> None:
         """Return once the event is durably queued (or stored); raise Overloaded or Unavailable."""
         if self._queue_full:
             self._recheck_depth()

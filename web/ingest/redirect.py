@@ -17,6 +17,7 @@ from common.validation import EventRejected, parse_query
 from common.vocabulary import EMAIL_CLICK
 from web.ingest.api import record, tracker_error
 from web.ingest.pipeline import IngestPipeline
+from web.ingest.visitor import visitor_of
 from web.security import SECURITY_HEADERS
 
 router = APIRouter(tags=["ingest"])
@@ -130,9 +131,8 @@ async def tracking_link(cid: str, request: Request) -> Response:
         if request.method == "HEAD":
             error = "HEAD requests are not recorded"
         else:
-            client = request.client
             status, body, _ = await record(pipeline, [("cid", str(campaign_id)), ("event", EMAIL_CLICK.name), *pairs],
-                                           client.host if client else None, request.headers.get("user-agent"))
+                                           visitor_of(request.scope))
             if status == 200:
                 values["click_id"] = str(body["event_id"])
             else:

@@ -9,7 +9,6 @@ while both adapters are active; otherwise, and with RabbitMQ, batches go through
 """
 import uuid
 
-import orjson
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
@@ -17,9 +16,9 @@ from redis.retry import Retry
 from common.adapters import celery as celery_adapter
 from common.adapters import kombu as kombu_adapter
 from common.config import Settings
+from common.event import Batch, encode
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, batch_argsrepr
-from web.ingest.publisher import Batch
 
 
 class RedisBatchPublisher:
@@ -40,7 +39,7 @@ class RedisBatchPublisher:
     def publish(self, events: Batch) -> None:
         """Record the batch in the journal and queue it as one `ingest_batch` task; raises if Redis refuses."""
         batch_id = uuid.uuid4().hex
-        events_json = orjson.dumps(events)
+        events_json = encode(events)
         with self._client.pipeline(transaction=True) as pipe:
             self._journal.record(pipe, batch_id, events_json)
             pipe.lpush(self._queue, self.message(batch_id, events_json, len(events)))

@@ -143,13 +143,16 @@ def test_switch_off__fastapi_serves_get_api_event() -> None:
 
 
 def test_switch_off__web_tier_journals_then_sends_through_celery() -> None:
+    from common.db import Database
     from web.ingest.pipeline import _journal_then_send_task, build_pipeline
     from web.ingest.redis_publish import RedisBatchPublisher
 
-    on, off = build_pipeline(ON), build_pipeline(OFF)
+    db = Database(ON)
+    on, off = build_pipeline(ON, db), build_pipeline(OFF, db)
     try:
         assert isinstance(getattr(on.publisher._publish, "__self__", None), RedisBatchPublisher)
         assert getattr(off.publisher._publish, "func", None) is _journal_then_send_task
     finally:
         on.close()
         off.close()
+        db.close()
