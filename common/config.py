@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-insecure-secret-change-me"
 # Written by `python -m common.embedded up` when it had to start its own Postgres/Redis.
 EMBEDDED_ENV_FILE = ".data/embedded.env"
 
@@ -24,7 +23,6 @@ class Settings(BaseSettings):
     db_pool_size: int = 5
 
     # --- secrets and users ---
-    secret_key: str = DEV_SECRET
     tracker_admin_user: str = ""
     tracker_admin_password: str = ""
     flower_user: str = "admin"
@@ -127,13 +125,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":
-        if not self.secret_key and self.environment == "development":
-            self.secret_key = DEV_SECRET
-        if self.environment == "production":
-            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
-                raise ValueError("SECRET_KEY must be set to a random value of 32+ characters in production")
-            if not self.flower_password:
-                raise ValueError("FLOWER_PASSWORD must be set in production")
+        if self.environment == "production" and not self.flower_password:
+            raise ValueError("FLOWER_PASSWORD must be set in production")
         return self
 
 

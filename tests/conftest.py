@@ -16,7 +16,6 @@ TEST_ENV = {
     "BROKER_URL": "",
     "INGEST_QUEUE": f"ingest_test_{_RUN}",
     "MAINTENANCE_QUEUE": f"maintenance_test_{_RUN}",
-    "SECRET_KEY": "test-secret-key-" + "x" * 32,
     "TRACKER_ADMIN_USER": "",
     "TRACKER_ADMIN_PASSWORD": "",
     "FLOWER_PASSWORD": "test-flower-password",

@@ -198,7 +198,7 @@ def test_image__first_start_from_the_source_tree(tmp_path: Path) -> None:
         "PYTHONPATH": str(app),  # the Dockerfile's ENV
         "TRACKER_SECRETS_FILE": str(secrets_file),
     }
-    assert env["SECRET_KEY"] == "" and env["FLOWER_PASSWORD"] == ""  # .env.example leaves them to `init`
+    assert env["FLOWER_PASSWORD"] == ""  # .env.example leaves it to `init`
     entrypoint = [str(app / "docker" / "entrypoint.sh")]
 
     def command(service: str, port: int | None = None) -> list[str]:
@@ -215,7 +215,7 @@ def test_image__first_start_from_the_source_tree(tmp_path: Path) -> None:
         init[-1] = str(secrets_file)
         subprocess.run(init, cwd=app, env=env, check=True, capture_output=True)
         generated = dict(line.split("=", 1) for line in secrets_file.read_text().splitlines() if "=" in line)
-        assert len(generated["SECRET_KEY"]) >= 32 and generated["FLOWER_PASSWORD"]
+        assert len(generated["FLOWER_PASSWORD"]) >= 16
 
         migrate = subprocess.run(command("migrate"), cwd=app, env=env, capture_output=True, text=True, timeout=120)
         assert migrate.returncode == 0, migrate.stderr[-3000:]
@@ -255,12 +255,12 @@ def test_image__first_start_from_the_source_tree(tmp_path: Path) -> None:
 
 def test_entrypoint__a_value_in_env_wins_over_the_generated_one(tmp_path: Path) -> None:
     secrets_file = tmp_path / "secrets.env"
-    secrets_file.write_text("# generated\nSECRET_KEY=generated-key\nFLOWER_PASSWORD=generated-password\n")
-    env = {"PATH": os.environ["PATH"], "TRACKER_SECRETS_FILE": str(secrets_file), "SECRET_KEY": "",
-           "FLOWER_PASSWORD": "set-in-dotenv"}
-    shown = subprocess.run([str(ROOT / "docker" / "entrypoint.sh"), "sh", "-c", 'echo "$SECRET_KEY $FLOWER_PASSWORD"'],
+    secrets_file.write_text("# generated\nFLOWER_PASSWORD=generated-password\nFLOWER_USER=generated-user\n")
+    env = {"PATH": os.environ["PATH"], "TRACKER_SECRETS_FILE": str(secrets_file), "FLOWER_PASSWORD": "",
+           "FLOWER_USER": "set-in-dotenv"}
+    shown = subprocess.run([str(ROOT / "docker" / "entrypoint.sh"), "sh", "-c", 'echo "$FLOWER_PASSWORD $FLOWER_USER"'],
                            env=env, capture_output=True, text=True, check=True)
-    assert shown.stdout.split() == ["generated-key", "set-in-dotenv"]
+    assert shown.stdout.split() == ["generated-password", "set-in-dotenv"]
 
 
 def test_healthcheck_beat__schedule_written_and_broker_answers(tmp_path: Path) -> None:

@@ -217,7 +217,6 @@ def embedded_run(tmp_path: Path) -> Iterator[MakeRun]:
     (clone / ".env").write_text(
         f"DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/tracker\n"
         f"REDIS_URL=redis://127.0.0.1:{_closed_port()}/0\n"
-        f"SECRET_KEY={secrets.token_urlsafe(48)}\n"
         f"FLOWER_PASSWORD={secrets.token_urlsafe(18)}\n"
         "TRACKER_ADMIN_USER=admin\n"
         f"TRACKER_ADMIN_PASSWORD={admin_password}\n"

@@ -56,7 +56,6 @@ def test_init_env__writes_secrets_once(tmp_path: Path) -> None:
     os.chdir(ROOT)
     assert cli(["init-env", "--path", str(target)]) == 0
     first = target.read_text()
-    assert "SECRET_KEY=" in first and "SECRET_KEY=\n" not in first
     assert "FLOWER_PASSWORD=" in first and "FLOWER_PASSWORD=\n" not in first
     assert cli(["init-env", "--path", str(target)]) == 0
     assert target.read_text() == first
