@@ -2,13 +2,12 @@
 CLI share."""
 import logging
 import secrets
-from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from common.db import Conn
 from common.models import Campaign
 
 log = logging.getLogger(__name__)
@@ -84,7 +83,7 @@ def update_campaign(*, session: Session, campaign: Campaign, name: str, offer_ur
 
 def set_archived(*, session: Session, campaign: Campaign, archived: bool) -> None:
     """Archive (off the home page; events are still accepted and counted) or bring back."""
-    campaign.archived_at = func.now() if archived else None  # type: ignore[assignment]
+    campaign.archived_at = func.now() if archived else None
     session.flush()
 
 
@@ -101,7 +100,7 @@ _PURGE_STEPS = (
 )
 
 
-def purge_campaign(conn: psycopg.Connection[Any], campaign_id: int, batch: int = PURGE_BATCH) -> None:
+def purge_campaign(conn: Conn, campaign_id: int, batch: int = PURGE_BATCH) -> None:
     """Delete a campaign marked deleted: its events and journeys in batches (one short transaction each),
     then the campaign row, whose ON DELETE CASCADE takes domain_stats and any event stored meanwhile.
     A campaign not marked deleted is left alone."""
@@ -118,7 +117,7 @@ def purge_campaign(conn: psycopg.Connection[Any], campaign_id: int, batch: int =
         conn.execute("DELETE FROM campaigns WHERE id = %s AND deleted_at IS NOT NULL", (campaign_id,))
 
 
-def purge_deleted_campaigns(conn: psycopg.Connection[Any], batch: int = PURGE_BATCH) -> list[int]:
+def purge_deleted_campaigns(conn: Conn, batch: int = PURGE_BATCH) -> list[int]:
     """Purge every campaign marked deleted, including ones a stopped process left half done; returns their
     ids. Safe to run twice at once: batches of the same rows just wait for each other."""
     ids = [row[0] for row in conn.execute("SELECT id FROM campaigns WHERE deleted_at IS NOT NULL ORDER BY id")]

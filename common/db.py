@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.rows import TupleRow
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -24,6 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.config import Settings, get_settings
 
 T = TypeVar("T")
+# A plain psycopg connection, rows as tuples: what every raw query here gets.
+Conn = psycopg.Connection[TupleRow]
 
 # Timestamps are stored as UTC; fail fast when Postgres is down (the web tier answers 503, the worker retries).
 CONNECT_ARGS: dict[str, Any] = {"connect_timeout": 5, "options": "-c timezone=UTC"}
@@ -66,16 +69,18 @@ class Database:
             session.close()
 
     @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+    def connection(self) -> Iterator[Conn]:
         """A pooled psycopg connection in autocommit mode (raw SQL, COPY, the ingest statement). One that broke,
         or that an error left inside a transaction, is closed rather than returned to the pool."""
         try:
             checked_out = self.engine.connect()
         except DBAPIError as exc:  # callers handle the driver's errors (a 503, a retry), as on any statement
-            raise exc.orig from exc
+            if isinstance(exc.orig, psycopg.Error):
+                raise exc.orig from exc
+            raise
         with checked_out as pooled:
             pooled = pooled.execution_options(isolation_level="AUTOCOMMIT")
-            driver: psycopg.Connection[Any] = pooled.connection.driver_connection  # type: ignore[assignment]
+            driver: Conn = pooled.connection.driver_connection  # type: ignore[assignment]
             try:
                 yield driver
             except psycopg.Error:
@@ -132,6 +137,6 @@ def ensure_database(url: str | None = None) -> bool:
         return True
 
 
-def connect(url: str | None = None) -> psycopg.Connection[Any]:
+def connect(url: str | None = None) -> Conn:
     """A plain autocommit psycopg connection of its own (the worker, bulk work on the command line)."""
     return psycopg.connect(libpq_dsn(url), autocommit=True, **CONNECT_ARGS)

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlsplit
@@ -135,11 +136,17 @@ def up() -> int:
     data_dir = Path(s.data_dir).resolve()
     lines: list[str] = []
 
-    for name, url, default_port, setting, start in (
-        ("PostgreSQL", s.database_url, 5432, "DATABASE_URL",
-         lambda port: _embedded_postgres(data_dir, urlsplit(s.database_url).path.strip("/") or "tracker")),
-        ("Redis", s.redis_url, 6379, "REDIS_URL", lambda port: _embedded_redis(data_dir, port + 10)),
-    ):
+    def postgres(port: int) -> str:
+        return _embedded_postgres(data_dir, urlsplit(s.database_url).path.strip("/") or "tracker")
+
+    def redis(port: int) -> str:
+        return _embedded_redis(data_dir, port + 10)
+
+    services: tuple[tuple[str, str, int, str, Callable[[int], str]], ...] = (
+        ("PostgreSQL", s.database_url, 5432, "DATABASE_URL", postgres),
+        ("Redis", s.redis_url, 6379, "REDIS_URL", redis),
+    )
+    for name, url, default_port, setting, start in services:
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or default_port
         if _reachable(host, port):

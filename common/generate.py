@@ -8,10 +8,8 @@ consistent (if smaller) data.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-import psycopg
-
+from common.db import Conn
 from common.enrich import ENRICH_KEY
 from common.rollups import (
     ADD_TO_DOMAIN_STATS,
@@ -23,9 +21,15 @@ from common.rollups import (
     JOURNEY_COLUMNS,
     JOURNEY_DELTAS,
     ROLLUP_COLUMNS,
-    ROLLUP_COUNTERS,
 )
-from common.vocabulary import EMAIL_CLICK, ENTRY, EVENT_TYPES, JOURNEY_TYPE_COUNTERS, USER_COUNTERS
+from common.vocabulary import (
+    EMAIL_CLICK,
+    ENTRY,
+    EVENT_TYPES,
+    JOURNEY_TYPE_COUNTERS,
+    ROLLUP_COUNTERS,
+    USER_COUNTERS,
+)
 
 # Of the recipients who reached the previous step of the funnel, the share who go on to this event type, and
 # how long after their first email click. A type not listed here gets _OTHER_STEP.
@@ -140,7 +144,7 @@ def _chunk_statement(shape: Shape) -> str:
 
 
 def generate(
-    conn: psycopg.Connection[Any],
+    conn: Conn,
     *,
     campaign_id: int,
     shape: Shape,

@@ -71,7 +71,7 @@ def queue_depth(app: Celery, s: Settings) -> int:
     """
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
-        channel = conn.default_channel
+        channel: Any = conn.default_channel  # the transport's own channel: Redis's has `client`, AMQP's
         if s.uses_redis_broker:
             return int(channel.client.llen(s.ingest_queue))
         return int(channel.queue_declare(queue=s.ingest_queue, passive=True).message_count)

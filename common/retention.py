@@ -8,10 +8,8 @@ one transaction, so ingest is never blocked for long.
 """
 
 from datetime import datetime
-from typing import Any
 
-import psycopg
-
+from common.db import Conn
 from common.enrich import ENRICH_KEY
 from common.rollups import (
     COUNT_EVENTS,
@@ -88,7 +86,7 @@ _DELETE_EMPTY_STATS = f"DELETE FROM domain_stats WHERE {ROLLUP_EMPTY}"
 _DELETE_EMPTY_HOURS = f"DELETE FROM hourly_stats WHERE hour <= %(cutoff)s AND {ROLLUP_EMPTY}"
 
 
-def delete_batch(conn: psycopg.Connection[Any], *, cutoff: datetime, batch: int) -> int:
+def delete_batch(conn: Conn, *, cutoff: datetime, batch: int) -> int:
     """Delete up to `batch` events older than `cutoff` and fold them out of the rollups; returns how many."""
     with conn.transaction():
         row = conn.execute(_DELETE_BATCH, {"cutoff": cutoff, "batch": batch}).fetchone()

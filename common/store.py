@@ -5,12 +5,11 @@ Redis restored, fallback racing a late publish) inserts nothing the second time:
 and the rollups are updated from the RETURNING rows only, in the same statement and transaction.
 """
 
-from typing import Any
 
 import msgspec
-from psycopg import Connection
 
 from common.burst import EXTRA_PARAMS_WITH_BURST, STAGED_WITH_PREVIOUS_CLICK, burst_params, by_rules_human
+from common.db import Conn
 from common.enrich import ENRICH_KEY, enrich
 from common.event import Batch, Event, encode
 from common.rollups import (
@@ -115,7 +114,7 @@ def _enriched(event: Event) -> Event:
                                                          ENRICH_KEY: enrich(event.ip, event.user_agent)})
 
 
-def store_events(conn: Connection[Any], events: Batch, *, burst_window: float) -> int:
+def store_events(conn: Conn, events: Batch, *, burst_window: float) -> int:
     """Enrich and insert a batch in one statement; returns how many events were new. `burst_window` is
     BURST_WINDOW_SECONDS (common/burst.py)."""
     if not events:

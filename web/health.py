@@ -2,15 +2,15 @@
 import asyncio
 from typing import Any
 
-import psycopg
 from fastapi import APIRouter, Request, Response
 
+from common.db import Conn
 from web.ingest.api import json_response
 
 router = APIRouter(tags=["operations"])
 
 
-def _database_ok(conn: psycopg.Connection[Any]) -> bool:
+def _database_ok(conn: Conn) -> bool:
     return conn.execute("SELECT 1").fetchone() is not None
 
 

@@ -15,7 +15,7 @@ import redis
 from celery import Task
 from celery.exceptions import Reject
 
-from common.db import connect
+from common.db import Conn, connect
 from common.event import Batch, from_wire
 from common.inflight import QueuedBatches
 from common.queue import INGEST_TASK, RECOVER_TASK, RETENTION_TASK
@@ -41,10 +41,10 @@ class _Database(threading.local):
     """
 
     def __init__(self) -> None:
-        self.conn: psycopg.Connection[Any] | None = None
+        self.conn: Conn | None = None
         self.failures = 0
 
-    def get(self) -> psycopg.Connection[Any]:
+    def get(self) -> Conn:
         if self.conn is None or self.conn.closed or self.conn.broken:
             self.conn = connect()
             # The solo pool (the default) cannot enforce task_time_limit: a statement stuck behind a lock
@@ -68,11 +68,11 @@ class _Database(threading.local):
 _db = _Database()
 
 
-def _store(conn: psycopg.Connection[Any], events: Batch) -> int:
+def _store(conn: Conn, events: Batch) -> int:
     return store_events(conn, events, burst_window=settings.burst_window_seconds)
 
 
-def _store_or_dead_letter(conn: psycopg.Connection[Any], events: Batch) -> int:
+def _store_or_dead_letter(conn: Conn, events: Batch) -> int:
     """Store what can be stored one event at a time; record each event that cannot, with the reason."""
     inserted = 0
     for event in events:
@@ -91,7 +91,7 @@ def _store_or_dead_letter(conn: psycopg.Connection[Any], events: Batch) -> int:
 
 
 @celery_app.task(name=INGEST_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def ingest_batch(self: Task, events: list[dict[str, Any]]) -> int:
+def ingest_batch(self: Task[Any, int], events: list[dict[str, Any]]) -> int:
     """Store one batch of events, with any batches waiting behind it; idempotent, so a redelivered batch
     changes nothing."""
     return store_batch(from_wire(events), self.request.id)

@@ -70,8 +70,9 @@ def hand_built_messages(settings: Settings) -> bool:
 
 # --- the worker's fixes -----------------------------------------------------------------------------------
 
-_stock_connparams = kombu_redis.Channel._connparams
-_stock_create_client = kombu_redis.Channel._create_client
+# Private methods, not in kombu's type stubs (celery-types): the ignores below name what this module is for.
+_stock_connparams = kombu_redis.Channel._connparams  # type: ignore[attr-defined]
+_stock_create_client = kombu_redis.Channel._create_client  # type: ignore[attr-defined]
 
 
 def _connparams_while_connected(self: kombu_redis.Channel, asynchronous: bool = False) -> dict[str, Any]:
@@ -121,16 +122,16 @@ def install(settings: Settings) -> bool:
     """Patch kombu for this process (the worker, beat) if the adapter is active; returns whether it did."""
     if not active(settings):
         return False
-    kombu_redis.Channel._connparams = _connparams_while_connected  # type: ignore[method-assign]
-    kombu_redis.Channel._create_client = _client_per_pool  # type: ignore[method-assign]
+    kombu_redis.Channel._connparams = _connparams_while_connected  # type: ignore[attr-defined]
+    kombu_redis.Channel._create_client = _client_per_pool  # type: ignore[attr-defined]
     register("json", kombu_dumps, _loads, content_type="application/json", content_encoding="utf-8")
     return True
 
 
 def uninstall() -> None:
     """Kombu as shipped again (tests)."""
-    kombu_redis.Channel._connparams = _stock_connparams  # type: ignore[method-assign]
-    kombu_redis.Channel._create_client = _stock_create_client  # type: ignore[method-assign]
+    kombu_redis.Channel._connparams = _stock_connparams  # type: ignore[attr-defined]
+    kombu_redis.Channel._create_client = _stock_create_client  # type: ignore[attr-defined]
     register_json()
 
 
@@ -144,18 +145,20 @@ def wake_hub_with_pending_callbacks(hub: Hub) -> None:
     are only run on the next turn, after the poll. Waking through the hub's own waker, as `call_soon` does
     from other threads, keeps that turn immediate.
     """
-    with hub._ready_lock:
-        if not hub._ready or hub._wake_pending or hub._waker is None:
+    private: Any = hub  # the hub's private state: not in its type stubs
+    with private._ready_lock:
+        if not private._ready or private._wake_pending or private._waker is None:
             return
-        hub._wake_pending = True
-    hub._waker.wake()
+        private._wake_pending = True
+    private._waker.wake()
 
 
 def keep_hub_awake(hub: Hub, settings: Settings) -> bool:
     """Add the wake-up hook to the worker's event loop if the adapter is active; returns whether it did."""
     if not active(settings):
         return False
-    hub.on_tick.add(partial(wake_hub_with_pending_callbacks, hub))
+    hooks: Any = hub.on_tick  # a set in kombu 5.7 (the stubs say list)
+    hooks.add(partial(wake_hub_with_pending_callbacks, hub))
     return True
 
 

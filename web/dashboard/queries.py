@@ -163,7 +163,8 @@ def list_campaigns(*, session: Session, archived: bool = False) -> list[Campaign
                Campaign.archived_at.is_not(None) if archived else Campaign.archived_at.is_(None))
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
     )
-    return [CampaignRow(*row[:4], counts=Counts.of_row(row[4:], HOME_COUNTERS)) for row in session.execute(stmt)]
+    return [CampaignRow(id=row[0], name=row[1], created_at=row[2], archived=row[3],
+                        counts=Counts.of_row(row[4:], HOME_COUNTERS)) for row in session.execute(stmt)]
 
 
 def count_archived(*, session: Session) -> int:
@@ -304,8 +305,8 @@ def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters
         .offset(None if after is not None else offset)
         .limit(limit + 1)  # one extra row tells whether "Load more" has anything left to load
     )
-    rows = [JourneyRow(*row[:4], counts=dict(zip(JOURNEY_TYPE_COUNTERS, row[4:], strict=True)))
-            for row in session.execute(stmt)]
+    rows = [JourneyRow(email=row[0], domain=row[1], first_seen=row[2], bot_events=row[3],
+                       counts=dict(zip(JOURNEY_TYPE_COUNTERS, row[4:], strict=True))) for row in session.execute(stmt)]
     return rows[:limit], len(rows) > limit
 
 

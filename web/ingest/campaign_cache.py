@@ -2,20 +2,17 @@
 tracking link's click on to its offer rarely cost a query."""
 import asyncio
 import time
-from typing import Any
 
-import psycopg
-
-from common.db import Database
+from common.db import Conn, Database
 
 _MAX_MISSES = 10_000
 
 
-def _all_offers(conn: psycopg.Connection[Any]) -> dict[int, str]:
+def _all_offers(conn: Conn) -> dict[int, str]:
     return dict(conn.execute("SELECT id, offer_url FROM campaigns").fetchall())
 
 
-def _offer(conn: psycopg.Connection[Any], campaign_id: int) -> str | None:
+def _offer(conn: Conn, campaign_id: int) -> str | None:
     row = conn.execute("SELECT offer_url FROM campaigns WHERE id = %s", (campaign_id,)).fetchone()
     return None if row is None else str(row[0])
 

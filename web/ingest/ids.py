@@ -6,11 +6,10 @@ database outage while the broker is up.
 import asyncio
 import logging
 from collections import deque
-from typing import Any
 
 import psycopg
 
-from common.db import Database
+from common.db import Conn, Database
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +18,7 @@ class IdsUnavailable(Exception):
     """No id could be allocated: the buffer is empty and Postgres does not answer."""
 
 
-def _fetch_block(conn: psycopg.Connection[Any], size: int) -> list[int]:
+def _fetch_block(conn: Conn, size: int) -> list[int]:
     rows = conn.execute("SELECT nextval('events_id_seq') FROM generate_series(1, %s)", (size,)).fetchall()
     return [r[0] for r in rows]
 

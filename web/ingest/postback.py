@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from fastapi import APIRouter, Request, Response
 
-from common.db import Database
+from common.db import Conn, Database
 from common.event import Event, Visitor
 from common.store import store_events
 from common.validation import EventRejected, validate_event
@@ -109,12 +109,12 @@ def _positive_int(own: dict[str, str], field: str, largest: int) -> int:
     return int(raw)
 
 
-def _secret(conn: psycopg.Connection[Any], campaign_id: int) -> str | None:
+def _secret(conn: Conn, campaign_id: int) -> str | None:
     row = conn.execute(_SECRET, (campaign_id,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def _click(conn: psycopg.Connection[Any], campaign_id: int, click_id: int) -> tuple[Any, ...] | None:
+def _click(conn: Conn, campaign_id: int, click_id: int) -> tuple[Any, ...] | None:
     return conn.execute(_CLICK, (click_id, campaign_id)).fetchone()
 
 
@@ -132,7 +132,7 @@ async def _wait_for_click(db: Database, campaign_id: int, click_id: int,
         pause = min(pause * 2, 0.5)
 
 
-def store_once(conn: psycopg.Connection[Any], event: Event, click_id: int, txid: str | None,
+def store_once(conn: Conn, event: Event, click_id: int, txid: str | None,
                burst_window: float) -> tuple[str, int]:
     """("ok", new id) after storing the conversion, or ("duplicate", the first one's id)."""
     with conn.transaction():  # the key and the event commit together, or neither does
