@@ -13,12 +13,12 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common.enrich import describe_ip, describe_user_agent, enrich  # noqa: E402
+from common.enrich import Enrichment, describe_ip, describe_user_agent, enrich  # noqa: E402
+from common.vocabulary import VISITOR_UNKNOWN  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "traffic_labels.csv"
 LABELS = ("human", "bot")
@@ -39,7 +39,7 @@ class LabelledRow:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     row: LabelledRow
-    verdict: dict[str, Any]  # enrich()'s output
+    verdict: Enrichment
 
     @property
     def predicted(self) -> str:
@@ -84,7 +84,46 @@ class Report:
 
 
 def evaluate(rows: list[LabelledRow]) -> Report:
+    """Each row as the tracker sees a visitor's own request, or a landing script's that forwards `ip` and `ua`."""
     return Report([Outcome(r, enrich(r.ip, r.user_agent)) for r in rows])
+
+
+def evaluate_ip_only(rows: list[LabelledRow]) -> Report:
+    """Each row as a landing script sends it when it forwards the visitor's `ip` but not `ua`: the user agent
+    is the script's own, so only the network rules can speak."""
+    return Report([Outcome(r, enrich(r.ip, SCRIPT_UA, caller_ua=True)) for r in rows])
+
+
+# What a landing script's server sends when it forwards nothing about its visitor: the default user agents of
+# the HTTP clients landing scripts use (PHP's curl sends none), from the address of a cloud server.
+SERVER_SIDE_CALLERS = (
+    ("PHP curl (no User-Agent)", ""), ("PHP Guzzle", "GuzzleHttp/7"),
+    ("WordPress wp_remote_get", "WordPress/6.4; https://shop.example"), ("curl", "curl/8.5.0"),
+    ("python-requests", "python-requests/2.32.3"), ("python-httpx", "python-httpx/0.28.1"),
+    ("Node.js fetch", "undici"), ("axios", "axios/1.6.2"), ("Go net/http", "Go-http-client/1.1"),
+    ("Java", "Java/17.0.1"), ("Ruby Faraday", "Faraday v2.7.4"), (".NET RestSharp", "RestSharp/110.2.0.0"),
+)
+SCRIPT_UA = "curl/8.5.0"
+SERVER_IP = "3.80.15.7"  # AWS, where landing pages are hosted
+
+
+def _class(verdict: Enrichment) -> str:
+    if verdict.get("visitor") == VISITOR_UNKNOWN:
+        return "visitor unknown"
+    return f"bot ({verdict['bot_reason']})" if verdict["is_bot"] else "person"
+
+
+def server_side_lines() -> list[str]:
+    """Server-side calls that forward nothing: before this tracker told them apart, the caller's user agent and
+    address were taken for the visitor's; now the visitor is unknown."""
+    rows = [(name, _class(enrich(SERVER_IP, ua)), _class(enrich(SERVER_IP, ua, caller_ip=True, caller_ua=True)))
+            for name, ua in SERVER_SIDE_CALLERS]
+    before = Counter("bot" if b.startswith("bot") else b for _, b, _ in rows)
+    now = Counter("bot" if n.startswith("bot") else n for _, _, n in rows)
+    lines = [f"server-side calls forwarding nothing ({len(rows)} HTTP clients, from {SERVER_IP}): "
+             f"before {dict(before)}, now {dict(now)}"]
+    lines += [f"  {name:26s} before: {b:48s} now: {n}" for name, b, n in rows]
+    return lines
 
 
 def summary_line(report: Report) -> str:
@@ -129,7 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fixture", type=Path, default=FIXTURE)
     args = parser.parse_args(argv)
-    print(format_report(evaluate(load_rows(args.fixture))))
+    rows = load_rows(args.fixture)
+    print(format_report(evaluate(rows)))
+    print()
+    print(f"forwarding only ip (the landing script's own user agent, {SCRIPT_UA}): "
+          + summary_line(evaluate_ip_only(rows)))
+    print()
+    print("\n".join(server_side_lines()))
     return 0
 
 

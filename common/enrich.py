@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, NotRequired, TypedDict
+
+from common.vocabulary import VISITOR_UNKNOWN
 
 ENRICH_KEY = "_tracker"  # the one extra_params key reserved for our data; callers may not send it
 
@@ -18,6 +20,9 @@ ENRICH_KEY = "_tracker"  # the one extra_params key reserved for our data; calle
 # "burst" is given at insert time by common.store (see BURST_KIND), never by the rules below.
 BOT_KINDS = frozenset({"scanner", "previewer", "crawler", "headless", "script", "datacenter"})
 BURST_KIND = "burst"
+# An HTTP library's or command-line tool's own client, or no user agent at all.
+SCRIPT_KIND = "script"
+
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -191,7 +196,12 @@ def network_verdict(ip: str, asn_name: str, ruleset: Rules | None = None) -> Ver
     return (ruleset or rules()).network_index.lookup(ipaddress.ip_address(ip), asn_name)
 
 
-def _fields(verdict: Verdict | None) -> dict[str, str | None]:
+class _VerdictFields(TypedDict):
+    bot_kind: str | None
+    bot_reason: str | None
+
+
+def _fields(verdict: Verdict | None) -> _VerdictFields:
     return {"bot_kind": verdict.kind if verdict else None, "bot_reason": verdict.reason if verdict else None}
 
 
@@ -199,25 +209,55 @@ def _version(family: str, major: str | None) -> str:
     return f"{family} {major}" if major else family
 
 
+class UserAgentInfo(TypedDict):
+    browser: str | None
+    os: str | None
+    device: str | None
+    bot_kind: str | None
+    bot_reason: str | None
+
+
+class NetworkInfo(TypedDict):
+    country: str | None
+    asn: str | None
+    bot_kind: str | None
+    bot_reason: str | None
+
+
+class Enrichment(TypedDict):
+    """What is stored under extra_params[ENRICH_KEY]."""
+
+    browser: str | None
+    os: str | None
+    device: str | None
+    country: str | None
+    asn: str | None
+    is_bot: bool
+    bot_kind: str | None
+    bot_reason: str | None
+    visitor: NotRequired[str]  # VISITOR_UNKNOWN when nothing is known about the visitor; absent otherwise
+
+
 @lru_cache(maxsize=20_000)
-def describe_user_agent(ua: str) -> dict[str, Any]:
+def describe_user_agent(ua: str) -> UserAgentInfo:
     """Browser, OS, device and a bot verdict for one user-agent string."""
     import ua_parser
 
     verdict = user_agent_verdict(ua)
-    out: dict[str, Any] = {"browser": None, "os": None, "device": None}
+    browser = os_name = device = None
     if ua.strip():
         parsed = ua_parser.parse(ua).with_defaults()
-        out = {"browser": _version(parsed.user_agent.family, parsed.user_agent.major),
-               "os": _version(parsed.os.family, parsed.os.major), "device": parsed.device.family}
-    return {**out, **_fields(verdict)}
+        browser = _version(parsed.user_agent.family, parsed.user_agent.major)
+        os_name, device = _version(parsed.os.family, parsed.os.major), parsed.device.family
+    return {"browser": browser, "os": os_name, "device": device, **_fields(verdict)}
 
 
-_NO_NETWORK: dict[str, Any] = {"country": None, "asn": None, **_fields(None)}
+_NO_USER_AGENT: UserAgentInfo = {"browser": None, "os": None, "device": None, **_fields(None)}
+_NO_NETWORK: NetworkInfo = {"country": None, "asn": None, **_fields(None)}
 
 
 @lru_cache(maxsize=50_000)
-def describe_ip(ip: str) -> dict[str, Any]:
+def describe_ip(ip: str) -> NetworkInfo:
     """Country, network organisation and a network verdict for one address."""
     try:
         addr = ipaddress.ip_address(ip)
@@ -231,9 +271,20 @@ def describe_ip(ip: str) -> dict[str, Any]:
     return {"country": country, "asn": asn, **_fields(rules().network_index.lookup(addr, asn or ""))}
 
 
-def enrich(ip: str | None, user_agent: str | None) -> dict[str, Any]:
-    """The value stored under extra_params[ENRICH_KEY]."""
+def enrich(ip: str | None, user_agent: str | None, *, caller_ip: bool = False, caller_ua: bool = False) -> Enrichment:
+    """The value stored under extra_params[ENRICH_KEY]. `caller_ip` / `caller_ua`: the address / user agent are
+    the calling client's own, not forwarded for a visitor (an /api/event request that sent no `ip` / `ua`).
+
+    A caller whose user agent is a script's (an HTTP library, a command-line tool, none at all) that forwarded
+    no `ua` is a server-side landing script: its user agent, and its address unless it forwarded `ip`, say
+    nothing about the visitor, so they are not held against the event. With nothing forwarded the visitor is
+    unknown: counted with the people, and shown apart (docs/bot-detection.md, "Visitor unknown").
+    """
     ua = describe_user_agent(user_agent or "")
+    if caller_ua and ua["bot_kind"] == SCRIPT_KIND:
+        if caller_ip:
+            return {**_NO_USER_AGENT, "country": None, "asn": None, "is_bot": False, "visitor": VISITOR_UNKNOWN}
+        ua = _NO_USER_AGENT
     net = describe_ip(ip) if ip else _NO_NETWORK
     # The user agent's reason names the client ("crawler: Googlebot"); the network's only where it ran.
     source = ua if ua["bot_reason"] else net

@@ -20,7 +20,8 @@ WIRE_NAMES = {
 }
 
 
-class Event(msgspec.Struct, kw_only=True, rename=WIRE_NAMES):
+# omit_defaults: fields at their default stay off the wire (a batch is smaller; a reader fills them back in).
+class Event(msgspec.Struct, kw_only=True, rename=WIRE_NAMES, omit_defaults=True):
     campaign_id: int
     event_type: str  # one of common.vocabulary.EVENT_TYPE_NAMES
     email: str  # lower-cased, validated
@@ -30,16 +31,23 @@ class Event(msgspec.Struct, kw_only=True, rename=WIRE_NAMES):
     extra_params: dict[str, Any] = msgspec.field(default_factory=dict)  # every other parameter, as sent
     received_at: float  # when the web tier accepted it, epoch seconds: the event's created_at
     id: int = 0  # allocated by the web tier (from the events sequence) before the event is queued
+    # The address / user agent are the calling client's own, not forwarded for a visitor: an /api/event request
+    # that sent no `ip` / `ua` (a browser snippet's, or a server-side script's; common/enrich.py tells which).
+    caller_ip: bool = False
+    caller_ua: bool = False
 
 
 Batch = list[Event]
 
 
 class Visitor(msgspec.Struct, frozen=True):
-    """Who sent a request, as the web tier sees it: the client's address and User-Agent header."""
+    """Who sent a request, as the web tier sees it: the client's address and User-Agent header. `direct`: the
+    request is the visitor's own (a tracking link or pixel their browser fetched); otherwise (/api/event) it may
+    come from a server-side landing script calling on the visitor's behalf."""
 
     ip: str | None
     user_agent: str | None
+    direct: bool = True
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Batch)

@@ -21,6 +21,7 @@ from common.rollups import (
     JOURNEY_COLUMNS,
     JOURNEY_DELTAS,
     ROLLUP_COLUMNS,
+    flags,
 )
 from common.vocabulary import (
     EMAIL_CLICK,
@@ -100,8 +101,7 @@ SELECT nextval('events_id_seq'), %(cid)s, type, email, domain, '198.51.100.' || 
            'bot_reason', CASE WHEN bot THEN 'scanner: Microsoft Safe Links' END)),
        ts
 FROM rows
-RETURNING email, domain, event_type, created_at,
-          coalesce((extra_params -> '{enrich_key}' ->> 'is_bot')::boolean, false) AS is_bot
+RETURNING email, domain, event_type, created_at, {flags}
 )
 """
 
@@ -140,7 +140,8 @@ SELECT count(*) FROM ins
 
 
 def _chunk_statement(shape: Shape) -> str:
-    return _INSERT_EVENTS.format(entry=ENTRY.name, funnel=_funnel_rows(shape), enrich_key=ENRICH_KEY) + _ROLLUP_CHUNK
+    return (_INSERT_EVENTS.format(entry=ENTRY.name, funnel=_funnel_rows(shape), enrich_key=ENRICH_KEY, flags=flags())
+            + _ROLLUP_CHUNK)
 
 
 def generate(

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 
-from common.vocabulary import JOURNEY_TYPE_COUNTERS, ROLLUP_COUNTERS
+from common.vocabulary import JOURNEY_COUNTERS, ROLLUP_COUNTERS
 
 # Stable constraint names, so Alembic migrations stay diffable.
 NAMING_CONVENTION = {
@@ -99,7 +99,7 @@ class RollupCounters:
 
 
 for _name in ROLLUP_COUNTERS:
-    setattr(RollupCounters, _name, mapped_column(_name, BigInteger, server_default=text("0")))
+    setattr(RollupCounters, _name, mapped_column(_name, BigInteger, nullable=False, server_default=text("0")))
 
 
 class DomainStats(RollupCounters, Base):
@@ -127,11 +127,11 @@ class HourlyStats(RollupCounters, Base):
 
 
 class JourneyCounters:
-    """A journey's events per type (common/vocabulary.py's JOURNEY_TYPE_COUNTERS), set below."""
+    """A journey's events per type and its flagged events (common/vocabulary.py's JOURNEY_COUNTERS), set below."""
 
 
-for _name in JOURNEY_TYPE_COUNTERS:
-    setattr(JourneyCounters, _name, mapped_column(_name, Integer, server_default=text("0")))
+for _name in JOURNEY_COUNTERS:
+    setattr(JourneyCounters, _name, mapped_column(_name, Integer, nullable=False, server_default=text("0")))
 
 
 class Journey(JourneyCounters, Base):
@@ -146,7 +146,6 @@ class Journey(JourneyCounters, Base):
     domain: Mapped[str] = mapped_column(String(255), primary_key=True)
     first_seen: Mapped[datetime] = mapped_column(DateTime)
     last_seen: Mapped[datetime] = mapped_column(DateTime)
-    bot_events: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     # first_seen before the last statement that changed it: lets that statement move the recipient between
     # hours in hourly_stats (common/rollups.py) from its own RETURNING rows.
     previous_first_seen: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -10,7 +10,6 @@ one transaction, so ingest is never blocked for long.
 from datetime import datetime
 
 from common.db import Conn
-from common.enrich import ENRICH_KEY
 from common.rollups import (
     COUNT_EVENTS,
     COUNT_JOURNEY_DELTAS,
@@ -22,6 +21,7 @@ from common.rollups import (
     SUBTRACT_FROM_JOURNEY,
     SUM_EVENTS,
     cohort_moves,
+    flags,
     journey_counts,
     journey_deltas,
     subtract_from_rollup,
@@ -33,8 +33,7 @@ WITH doomed AS (
     SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
 ), del AS (
     DELETE FROM events e USING doomed WHERE e.id = doomed.id
-    RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.created_at,
-              coalesce((e.extra_params -> '{ENRICH_KEY}' ->> 'is_bot')::boolean, false) AS is_bot
+    RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.created_at, {flags("e.")}
 ), jd AS (
     SELECT campaign_id, email, domain, {COUNT_JOURNEY_DELTAS}
     FROM del GROUP BY campaign_id, email, domain

@@ -12,10 +12,12 @@ Names inside the statements: a journey's change of a per-type count in one state
 """
 from collections.abc import Iterable
 
+from common.enrich import ENRICH_KEY
 from common.vocabulary import (
     ALL,
     EVENT_COUNTERS,
     EVENT_TYPES,
+    FLAGGED,
     JOURNEY_COUNTERS,
     JOURNEY_TYPE_COUNTERS,
     ROLLUP_COUNTERS,
@@ -38,13 +40,20 @@ def _list(items: Iterable[str]) -> str:
     return ", ".join(items)
 
 
+def flags(alias: str = "") -> str:
+    """Each flagged traffic's flag (is_bot, is_unknown) of an events row, from its stored enrichment: the
+    columns that count_of() and COUNT_JOURNEY_DELTAS read. `alias` qualifies extra_params ("e.")."""
+    return _list(f"coalesce({alias}extra_params -> '{ENRICH_KEY}' ->> '{tr.marker[0]}' = '{tr.marker[1]}', false) "
+                 f"AS {tr.flag}" for tr in FLAGGED if tr.marker)
+
+
 def count_of(event_type: EventType, traffic: Traffic = ALL) -> str:
-    """Counts rows with `event_type` and `is_bot` columns that are `event_type` events of `traffic`."""
+    """Counts rows with `event_type` and flag columns (flags()) that are `event_type` events of `traffic`."""
     condition = f"event_type = '{event_type.name}'" + (f" AND {traffic.flag}" if traffic.flag else "")
     return f"count(*) FILTER (WHERE {condition})"
 
 
-# The EVENT_COUNTERS counted over rows with `event_type` and `is_bot` columns, named as the columns.
+# The EVENT_COUNTERS counted over rows with `event_type` and flag columns, named as the columns.
 COUNT_EVENTS = _list(f"{count_of(t, tr)} AS {events_column(t, tr)}" for tr in TRAFFIC for t in EVENT_TYPES)
 # ...and summed again from rows that already carry them (e.g. per hour -> per domain).
 SUM_EVENTS = _list(f"sum({name})::bigint AS {name}" for name in EVENT_COUNTERS)
@@ -52,7 +61,7 @@ SUM_EVENTS = _list(f"sum({name})::bigint AS {name}" for name in EVENT_COUNTERS)
 # The JOURNEY_COUNTERS' deltas of a set of event rows, per journey (in a GROUP BY campaign_id, email, domain).
 COUNT_JOURNEY_DELTAS = _list(
     [f"{count_of(t)} AS {delta(t.plural)}" for t in EVENT_TYPES]
-    + [f"count(*) FILTER (WHERE is_bot) AS {delta('bot_events')}"]
+    + [f"count(*) FILTER (WHERE {tr.flag}) AS {delta(tr.prefix + 'events')}" for tr in FLAGGED]
 )
 JOURNEY_COLUMNS = _list(JOURNEY_COUNTERS)
 JOURNEY_DELTAS = _list(delta(c) for c in JOURNEY_COUNTERS)

@@ -26,6 +26,7 @@ from common.rollups import (
     ROLLUP_COLUMNS,
     SUM_EVENTS,
     cohort_moves,
+    flags,
     journey_counts,
     rollup_values,
     user_changes,
@@ -60,8 +61,7 @@ WITH {_INCOMING}, ins AS (
     WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = i.campaign_id)
     ORDER BY id
     ON CONFLICT (id) DO NOTHING
-    RETURNING campaign_id, email, domain, event_type, created_at,
-              coalesce((extra_params -> '{ENRICH_KEY}' ->> 'is_bot')::boolean, false) AS is_bot,
+    RETURNING campaign_id, email, domain, event_type, created_at, {flags()},
               CASE WHEN event_type = '{EMAIL_CLICK.name}' AND {by_rules_human("events")} THEN created_at END
                   AS click_at
 ), jd AS (
@@ -110,8 +110,8 @@ SELECT count(*) FROM ins
 
 
 def _enriched(event: Event) -> Event:
-    return msgspec.structs.replace(event, extra_params={**event.extra_params,
-                                                         ENRICH_KEY: enrich(event.ip, event.user_agent)})
+    tracker = enrich(event.ip, event.user_agent, caller_ip=event.caller_ip, caller_ua=event.caller_ua)
+    return msgspec.structs.replace(event, extra_params={**event.extra_params, ENRICH_KEY: tracker})
 
 
 def store_events(conn: Conn, events: Batch, *, burst_window: float) -> int:

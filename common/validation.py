@@ -182,4 +182,6 @@ def validate_event(pairs: Iterable[tuple[str, Any]], *, limits: Limits, visitor:
         user_agent=ua,
         extra_params=extras,
         received_at=time.time(),
+        caller_ip=not visitor.direct and "ip" not in fields,
+        caller_ua=not visitor.direct and "ua" not in fields,
     )

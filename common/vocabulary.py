@@ -15,8 +15,8 @@ class EventType:
     """One kind of event. Its counters are columns named after it:
 
     - `journeys.<plural>`: the recipient's events of this type;
-    - `domain_stats` and `hourly_stats`: `<plural>` (all traffic), `bot_<plural>` (the bots among them) and
-      `<name>_users` (unique recipients with this type).
+    - `domain_stats` and `hourly_stats`: `<plural>` (all traffic), `bot_<plural>` (the bots among them),
+      `unknown_<plural>` (those whose visitor is unknown) and `<name>_users` (unique recipients with this type).
     """
 
     name: str  # as sent (`event=email_click`) and stored (events.event_type)
@@ -62,16 +62,24 @@ GOAL = CONVERSION
 
 @dataclass(frozen=True, slots=True)
 class Traffic:
-    """A share of the events with counters of its own: every event, or those flagged as bots. The dashboard's
-    "people only" view is the difference of the two."""
+    """A share of the events with counters of its own, selected by what enrichment stored for the event
+    (extra_params._tracker, common/enrich.py). The dashboard's "people only" view is ALL minus BOTS; events
+    whose visitor is unknown (a server-side call that forwarded nothing about its visitor) are counted with
+    the people, and shown apart."""
 
-    prefix: str  # of its counter columns
+    prefix: str  # of its counter columns: "bot_email_clicks"; a journey's count of them is "<prefix>events"
     flag: str | None  # the boolean column of an event row set that selects it; None for every event
+    marker: tuple[str, str] | None  # (key, value) in extra_params._tracker that sets the flag
 
 
-ALL = Traffic("", None)
-BOTS = Traffic("bot_", "is_bot")
-TRAFFIC: tuple[Traffic, ...] = (ALL, BOTS)
+# What common/enrich.py stores for an event whose visitor is unknown: {"visitor": "unknown"}.
+VISITOR_UNKNOWN = "unknown"
+
+ALL = Traffic("", None, None)
+BOTS = Traffic("bot_", "is_bot", ("is_bot", "true"))
+UNKNOWN = Traffic("unknown_", "is_unknown", ("visitor", VISITOR_UNKNOWN))
+TRAFFIC: tuple[Traffic, ...] = (ALL, BOTS, UNKNOWN)
+FLAGGED: tuple[Traffic, ...] = tuple(tr for tr in TRAFFIC if tr.flag)
 
 
 def events_column(event_type: EventType, traffic: Traffic = ALL) -> str:
@@ -83,6 +91,6 @@ def events_column(event_type: EventType, traffic: Traffic = ALL) -> str:
 EVENT_COUNTERS: tuple[str, ...] = tuple(events_column(t, tr) for tr in TRAFFIC for t in EVENT_TYPES)
 USER_COUNTERS: tuple[str, ...] = ("users", *(t.users for t in EVENT_TYPES))
 ROLLUP_COUNTERS: tuple[str, ...] = EVENT_COUNTERS + USER_COUNTERS
-# A journey's counters: its events per type, and how many of all of them were flagged as bots.
+# A journey's counters: its events per type, and how many of all of them were flagged (bot_events, ...).
 JOURNEY_TYPE_COUNTERS: tuple[str, ...] = tuple(t.plural for t in EVENT_TYPES)
-JOURNEY_COUNTERS: tuple[str, ...] = (*JOURNEY_TYPE_COUNTERS, "bot_events")
+JOURNEY_COUNTERS: tuple[str, ...] = (*JOURNEY_TYPE_COUNTERS, *(f"{tr.prefix}events" for tr in FLAGGED))

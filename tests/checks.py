@@ -10,29 +10,33 @@ from common.vocabulary import EVENT_TYPES
 # own, written for clarity rather than speed, so a mistake in the production statements cannot hide here.
 _TYPES = [t.name for t in EVENT_TYPES]
 _IS_BOT = "coalesce((extra_params -> '_tracker' ->> 'is_bot')::boolean, false)"
+_IS_UNKNOWN = "coalesce(extra_params -> '_tracker' ->> 'visitor' = 'unknown', false)"
 
 
 def _per_type(template: str) -> str:
     return ", ".join(template.format(t=t) for t in _TYPES)
 
 
-# Counters in the rollups' column order: events per type, bots per type, recipients, recipients per type.
-_ROLLUP_COLUMNS = ", ".join([f"{t}s" for t in _TYPES] + [f"bot_{t}s" for t in _TYPES] + ["users"]
-                            + [f"{t}_users" for t in _TYPES])
+# Counters in the rollups' column order: events per type, bots per type, events of unknown visitors per type,
+# recipients, recipients per type.
+_ROLLUP_COLUMNS = ", ".join([f"{t}s" for t in _TYPES] + [f"bot_{t}s" for t in _TYPES]
+                            + [f"unknown_{t}s" for t in _TYPES] + ["users"] + [f"{t}_users" for t in _TYPES])
 _EVENT_RECOUNT = (_per_type("count(*) FILTER (WHERE event_type = '{t}')") + ", "
-                  + _per_type("count(*) FILTER (WHERE event_type = '{t}' AND is_bot)"))
+                  + _per_type("count(*) FILTER (WHERE event_type = '{t}' AND is_bot)") + ", "
+                  + _per_type("count(*) FILTER (WHERE event_type = '{t}' AND is_unknown)"))
 
 _STATS_RECOUNT = f"""
 SELECT domain, {_EVENT_RECOUNT}, count(DISTINCT email),
        {_per_type("count(DISTINCT email) FILTER (WHERE event_type = '{t}')")}
-FROM (SELECT *, {_IS_BOT} AS is_bot FROM events WHERE campaign_id = %s) e
+FROM (SELECT *, {_IS_BOT} AS is_bot, {_IS_UNKNOWN} AS is_unknown FROM events WHERE campaign_id = %s) e
 GROUP BY domain ORDER BY domain
 """
 _STATS = f"SELECT domain, {_ROLLUP_COLUMNS} FROM domain_stats WHERE campaign_id = %s ORDER BY domain"
 # Events by the hour they happened; recipients by the hour of their first event (recounted from events too).
 _HOURS_RECOUNT = f"""
 WITH e AS (
-    SELECT *, date_trunc('hour', created_at) AS hour, {_IS_BOT} AS is_bot FROM events WHERE campaign_id = %(c)s
+    SELECT *, date_trunc('hour', created_at) AS hour, {_IS_BOT} AS is_bot, {_IS_UNKNOWN} AS is_unknown
+    FROM events WHERE campaign_id = %(c)s
 ), firsts AS (
     SELECT date_trunc('hour', min(created_at)) AS hour, domain, {_per_type("bool_or(event_type = '{t}') AS has_{t}")}
     FROM e GROUP BY email, domain
@@ -48,11 +52,11 @@ GROUP BY hour, domain ORDER BY hour, domain
 _HOURS = f"SELECT hour, domain, {_ROLLUP_COLUMNS} FROM hourly_stats WHERE campaign_id = %s ORDER BY hour, domain"
 _JOURNEYS_RECOUNT = f"""
 SELECT email, domain, min(created_at), max(created_at), {_per_type("count(*) FILTER (WHERE event_type = '{t}')")},
-       count(*) FILTER (WHERE {_IS_BOT})
+       count(*) FILTER (WHERE {_IS_BOT}), count(*) FILTER (WHERE {_IS_UNKNOWN})
 FROM events WHERE campaign_id = %s GROUP BY email, domain ORDER BY email, domain
 """
 _JOURNEYS = f"""
-SELECT email, domain, first_seen, last_seen, {_per_type("{t}s")}, bot_events
+SELECT email, domain, first_seen, last_seen, {_per_type("{t}s")}, bot_events, unknown_events
 FROM journeys WHERE campaign_id = %s ORDER BY email, domain
 """
 

@@ -82,6 +82,37 @@ def test_no_user_agent_and_no_ip() -> None:
     assert out["asn"] is None
 
 
+# --- server-side calls: the caller's own user agent and address ------------------------------------------------
+
+@pytest.mark.parametrize("ua", ["curl/8.5.0", "python-httpx/0.28.1", "python-requests/2.32.3", "GuzzleHttp/7", "",
+                                None])
+def test_script_caller_forwarding_nothing__visitor_unknown_not_a_bot(ua: str | None) -> None:
+    out = enrich("3.80.15.7", ua, caller_ip=True, caller_ua=True)  # the landing server's address (AWS)
+    assert out == {"browser": None, "os": None, "device": None, "country": None, "asn": None, "is_bot": False,
+                   "bot_kind": None, "bot_reason": None, "visitor": "unknown"}
+
+
+def test_script_caller_forwarding_the_ip__classified_by_the_visitors_network() -> None:
+    person = enrich("73.15.20.10", "curl/8.5.0", caller_ua=True)
+    assert (person["is_bot"], person["country"], person["browser"]) == (False, "US", None)
+    assert "visitor" not in person
+    scanner = enrich("40.94.16.12", "curl/8.5.0", caller_ua=True)
+    assert (scanner["is_bot"], scanner["bot_kind"]) == (True, "scanner")
+
+
+@pytest.mark.parametrize(("ua", "kind"), [(CHROME, None), ("Mozilla/5.0 (compatible; Googlebot/2.1)", "crawler"),
+                                          ("Slackbot-LinkExpanding 1.0", "previewer")])
+def test_caller_with_a_browser_or_named_bot__classified_as_today(ua: str, kind: str | None) -> None:
+    """A browser snippet's call (the visitor's own browser) or a named bot is evidence about the visitor."""
+    out = enrich("73.15.20.10", ua, caller_ip=True, caller_ua=True)
+    assert out == enrich("73.15.20.10", ua) and out["bot_kind"] == kind and "visitor" not in out
+
+
+def test_forwarded_script_user_agent__still_a_bot() -> None:
+    """A forwarded `ua` is the visitor's: an HTTP library fetching the link is a script, as today."""
+    assert enrich("73.15.20.10", "curl/8.5.0", caller_ip=True)["bot_kind"] == "script"
+
+
 def test_private_and_invalid_ip__no_network_verdict() -> None:
     assert describe_ip("127.0.0.1")["asn"] is None and describe_ip("10.1.2.3")["bot_reason"] is None
     assert describe_ip("not-an-ip")["country"] is None

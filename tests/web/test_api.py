@@ -68,6 +68,37 @@ def test_forwarded_visitor__enriched_from_forwarded_ip(
     assert extra["_tracker"]["is_bot"] is True
 
 
+@pytest.mark.parametrize("ua", ["curl/8.5.0", "python-httpx/0.28.1", None])
+def test_server_side_call_forwarding_nothing__visitor_unknown_counted_with_people(
+    http: httpx.Client, db: psycopg.Connection, campaign_id: int, ua: str | None
+) -> None:
+    """The specification's own example, sent by a landing script from its server: not evidence of a bot."""
+    headers = {"User-Agent": ua} if ua else {}
+    if ua is None:  # no User-Agent header at all (PHP's curl sends none)
+        headers = {"User-Agent": ""}
+    assert http.get("/api/event", params=params(campaign_id), headers=headers).status_code == 200
+    wait_until(lambda: event_count(db, campaign_id) == 1, message="event stored")
+    tracker = db.execute("SELECT extra_params -> '_tracker' FROM events WHERE campaign_id = %s",
+                         (campaign_id,)).fetchone()[0]
+    assert (tracker["visitor"], tracker["is_bot"], tracker["asn"]) == ("unknown", False, None)
+    stats = db.execute("SELECT email_clicks, bot_email_clicks, unknown_email_clicks FROM domain_stats "
+                       "WHERE campaign_id = %s", (campaign_id,)).fetchone()
+    assert stats == (1, 0, 1)
+    assert_rollups_match_recount(db, campaign_id)
+
+
+def test_tracking_link_fetched_by_a_script__still_a_bot(http: httpx.Client, db: psycopg.Connection,
+                                                       campaign_id: int) -> None:
+    """A tracking link or pixel is fetched by the visitor's own client: curl there is a script, as before."""
+    r = http.get(f"/r/{campaign_id}", params={"email": "a@x.com", "domain": "x.com"},
+                 headers={"User-Agent": "curl/8.5.0"}, follow_redirects=False)
+    assert r.status_code == 302
+    wait_until(lambda: event_count(db, campaign_id) == 1, message="click stored")
+    tracker = db.execute("SELECT extra_params -> '_tracker' FROM events WHERE campaign_id = %s",
+                         (campaign_id,)).fetchone()[0]
+    assert (tracker["is_bot"], tracker["bot_kind"]) == (True, "script") and "visitor" not in tracker
+
+
 def test_post_json_and_form__accepted(http: httpx.Client, db: psycopg.Connection, campaign_id: int) -> None:
     r1 = http.post("/api/event", json={**params(campaign_id), "event": "landing_click", "price": 9.5})
     r2 = http.post("/api/event", data={**params(campaign_id), "event": "conversion", "txid": "A1"})

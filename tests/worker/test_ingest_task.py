@@ -236,7 +236,7 @@ def test_worker_killed_holding_merged_batches__the_journal_recovers_them(
 def test_batch_queued_by_the_previous_version__stored_once(worker: Process, db: psycopg.Connection) -> None:
     """An upgrade finds batches the old web tier queued: today's worker stores them as they were sent."""
     queued = orjson.loads((Path(__file__).parents[1] / "fixtures" / "batch_before_typed_event.json").read_text())
-    cid = 2_000_000_000  # the campaign the fixture's events name
+    cid = 1_999_999_999  # the campaign the fixture's events name (tests use 2_000_000_000 as one that is not)
     db.execute("INSERT INTO campaigns (id, name, offer_url) VALUES (%s, 'Queued before the upgrade', "
                "'https://offer.example/') ON CONFLICT (id) DO NOTHING", (cid,))
     queue = TEST_ENV["INGEST_QUEUE"]

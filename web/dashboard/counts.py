@@ -3,16 +3,27 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from common.vocabulary import BOTS, ENTRY, EVENT_TYPES, GOAL, ROLLUP_COUNTERS, EventType, events_column
+from common.vocabulary import (
+    BOTS,
+    ENTRY,
+    EVENT_TYPES,
+    GOAL,
+    ROLLUP_COUNTERS,
+    UNKNOWN,
+    EventType,
+    events_column,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class TypeCounts:
-    """One event type's numbers: its events, the bots among them, and the unique recipients with one."""
+    """One event type's numbers: its events, the bots among them, those whose visitor is unknown, and the unique
+    recipients with one."""
 
     type: EventType
     events: int
     bots: int
+    unknown: int
     users: int
 
 
@@ -36,7 +47,7 @@ class Counts:
 
     def of(self, event_type: EventType) -> TypeCounts:
         return TypeCounts(event_type, self[events_column(event_type)], self[events_column(event_type, BOTS)],
-                          self[event_type.users])
+                          self[events_column(event_type, UNKNOWN)], self[event_type.users])
 
     @property
     def types(self) -> list[TypeCounts]:
@@ -65,6 +76,11 @@ class Counts:
     @property
     def bot_events(self) -> int:
         return sum(self[events_column(t, BOTS)] for t in EVENT_TYPES)
+
+    @property
+    def unknown_events(self) -> int:
+        """Events whose visitor nothing is known about (counted with the people in both modes)."""
+        return sum(self[events_column(t, UNKNOWN)] for t in EVENT_TYPES)
 
     @property
     def conversion_rate(self) -> float | None:

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from common.enrich import ENRICH_KEY
 from common.models import Campaign, DomainStats, Event, HourlyStats, Journey, counter
 from common.vocabulary import (
     ALL,
@@ -40,8 +41,11 @@ from common.vocabulary import (
     ENTRY,
     EVENT_COUNTERS,
     GOAL,
+    JOURNEY_COUNTERS,
     JOURNEY_TYPE_COUNTERS,
     ROLLUP_COUNTERS,
+    UNKNOWN,
+    Traffic,
     events_column,
 )
 from web.dashboard.counts import Counts, total
@@ -78,13 +82,21 @@ class JourneyRow:
     email: str
     domain: str
     first_seen: datetime
-    bot_events: int
-    counts: dict[str, int]  # events per type, by JOURNEY_TYPE_COUNTERS name
+    counts: dict[str, int]  # by JOURNEY_COUNTERS name: events per type, bot_events, unknown_events
+
+    @property
+    def events(self) -> int:
+        return sum(self.counts[c] for c in JOURNEY_TYPE_COUNTERS)
 
     @property
     def only_bots(self) -> bool:
         """Every event of this recipient was flagged as a bot (a scanner, most likely, not a person)."""
-        return self.bot_events > 0 and self.bot_events >= sum(self.counts.values())
+        return 0 < self.events <= self.counts["bot_events"]
+
+    @property
+    def only_unknown(self) -> bool:
+        """Nothing is known about the visitor behind any of this recipient's events (server-side calls)."""
+        return 0 < self.events <= self.counts["unknown_events"]
 
 
 @dataclass(frozen=True)
@@ -298,15 +310,14 @@ def list_journeys(*, session: Session, campaign_id: int, filters: JourneyFilters
     if after is not None:
         conditions.append(_after(after))
     stmt = (
-        select(Journey.email, Journey.domain, Journey.first_seen, Journey.bot_events,
-               *(counter(Journey, c) for c in JOURNEY_TYPE_COUNTERS))
+        select(Journey.email, Journey.domain, Journey.first_seen, *(counter(Journey, c) for c in JOURNEY_COUNTERS))
         .where(*conditions)
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
         .offset(None if after is not None else offset)
         .limit(limit + 1)  # one extra row tells whether "Load more" has anything left to load
     )
-    rows = [JourneyRow(email=row[0], domain=row[1], first_seen=row[2], bot_events=row[3],
-                       counts=dict(zip(JOURNEY_TYPE_COUNTERS, row[4:], strict=True))) for row in session.execute(stmt)]
+    rows = [JourneyRow(email=row[0], domain=row[1], first_seen=row[2],
+                       counts=dict(zip(JOURNEY_COUNTERS, row[3:], strict=True))) for row in session.execute(stmt)]
     return rows[:limit], len(rows) > limit
 
 
@@ -342,15 +353,22 @@ def _text_cell(column: Any, name: str) -> Any:
     return case((func.left(column, 1).in_(FORMULA_STARTS), literal("'") + column), else_=column).label(name)
 
 
+def _flag_cell(traffic: Traffic, name: str) -> Any:
+    """"true" or "false": whether the event's stored enrichment puts it in `traffic`."""
+    assert traffic.marker is not None
+    key, value = traffic.marker
+    return case((Event.extra_params[ENRICH_KEY][key].astext == value, "true"), else_="false").label(name)
+
+
 def export_events_query(*, session: Session, campaign_id: int, filters: JourneyFilters,
                         period: Period = ALL_TIME) -> Select[Any]:
     """The campaign's events for the domain, event and email filters, as CSV-safe columns, in storage order:
     sorting millions of rows would hold back the first byte of the download until the whole sort is done."""
-    is_bot = func.coalesce(Event.extra_params["_tracker"]["is_bot"].as_boolean(), False)
     stmt = select(
         Event.id, Event.created_at, Event.event_type, _text_cell(Event.email, "email"),
         _text_cell(Event.domain, "domain"), _text_cell(Event.ip, "ip"), _text_cell(Event.user_agent, "user_agent"),
-        case((is_bot, "true"), else_="false").label("is_bot"), cast(Event.extra_params, Text).label("extra_params"),
+        *(_flag_cell(traffic, name) for traffic, name in ((BOTS, "is_bot"), (UNKNOWN, "visitor_unknown"))),
+        cast(Event.extra_params, Text).label("extra_params"),
     ).where(Event.campaign_id == campaign_id)
     if filters.domain:
         stmt = stmt.where(Event.domain == filters.domain)
@@ -368,7 +386,7 @@ def export_journeys_query(*, session: Session, campaign_id: int, filters: Journe
     """The journeys table's rows for the filters, in its order (newest recipient first, off its index)."""
     return (
         select(_text_cell(Journey.email, "email"), _text_cell(Journey.domain, "domain"), Journey.first_seen,
-               Journey.last_seen, *(counter(Journey, c) for c in JOURNEY_TYPE_COUNTERS), Journey.bot_events)
+               Journey.last_seen, *(counter(Journey, c) for c in JOURNEY_COUNTERS))
         .where(*_journey_conditions(session, campaign_id, filters, period))
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
     )

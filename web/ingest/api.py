@@ -110,7 +110,7 @@ async def record_event(request: Request) -> Response:
         pairs = await request_params(request, pipeline)
     except EventRejected as exc:
         return json_response(exc.body(), exc.status)
-    status, body, headers = await record(pipeline, pairs, visitor_of(request.scope))
+    status, body, headers = await record(pipeline, pairs, visitor_of(request.scope, direct=False))
     return json_response(body, status, headers)
 
 

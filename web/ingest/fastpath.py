@@ -35,7 +35,7 @@ class EventFastPath:
         except EventRejected as exc:
             status, body = exc.status, exc.body()
         else:
-            status, body, extra = await record(pipeline, pairs, visitor_of(scope))
+            status, body, extra = await record(pipeline, pairs, visitor_of(scope, direct=False))
         payload = orjson.dumps(body)
         headers: list[tuple[bytes, bytes]] = [_JSON, (b"content-length", str(len(payload)).encode()), *_CORS]
         headers += [(k.lower().encode(), v.encode()) for k, v in extra.items()]

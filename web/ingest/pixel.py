@@ -35,7 +35,7 @@ async def pixel(request: Request) -> Response:
     except EventRejected as exc:
         status, body, headers = exc.status, exc.body(), {}
     else:
-        status, body, headers = await record(pipeline, pairs, visitor_of(request.scope))
+        status, body, headers = await record(pipeline, pairs, visitor_of(request.scope, direct=True))
     if status != 200:
         headers = {**headers, **tracker_error(body["error"])}
     return Response(GIF, status_code=status, media_type="image/gif", headers={**_HEADERS, **headers})

@@ -132,7 +132,7 @@ async def tracking_link(cid: str, request: Request) -> Response:
             error = "HEAD requests are not recorded"
         else:
             status, body, _ = await record(pipeline, [("cid", str(campaign_id)), ("event", EMAIL_CLICK.name), *pairs],
-                                           visitor_of(request.scope))
+                                           visitor_of(request.scope, direct=True))
             if status == 200:
                 values["click_id"] = str(body["event_id"])
             else:

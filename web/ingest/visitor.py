@@ -9,7 +9,9 @@ from starlette.types import Scope
 from common.event import Visitor
 
 
-def visitor_of(scope: Scope) -> Visitor:
+def visitor_of(scope: Scope, *, direct: bool) -> Visitor:
+    """`direct`: the route is one only a visitor's own browser calls (a tracking link, a pixel), not /api/event,
+    which server-side landing scripts call too."""
     client = scope.get("client")
     user_agent = next((value.decode("latin-1") for name, value in scope["headers"] if name == b"user-agent"), None)
-    return Visitor(ip=client[0] if client else None, user_agent=user_agent)
+    return Visitor(ip=client[0] if client else None, user_agent=user_agent, direct=direct)
