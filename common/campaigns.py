@@ -2,13 +2,17 @@
 CLI share."""
 import logging
 import secrets
+from dataclasses import dataclass
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from common.db import Conn
-from common.models import Campaign
+from common.models import Campaign, DomainStats, counter
+from common.money import AmountError, parse_amount, parse_currency
+from common.vocabulary import revenue_column
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +57,74 @@ def validate_campaign(name: str, offer_url: str) -> tuple[str, str]:
     return name, offer_url
 
 
+@dataclass(frozen=True)
+class Money:
+    """A campaign's currency and cost, as a form or the command line gives them (text; "" for none)."""
+
+    currency: str | None = None  # None: left as it is (a new campaign: the database's default, USD)
+    cost_total: str = ""  # a fixed total: a list rental, a send
+    cost_per_click: str = ""  # per email click
+
+
+def validate_money(money: Money) -> tuple[str | None, Decimal | None, Decimal | None]:
+    """Cleaned (currency, cost_total, cost_per_click), or CampaignError naming each bad field."""
+    errors: dict[str, str] = {}
+    currency = None
+    if money.currency is not None:
+        try:
+            currency = parse_currency(money.currency, "Currency")
+        except AmountError as exc:
+            errors["currency"] = f"{exc}."
+    costs: list[Decimal | None] = []
+    for field, label, text in (("cost_total", "Fixed cost", money.cost_total),
+                               ("cost_per_click", "Cost per click", money.cost_per_click)):
+        try:
+            costs.append(Decimal(parse_amount(text, label)) if text.strip() else None)
+        except AmountError as exc:
+            errors[field] = f"{exc}."
+            costs.append(None)
+    if errors:
+        raise CampaignError(errors)
+    return currency, costs[0], costs[1]
+
+
+def has_revenue(*, session: Session, campaign: Campaign) -> bool:
+    """Whether any payout was counted for the campaign (its currency can no longer change)."""
+    total = session.scalar(select(func.sum(counter(DomainStats, revenue_column())))
+                           .where(DomainStats.campaign_id == campaign.id))
+    return bool(total)
+
+
 def new_postback_secret() -> str:
     """A campaign's postback secret: 256 random bits as 64 hex characters (safe in any URL)."""
     return secrets.token_hex(32)
 
 
-def create_campaign(*, session: Session, name: str, offer_url: str) -> Campaign:
-    name, offer_url = validate_campaign(name, offer_url)
-    campaign = Campaign(name=name, offer_url=offer_url, postback_secret=new_postback_secret())
+def create_campaign(*, session: Session, name: str, offer_url: str, money: Money | None = None) -> Campaign:
+    errors: dict[str, str] = {}
+    try:
+        name, offer_url = validate_campaign(name, offer_url)
+    except CampaignError as exc:
+        errors.update(exc.errors)
+    try:
+        currency, cost_total, cost_per_click = validate_money(money or Money())
+    except CampaignError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise CampaignError(errors)
+    campaign = Campaign(name=name, offer_url=offer_url, postback_secret=new_postback_secret(),
+                        cost_total=cost_total, cost_per_click=cost_per_click)
+    if currency is not None:
+        campaign.currency = currency
     session.add(campaign)
     session.flush()
     return campaign
+
+
+def campaign_currency(conn: Conn, campaign_id: int) -> str | None:
+    """The campaign's currency, or None when there is no such campaign."""
+    row = conn.execute("SELECT currency FROM campaigns WHERE id = %s", (campaign_id,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def get_campaign(*, session: Session, campaign_id: int) -> Campaign | None:
@@ -74,9 +135,31 @@ def list_campaigns(*, session: Session) -> list[Campaign]:
     return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
 
 
-def update_campaign(*, session: Session, campaign: Campaign, name: str, offer_url: str) -> Campaign:
-    """Rename and/or change the offer URL (validated like a new campaign's)."""
-    campaign.name, campaign.offer_url = validate_campaign(name, offer_url)
+def update_campaign(*, session: Session, campaign: Campaign, name: str, offer_url: str,
+                    money: Money | None = None) -> Campaign:
+    """Rename, change the offer URL, and with `money` the costs (for the whole campaign) and the currency (only
+    while the campaign has no revenue: its payouts are in the currency they came in); validated like a new
+    campaign's."""
+    errors: dict[str, str] = {}
+    try:
+        name, offer_url = validate_campaign(name, offer_url)
+    except CampaignError as exc:
+        errors.update(exc.errors)
+    currency, cost_total, cost_per_click = None, campaign.cost_total, campaign.cost_per_click
+    if money is not None:
+        try:
+            currency, cost_total, cost_per_click = validate_money(money)
+        except CampaignError as exc:
+            errors.update(exc.errors)
+        if currency not in (None, campaign.currency) and has_revenue(session=session, campaign=campaign):
+            errors["currency"] = (f"The currency stays {campaign.currency}: the campaign has revenue in it. "
+                                  "Create a new campaign for another currency.")
+    if errors:
+        raise CampaignError(errors)
+    campaign.name, campaign.offer_url = name, offer_url
+    campaign.cost_total, campaign.cost_per_click = cost_total, cost_per_click
+    if currency is not None:
+        campaign.currency = currency
     session.flush()
     return campaign
 

@@ -99,12 +99,14 @@ def cmd_user(args: argparse.Namespace) -> int:
 
 def cmd_create_campaign(args: argparse.Namespace) -> int:
     """Create a campaign and print its id."""
-    from common.campaigns import CampaignError, create_campaign
+    from common.campaigns import CampaignError, Money, create_campaign
     from common.db import get_session
 
+    money = Money(currency=args.currency or get_settings().default_currency, cost_total=args.cost_total,
+                  cost_per_click=args.cost_per_click)
     try:
         with get_session() as session:
-            campaign = create_campaign(session=session, name=args.name, offer_url=args.offer_url)
+            campaign = create_campaign(session=session, name=args.name, offer_url=args.offer_url, money=money)
     except CampaignError as exc:
         _say(f"error: {exc}")
         return 2
@@ -125,13 +127,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Fill a new campaign with bulk data for load tests (straight into the tables, with rollups)."""
     from tqdm import tqdm
 
-    from common.campaigns import create_campaign
+    from common.campaigns import Money, create_campaign
     from common.db import connect, get_session
     from common.generate import Shape, generate
 
     shape = Shape(events=args.events, users=args.users, domains=args.domains)
+    # A list rental of 0.4 cents a recipient and a cent per email click, so the money views have a cost.
+    money = Money(currency=get_settings().default_currency, cost_total=f"{shape.users * 0.004:.2f}",
+                  cost_per_click="0.01")
     with get_session() as session:
-        campaign = create_campaign(session=session, name=args.name, offer_url="https://offer.example.com/?aff=1")
+        campaign = create_campaign(session=session, name=args.name, offer_url="https://offer.example.com/?aff=1",
+                                   money=money)
     _say(f"campaign {campaign.id}: {shape.users:,} recipients over {shape.domains} domains, "
          f"~{shape.events:,} events")
     with connect() as conn, tqdm(total=shape.users, unit=" recipients", unit_scale=True) as bar:
@@ -150,9 +156,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import httpx
     from tqdm import tqdm
 
-    from common.campaigns import create_campaign
+    from common.campaigns import Money, create_campaign
     from common.db import get_session
-    from common.demo import DemoError, check_reachable, plan, run
+    from common.demo import COST_TOTAL, DemoError, check_reachable, plan, run
 
     base = args.url.rstrip("/")
     events = plan(recipients=args.recipients, domains=args.domains, seed=args.seed)
@@ -161,7 +167,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             check_reachable(client)  # before creating anything
             with get_session() as session:
                 campaign = create_campaign(session=session, name=args.name,
-                                           offer_url="https://shop.example.com/spring-sale?aff=demo")
+                                           offer_url="https://shop.example.com/spring-sale?aff=demo",
+                                           money=Money(currency=get_settings().default_currency,
+                                                       cost_total=COST_TOTAL))
             _say(f"campaign {campaign.id}: {args.recipients} recipients over {args.domains} sending domains, "
                  f"{len(events)} events at {args.rate:g}/s")
             _say(f"watch it fill: {base}/campaign/{campaign.id}")
@@ -220,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("create-campaign", cmd_create_campaign)
     p.add_argument("name")
     p.add_argument("offer_url")
+    p.add_argument("--currency", help="ISO 4217 code of its payouts (default: DEFAULT_CURRENCY)")
+    p.add_argument("--cost-total", default="", help="what it cost in all, e.g. 250 (a list rental, a send)")
+    p.add_argument("--cost-per-click", default="", help="what each email click cost, e.g. 0.05")
     add("queue", cmd_queue)
     p = add("generate", cmd_generate)
     p.add_argument("--events", type=int, default=10_000_000)

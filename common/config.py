@@ -69,8 +69,13 @@ class Settings(BaseSettings):
     # An email click this many seconds from the same recipient's previous one is a bot ("burst"); 0 = off.
     burst_window_seconds: float = Field(default=10.0, ge=0)
 
+    # --- money ---
+    # A new campaign's currency (ISO 4217), editable on its form while the campaign has no revenue.
+    default_currency: str = "USD"
+
     # --- dashboard ---
     home_refresh_seconds: int = 30
+    campaigns_page_size: int = Field(default=50, ge=1, le=1000)
     stats_refresh_seconds: int = 10
     journeys_page_size: int = 50
     # The dashboard's days and hours (the date range presets, the chart): an IANA time zone name. Exact for
@@ -108,6 +113,16 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
         return value
+
+    @field_validator("default_currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        from common.money import AmountError, parse_currency
+
+        try:
+            return parse_currency(value, "DEFAULT_CURRENCY")
+        except AmountError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("dashboard_timezone")
     @classmethod

@@ -29,6 +29,8 @@ LINKS = ("hero", "cta", "product", "footer")
 P_COMPANY = 0.3
 P_LANDING = 0.6
 P_CONVERSION = 0.2
+COMMISSION = 0.3  # of an order's amount: the payout of a conversion
+COST_TOTAL = "150"  # what the demo mailing cost: a list rental
 P_SANDBOX_RUNS_PAGE = 0.25  # a detonation sandbox also runs the landing page's script
 STORY_SECONDS = 600.0  # the planned times only order the events; `run` paces them by count
 
@@ -104,8 +106,10 @@ def _recipient(rng: random.Random, n: int, domain: str) -> list[PlannedEvent]:
         at += rng.uniform(2, 15)
         add(at, "landing_click", person, page="offer")
         if rng.random() < P_CONVERSION:
-            add(at + rng.uniform(10, 40), "conversion", person, order=f"D{n:05}",
-                amount=f"{rng.choice((19, 29, 49, 99))}.00", currency="USD")
+            amount = rng.choice((19, 29, 49, 99))
+            # The order's amount, and the marketer's commission on it: the payout the dashboard adds up.
+            add(at + rng.uniform(10, 40), "conversion", person, order=f"D{n:05}", amount=f"{amount}.00",
+                payout=f"{amount * COMMISSION:.2f}")
     return out
 
 

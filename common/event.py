@@ -29,6 +29,10 @@ class Event(msgspec.Struct, kw_only=True, rename=WIRE_NAMES, omit_defaults=True)
     ip: str | None = None  # the visitor's address, when known
     user_agent: str | None = None  # the visitor's User-Agent, when known
     extra_params: dict[str, Any] = msgspec.field(default_factory=dict)  # every other parameter, as sent
+    # A conversion's amount, an exact decimal as text ("12.50"), in its campaign's currency; also kept in
+    # extra_params as it was sent.
+    payout: str | None = None
+    currency: str | None = None  # ISO 4217, when the event named one: the web tier checks it is the campaign's
     received_at: float  # when the web tier accepted it, epoch seconds: the event's created_at
     id: int = 0  # allocated by the web tier (from the events sequence) before the event is queued
     # The address / user agent are the calling client's own, not forwarded for a visitor: an /api/event request

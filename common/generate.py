@@ -13,13 +13,13 @@ from common.db import Conn
 from common.enrich import ENRICH_KEY
 from common.rollups import (
     ADD_TO_DOMAIN_STATS,
-    COUNT_EVENTS,
     COUNT_JOURNEY_DELTAS,
     HOUR,
     HOURLY_DELTAS,
     INSERT_HOURLY,
     JOURNEY_COLUMNS,
     JOURNEY_DELTAS,
+    MEASURE_EVENTS,
     ROLLUP_COLUMNS,
     flags,
 )
@@ -28,6 +28,7 @@ from common.vocabulary import (
     ENTRY,
     EVENT_TYPES,
     JOURNEY_TYPE_COUNTERS,
+    PAYING_TYPES,
     ROLLUP_COUNTERS,
     USER_COUNTERS,
 )
@@ -90,18 +91,23 @@ WITH recipients AS (
     UNION ALL
     SELECT email, domain, '{entry}', t0 + make_interval(secs => k * 7), random() < %(bot_share)s
     FROM recipients, generate_series(1, repeats) AS k{funnel}
+), paid AS (
+    -- a payout on each paying event (conversions): 8 to 48 in the campaign's currency, most of them small
+    SELECT *, CASE WHEN type IN ({paying}) THEN round((8 * exp(random() * 1.8))::numeric, 2) END AS payout
+    FROM rows
 ), ins AS (
-INSERT INTO events (id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, created_at)
+INSERT INTO events (id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, payout, created_at)
 SELECT nextval('events_id_seq'), %(cid)s, type, email, domain, '198.51.100.' || (1 + abs(hashtext(email)) %% 250),
        CASE WHEN bot THEN 'Mozilla/5.0 (compatible; SafeLinks)' ELSE
             'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36' END,
-       jsonb_build_object('utm_source', 'newsletter', '{enrich_key}', jsonb_build_object(
+       jsonb_strip_nulls(jsonb_build_object('utm_source', 'newsletter', 'payout', payout::text)) || jsonb_build_object(
+           '{enrich_key}', jsonb_build_object(
            'browser', CASE WHEN bot THEN 'Other' ELSE 'Chrome 120' END, 'os', 'Windows 10',
            'device', 'Other', 'country', 'US', 'asn', NULL, 'is_bot', bot,
            'bot_reason', CASE WHEN bot THEN 'scanner: Microsoft Safe Links' END)),
-       ts
-FROM rows
-RETURNING email, domain, event_type, created_at, {flags}
+       payout, ts
+FROM paid
+RETURNING email, domain, event_type, payout, created_at, {flags}
 )
 """
 
@@ -117,7 +123,7 @@ _ROLLUP_CHUNK = f"""
     SELECT %(cid)s, email, domain, first_seen, last_seen, {JOURNEY_DELTAS}, last_click FROM jd
     RETURNING domain, {", ".join(JOURNEY_TYPE_COUNTERS)}, first_seen
 ), hd AS (
-    SELECT %(cid)s AS campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS} FROM e GROUP BY 2, 3
+    SELECT %(cid)s AS campaign_id, {HOUR} AS hour, domain, {MEASURE_EVENTS} FROM e GROUP BY 2, 3
 ), hu AS (
     SELECT %(cid)s AS campaign_id, date_trunc('hour', first_seen) AS hour, domain, {", ".join(
         f"count(*) FILTER (WHERE {c} > 0) AS {u}" if c else f"count(*) AS {u}"
@@ -140,8 +146,9 @@ SELECT count(*) FROM ins
 
 
 def _chunk_statement(shape: Shape) -> str:
-    return (_INSERT_EVENTS.format(entry=ENTRY.name, funnel=_funnel_rows(shape), enrich_key=ENRICH_KEY, flags=flags())
-            + _ROLLUP_CHUNK)
+    paying = ", ".join(f"'{t.name}'" for t in PAYING_TYPES) or "NULL"
+    return (_INSERT_EVENTS.format(entry=ENTRY.name, funnel=_funnel_rows(shape), enrich_key=ENRICH_KEY, flags=flags(),
+                                  paying=paying) + _ROLLUP_CHUNK)
 
 
 def generate(

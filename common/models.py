@@ -1,5 +1,6 @@
 """Tables. Events are the ledger; the rollups are what the dashboard reads, so no page counts `events`."""
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -10,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     func,
@@ -18,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 
-from common.vocabulary import JOURNEY_COUNTERS, ROLLUP_COUNTERS
+from common.vocabulary import AMOUNT_COUNTERS, JOURNEY_AMOUNTS, JOURNEY_COUNTERS, ROLLUP_COUNTERS
 
 # Stable constraint names, so Alembic migrations stay diffable.
 NAMING_CONVENTION = {
@@ -50,6 +52,11 @@ class Campaign(Base):
     # its events in batches; the row goes last (migration 0005).
     archived_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Money (migration 0009): the one currency of its payouts (ISO 4217), and what it cost: a fixed total, and/or
+    # an amount per email click.
+    currency: Mapped[str] = mapped_column(String(3), server_default=text("'USD'"))
+    cost_total: Mapped[Decimal | None] = mapped_column(Numeric(18, 6), nullable=True)
+    cost_per_click: Mapped[Decimal | None] = mapped_column(Numeric(18, 6), nullable=True)
 
 
 class Event(Base):
@@ -64,6 +71,8 @@ class Event(Base):
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(Text)
     extra_params: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # A conversion's payout, exact (migration 0009).
+    payout: Mapped[Decimal | None] = mapped_column(Numeric(18, 6), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
 
     __table_args__ = (
@@ -92,6 +101,10 @@ class Postback(Base):
     )
 
 
+# Sums of payouts: exact decimals (migration 0009).
+AMOUNT = Numeric(20, 6)
+
+
 class RollupCounters:
     """The counters domain_stats and hourly_stats share (common/vocabulary.py's ROLLUP_COUNTERS): events per
     type, all and bots (human = total - bot), and unique recipients in all and per type. Read them with
@@ -99,7 +112,8 @@ class RollupCounters:
 
 
 for _name in ROLLUP_COUNTERS:
-    setattr(RollupCounters, _name, mapped_column(_name, BigInteger, nullable=False, server_default=text("0")))
+    setattr(RollupCounters, _name, mapped_column(_name, AMOUNT if _name in AMOUNT_COUNTERS else BigInteger,
+                                                 nullable=False, server_default=text("0")))
 
 
 class DomainStats(RollupCounters, Base):
@@ -132,6 +146,8 @@ class JourneyCounters:
 
 for _name in JOURNEY_COUNTERS:
     setattr(JourneyCounters, _name, mapped_column(_name, Integer, nullable=False, server_default=text("0")))
+for _name in JOURNEY_AMOUNTS:
+    setattr(JourneyCounters, _name, mapped_column(_name, AMOUNT, nullable=False, server_default=text("0")))
 
 
 class Journey(JourneyCounters, Base):

@@ -11,12 +11,12 @@ from datetime import datetime
 
 from common.db import Conn
 from common.rollups import (
-    COUNT_EVENTS,
     COUNT_JOURNEY_DELTAS,
     HOUR,
     HOURLY_DELTAS,
     JOURNEY_EMPTY,
     JOURNEY_HAS_EVENTS,
+    MEASURE_EVENTS,
     ROLLUP_EMPTY,
     SUBTRACT_FROM_JOURNEY,
     SUM_EVENTS,
@@ -33,7 +33,7 @@ WITH doomed AS (
     SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
 ), del AS (
     DELETE FROM events e USING doomed WHERE e.id = doomed.id
-    RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.created_at, {flags("e.")}
+    RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.payout, e.created_at, {flags("e.")}
 ), jd AS (
     SELECT campaign_id, email, domain, {COUNT_JOURNEY_DELTAS}
     FROM del GROUP BY campaign_id, email, domain
@@ -52,7 +52,7 @@ WITH doomed AS (
     SELECT campaign_id, domain, {user_changes(gained=False)}
     FROM jj GROUP BY campaign_id, domain
 ), hd AS (
-    SELECT campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS} FROM del GROUP BY 1, 2, 3
+    SELECT campaign_id, {HOUR} AS hour, domain, {MEASURE_EVENTS} FROM del GROUP BY 1, 2, 3
 ), hu AS (
     {cohort_moves(old_counts="+", old_exists="true", new_exists=JOURNEY_HAS_EVENTS)}
 ), hourly AS (

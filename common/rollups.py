@@ -15,9 +15,11 @@ from collections.abc import Iterable
 from common.enrich import ENRICH_KEY
 from common.vocabulary import (
     ALL,
+    AMOUNT_COUNTERS,
     EVENT_COUNTERS,
     EVENT_TYPES,
     FLAGGED,
+    JOURNEY_AMOUNTS,
     JOURNEY_COUNTERS,
     JOURNEY_TYPE_COUNTERS,
     ROLLUP_COUNTERS,
@@ -26,6 +28,7 @@ from common.vocabulary import (
     EventType,
     Traffic,
     events_column,
+    revenue_column,
 )
 
 HOUR = "date_trunc('hour', created_at)"
@@ -53,21 +56,34 @@ def count_of(event_type: EventType, traffic: Traffic = ALL) -> str:
     return f"count(*) FILTER (WHERE {condition})"
 
 
-# The EVENT_COUNTERS counted over rows with `event_type` and flag columns, named as the columns.
-COUNT_EVENTS = _list(f"{count_of(t, tr)} AS {events_column(t, tr)}" for tr in TRAFFIC for t in EVENT_TYPES)
-# ...and summed again from rows that already carry them (e.g. per hour -> per domain).
-SUM_EVENTS = _list(f"sum({name})::bigint AS {name}" for name in EVENT_COUNTERS)
+def sum_of(traffic: Traffic = ALL) -> str:
+    """Sums the `payout` of rows with flag columns that are `traffic`'s events (0 when there is none)."""
+    return f"coalesce(sum(payout){f' FILTER (WHERE {traffic.flag})' if traffic.flag else ''}, 0)"
 
-# The JOURNEY_COUNTERS' deltas of a set of event rows, per journey (in a GROUP BY campaign_id, email, domain).
+
+# What a set of event rows adds to a rollup row, counted and summed once per event: the EVENT_COUNTERS and the
+# AMOUNT_COUNTERS. (The USER_COUNTERS count recipients: cohort_moves and user_changes below.)
+EVENT_MEASURES: tuple[str, ...] = EVENT_COUNTERS + AMOUNT_COUNTERS
+# The EVENT_MEASURES of rows with `event_type`, `payout` and flag columns, named as the columns.
+MEASURE_EVENTS = _list([f"{count_of(t, tr)} AS {events_column(t, tr)}" for tr in TRAFFIC for t in EVENT_TYPES]
+                       + [f"{sum_of(tr)} AS {revenue_column(tr)}" for tr in TRAFFIC])
+# ...and summed again from rows that already carry them (e.g. per hour -> per domain).
+SUM_EVENTS = _list([f"sum({name})::bigint AS {name}" for name in EVENT_COUNTERS]
+                   + [f"sum({name}) AS {name}" for name in AMOUNT_COUNTERS])
+
+# The journey's counters and amounts, and their deltas of a set of event rows, per journey (in a GROUP BY
+# campaign_id, email, domain).
+_JOURNEY_VALUES: tuple[str, ...] = JOURNEY_COUNTERS + JOURNEY_AMOUNTS
 COUNT_JOURNEY_DELTAS = _list(
     [f"{count_of(t)} AS {delta(t.plural)}" for t in EVENT_TYPES]
     + [f"count(*) FILTER (WHERE {tr.flag}) AS {delta(tr.prefix + 'events')}" for tr in FLAGGED]
+    + [f"{sum_of()} AS {delta(revenue_column())}"]
 )
-JOURNEY_COLUMNS = _list(JOURNEY_COUNTERS)
-JOURNEY_DELTAS = _list(delta(c) for c in JOURNEY_COUNTERS)
+JOURNEY_COLUMNS = _list(_JOURNEY_VALUES)
+JOURNEY_DELTAS = _list(delta(c) for c in _JOURNEY_VALUES)
 # `journeys AS t` upserted with a row of deltas (ingest), or updated by CTE `jd`'s (retention).
-ADD_TO_JOURNEY = _list(f"{c} = t.{c} + excluded.{c}" for c in JOURNEY_COUNTERS)
-SUBTRACT_FROM_JOURNEY = _list(f"{c} = t.{c} - jd.{delta(c)}" for c in JOURNEY_COUNTERS)
+ADD_TO_JOURNEY = _list(f"{c} = t.{c} + excluded.{c}" for c in _JOURNEY_VALUES)
+SUBTRACT_FROM_JOURNEY = _list(f"{c} = t.{c} - jd.{delta(c)}" for c in _JOURNEY_VALUES)
 
 
 def journey_counts(alias: str) -> str:
@@ -111,15 +127,15 @@ ROLLUP_COLUMNS = _list(ROLLUP_COUNTERS)
 
 
 def rollup_values(events_from: str, users_from: str) -> str:
-    """The ROLLUP_COUNTERS of a row, the event counts from `events_from` and the recipients from `users_from`."""
-    return _list([f"{events_from}.{c}" for c in EVENT_COUNTERS] + [f"{users_from}.{c}" for c in USER_COUNTERS])
+    """The ROLLUP_COUNTERS of a row, the EVENT_MEASURES from `events_from` and the recipients from `users_from`."""
+    return _list([f"{events_from}.{c}" for c in EVENT_MEASURES] + [f"{users_from}.{c}" for c in USER_COUNTERS])
 
 
 def subtract_from_rollup(target: str, events_from: str, users_from: str, users_op: str) -> str:
     """SET clause of an UPDATE of rollup `target`: the events of `events_from` taken away, the recipients of
     `users_from` applied with `users_op` ("+" for cohort_moves' signed changes, "-" for those of
     user_changes(gained=False))."""
-    return _list([f"{c} = {target}.{c} - {events_from}.{c}" for c in EVENT_COUNTERS]
+    return _list([f"{c} = {target}.{c} - {events_from}.{c}" for c in EVENT_MEASURES]
                  + [f"{c} = {target}.{c} {users_op} {users_from}.{c}" for c in USER_COUNTERS])
 
 
@@ -163,7 +179,7 @@ def cohort_moves(*, old_counts: str, old_exists: str, new_exists: str) -> str:
 
 # CTE `hd` (events per campaign, hour, domain) and CTE `hu` (cohort_moves) as one row per hourly_stats key.
 HOURLY_DELTAS = "SELECT campaign_id, hour, domain, " + _list(
-    [f"coalesce(hd.{c}, 0) AS {c}" for c in EVENT_COUNTERS] + [f"coalesce(hu.{c}, 0) AS {c}" for c in USER_COUNTERS]
+    [f"coalesce(hd.{c}, 0) AS {c}" for c in EVENT_MEASURES] + [f"coalesce(hu.{c}, 0) AS {c}" for c in USER_COUNTERS]
 ) + " FROM hd FULL JOIN hu USING (campaign_id, hour, domain)"
 
 # Adds the rows of CTE `hourly` (campaign_id, hour, domain and ROLLUP_COUNTERS) to hourly_stats.

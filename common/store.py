@@ -15,7 +15,6 @@ from common.event import Batch, Event, encode
 from common.rollups import (
     ADD_TO_DOMAIN_STATS,
     ADD_TO_JOURNEY,
-    COUNT_EVENTS,
     COUNT_JOURNEY_DELTAS,
     HOUR,
     HOURLY_DELTAS,
@@ -23,6 +22,7 @@ from common.rollups import (
     JOURNEY_COLUMNS,
     JOURNEY_DELTAS,
     JOURNEYS_WITH_DELTAS,
+    MEASURE_EVENTS,
     ROLLUP_COLUMNS,
     SUM_EVENTS,
     cohort_moves,
@@ -33,7 +33,7 @@ from common.rollups import (
 )
 from common.vocabulary import EMAIL_CLICK
 
-_COLUMNS = "id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, created_at"
+_COLUMNS = "id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, payout, created_at"
 
 # The batch arrives as ONE jsonb parameter, the events as they travel (common/event.py's wire names), unpacked
 # by Postgres: a single round trip and a single statement (its own transaction) per batch, where a staging
@@ -42,9 +42,10 @@ _COLUMNS = "id, campaign_id, event_type, email, domain, ip, user_agent, extra_pa
 # formats ISO strings.
 _INCOMING = """incoming_events AS (
     SELECT r.id, r.cid AS campaign_id, r.type AS event_type, r.email, r.domain, r.ip, r.ua AS user_agent,
-           r.extra AS extra_params, to_timestamp(r.ts) AT TIME ZONE 'UTC' AS created_at
+           r.extra AS extra_params, r.payout, to_timestamp(r.ts) AT TIME ZONE 'UTC' AS created_at
     FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(
-        id bigint, cid int, type text, email text, domain text, ip text, ua text, extra jsonb, ts double precision)
+        id bigint, cid int, type text, email text, domain text, ip text, ua text, extra jsonb, payout numeric,
+        ts double precision)
 )"""
 
 # One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
@@ -56,12 +57,12 @@ _MERGE = f"""
 WITH {_INCOMING}, ins AS (
     INSERT INTO events ({_COLUMNS})
     SELECT i.id, i.campaign_id, i.event_type, i.email, i.domain, i.ip, i.user_agent,
-           {EXTRA_PARAMS_WITH_BURST}, i.created_at
+           {EXTRA_PARAMS_WITH_BURST}, i.payout, i.created_at
     FROM {STAGED_WITH_PREVIOUS_CLICK} i
     WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = i.campaign_id)
     ORDER BY id
     ON CONFLICT (id) DO NOTHING
-    RETURNING campaign_id, email, domain, event_type, created_at, {flags()},
+    RETURNING campaign_id, email, domain, event_type, payout, created_at, {flags()},
               CASE WHEN event_type = '{EMAIL_CLICK.name}' AND {by_rules_human("events")} THEN created_at END
                   AS click_at
 ), jd AS (
@@ -87,7 +88,7 @@ WITH {_INCOMING}, ins AS (
     SELECT campaign_id, domain, {user_changes(gained=True)}
     FROM jj GROUP BY campaign_id, domain
 ), hd AS (
-    SELECT campaign_id, {HOUR} AS hour, domain, {COUNT_EVENTS}
+    SELECT campaign_id, {HOUR} AS hour, domain, {MEASURE_EVENTS}
     FROM ins GROUP BY 1, 2, 3
 ), hu AS (
     {cohort_moves(old_counts="-", old_exists="NOT inserted", new_exists="true")}

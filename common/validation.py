@@ -12,12 +12,16 @@ from urllib.parse import parse_qsl
 from common.config import Settings
 from common.enrich import ENRICH_KEY
 from common.event import Event, Visitor
-from common.vocabulary import EVENT_TYPE_NAMES
+from common.money import AmountError, parse_amount, parse_currency
+from common.vocabulary import BY_NAME, EVENT_TYPE_NAMES, PAYING_TYPES, EventType
 
 REQUIRED = ("cid", "event", "email", "domain")
 # Server-side landing scripts may forward their visitor's address and browser under these names.
 FORWARDED = ("ip", "ua")
-_RESERVED = frozenset((*REQUIRED, *FORWARDED))
+# A conversion's amount, and its currency (the campaign's when not given): validated, and kept in extra_params
+# as they were sent, as before they were counted.
+MONEY = ("payout", "currency")
+_RESERVED = frozenset((*REQUIRED, *FORWARDED, *MONEY))
 _EVENT_TYPES = frozenset(EVENT_TYPE_NAMES)
 _MAX_CID = 2**31 - 1
 _CID = re.compile(r"[1-9][0-9]{0,9}")
@@ -135,6 +139,26 @@ def _ip(raw: str) -> str:
         raise EventRejected(422, "ip is not a valid IPv4 or IPv6 address", "ip") from None
 
 
+def _money(fields: dict[str, str], event_type: EventType) -> tuple[str | None, str | None]:
+    """The payout (exact decimal text) and currency code an event carries; an empty value is not sent (a
+    network's macro with nothing in it)."""
+    payout, currency = fields.get("payout", "").strip() or None, fields.get("currency", "").strip() or None
+    try:
+        currency = parse_currency(currency) if currency is not None else None
+    except AmountError as exc:
+        raise EventRejected(422, str(exc), "currency") from None
+    if payout is None:
+        return None, currency
+    try:
+        payout = parse_amount(payout, "payout")
+    except AmountError as exc:
+        raise EventRejected(422, str(exc), "payout") from None
+    if not event_type.pays:
+        paying = ", ".join(t.name for t in PAYING_TYPES)
+        raise EventRejected(422, f"payout is only for {paying} events, not {event_type.name}", "payout")
+    return payout, currency
+
+
 def validate_event(pairs: Iterable[tuple[str, Any]], *, limits: Limits, visitor: Visitor) -> Event:
     """Turn request parameters, from a request `visitor` sent, into an Event; a server-side landing script
     may forward its own visitor's `ip` and `ua`."""
@@ -173,6 +197,10 @@ def validate_event(pairs: Iterable[tuple[str, Any]], *, limits: Limits, visitor:
     ua = fields.get("ua", visitor.user_agent)
     if ua is not None and len(ua) > limits.max_value_length:
         ua = ua[: limits.max_value_length]  # a browser's UA is never this long; keep what identifies it
+    payout, currency = _money(fields, BY_NAME[event_type])
+    for name in MONEY:
+        if name in fields and fields[name].strip():
+            extras[name] = fields[name]
     return Event(
         campaign_id=_cid(fields["cid"]),
         event_type=event_type,
@@ -181,6 +209,8 @@ def validate_event(pairs: Iterable[tuple[str, Any]], *, limits: Limits, visitor:
         ip=_ip(fields["ip"]) if "ip" in fields else visitor.ip,
         user_agent=ua,
         extra_params=extras,
+        payout=payout,
+        currency=currency,
         received_at=time.time(),
         caller_ip=not visitor.direct and "ip" not in fields,
         caller_ua=not visitor.direct and "ua" not in fields,

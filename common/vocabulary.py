@@ -17,12 +17,16 @@ class EventType:
     - `journeys.<plural>`: the recipient's events of this type;
     - `domain_stats` and `hourly_stats`: `<plural>` (all traffic), `bot_<plural>` (the bots among them),
       `unknown_<plural>` (those whose visitor is unknown) and `<name>_users` (unique recipients with this type).
+
+    A type that `pays` (conversions) may carry a payout: `revenue`, `bot_revenue` and `unknown_revenue` in the
+    rollups and `revenue` in journeys sum them.
     """
 
     name: str  # as sent (`event=email_click`) and stored (events.event_type)
     label: str  # "Email click": a filter choice
     plural_label: str  # "Email clicks": a chart series
     short: str  # "E.Click": a table column
+    pays: bool = False  # its events may carry a `payout`, summed into the revenue counters
 
     @property
     def heading(self) -> str:
@@ -47,7 +51,7 @@ class EventType:
 
 EMAIL_CLICK = EventType("email_click", "Email click", "Email clicks", "E.Click")
 LANDING_CLICK = EventType("landing_click", "Landing click", "Landing clicks", "L.Click")
-CONVERSION = EventType("conversion", "Conversion", "Conversions", "Conv")
+CONVERSION = EventType("conversion", "Conversion", "Conversions", "Conv", pays=True)
 
 # In funnel order: the order of every column, series and choice.
 EVENT_TYPES: tuple[EventType, ...] = (EMAIL_CLICK, LANDING_CLICK, CONVERSION)
@@ -87,10 +91,20 @@ def events_column(event_type: EventType, traffic: Traffic = ALL) -> str:
     return traffic.prefix + event_type.plural
 
 
-# domain_stats' and hourly_stats' counters, in this order everywhere they are listed.
+def revenue_column(traffic: Traffic = ALL) -> str:
+    """The rollup column summing the payouts of `traffic`'s events: "bot_revenue"."""
+    return f"{traffic.prefix}revenue"
+
+
+# domain_stats' and hourly_stats' counters, in this order everywhere they are listed: event counts, amounts
+# (exact decimals: the sum of the events' payouts), then unique recipients.
 EVENT_COUNTERS: tuple[str, ...] = tuple(events_column(t, tr) for tr in TRAFFIC for t in EVENT_TYPES)
+AMOUNT_COUNTERS: tuple[str, ...] = tuple(revenue_column(tr) for tr in TRAFFIC)
 USER_COUNTERS: tuple[str, ...] = ("users", *(t.users for t in EVENT_TYPES))
-ROLLUP_COUNTERS: tuple[str, ...] = EVENT_COUNTERS + USER_COUNTERS
-# A journey's counters: its events per type, and how many of all of them were flagged (bot_events, ...).
+ROLLUP_COUNTERS: tuple[str, ...] = EVENT_COUNTERS + AMOUNT_COUNTERS + USER_COUNTERS
+PAYING_TYPES: tuple[EventType, ...] = tuple(t for t in EVENT_TYPES if t.pays)
+# A journey's counters: its events per type, and how many of all of them were flagged (bot_events, ...); and
+# its revenue.
 JOURNEY_TYPE_COUNTERS: tuple[str, ...] = tuple(t.plural for t in EVENT_TYPES)
 JOURNEY_COUNTERS: tuple[str, ...] = (*JOURNEY_TYPE_COUNTERS, *(f"{tr.prefix}events" for tr in FLAGGED))
+JOURNEY_AMOUNTS: tuple[str, ...] = (revenue_column(),)

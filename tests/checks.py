@@ -18,12 +18,16 @@ def _per_type(template: str) -> str:
 
 
 # Counters in the rollups' column order: events per type, bots per type, events of unknown visitors per type,
-# recipients, recipients per type.
+# revenue (all, bots, unknown visitors), recipients, recipients per type.
 _ROLLUP_COLUMNS = ", ".join([f"{t}s" for t in _TYPES] + [f"bot_{t}s" for t in _TYPES]
-                            + [f"unknown_{t}s" for t in _TYPES] + ["users"] + [f"{t}_users" for t in _TYPES])
+                            + [f"unknown_{t}s" for t in _TYPES] + ["revenue", "bot_revenue", "unknown_revenue"]
+                            + ["users"] + [f"{t}_users" for t in _TYPES])
 _EVENT_RECOUNT = (_per_type("count(*) FILTER (WHERE event_type = '{t}')") + ", "
                   + _per_type("count(*) FILTER (WHERE event_type = '{t}' AND is_bot)") + ", "
-                  + _per_type("count(*) FILTER (WHERE event_type = '{t}' AND is_unknown)"))
+                  + _per_type("count(*) FILTER (WHERE event_type = '{t}' AND is_unknown)") + ", "
+                  # Revenue from the payout column, cross-checked against extra_params (assert_payouts_kept).
+                  + "coalesce(sum(payout), 0), coalesce(sum(payout) FILTER (WHERE is_bot), 0), "
+                  + "coalesce(sum(payout) FILTER (WHERE is_unknown), 0)")
 
 _STATS_RECOUNT = f"""
 SELECT domain, {_EVENT_RECOUNT}, count(DISTINCT email),
@@ -52,11 +56,11 @@ GROUP BY hour, domain ORDER BY hour, domain
 _HOURS = f"SELECT hour, domain, {_ROLLUP_COLUMNS} FROM hourly_stats WHERE campaign_id = %s ORDER BY hour, domain"
 _JOURNEYS_RECOUNT = f"""
 SELECT email, domain, min(created_at), max(created_at), {_per_type("count(*) FILTER (WHERE event_type = '{t}')")},
-       count(*) FILTER (WHERE {_IS_BOT}), count(*) FILTER (WHERE {_IS_UNKNOWN})
+       count(*) FILTER (WHERE {_IS_BOT}), count(*) FILTER (WHERE {_IS_UNKNOWN}), coalesce(sum(payout), 0)
 FROM events WHERE campaign_id = %s GROUP BY email, domain ORDER BY email, domain
 """
 _JOURNEYS = f"""
-SELECT email, domain, first_seen, last_seen, {_per_type("{t}s")}, bot_events, unknown_events
+SELECT email, domain, first_seen, last_seen, {_per_type("{t}s")}, bot_events, unknown_events, revenue
 FROM journeys WHERE campaign_id = %s ORDER BY email, domain
 """
 
@@ -80,6 +84,14 @@ def assert_rollups_match_recount(conn: psycopg.Connection[Any], campaign_id: int
         conn.execute(_JOURNEYS, (campaign_id,)).fetchall()
         == conn.execute(_JOURNEYS_RECOUNT, (campaign_id,)).fetchall()
     )
+    assert_payouts_kept(conn, campaign_id)
+
+
+def assert_payouts_kept(conn: psycopg.Connection[Any], campaign_id: int) -> None:
+    """Every stored payout is the one extra_params kept, as sent (the column is not a float's rounding)."""
+    differ = conn.execute("SELECT count(*) FROM events WHERE campaign_id = %s AND payout IS NOT NULL "
+                          "AND payout <> (extra_params ->> 'payout')::numeric", (campaign_id,)).fetchone()
+    assert differ == (0,)
 
 
 def stored_ids(conn: psycopg.Connection[Any], campaign_id: int) -> list[int]:

@@ -9,6 +9,8 @@ from common.event import Batch, Event, from_wire
 from common.store import store_events
 
 Wire = dict[str, Any]
+# A person's browser: events with it are people (unless their network says otherwise).
+CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
 
 def events(items: list[Wire] | Batch) -> Batch:

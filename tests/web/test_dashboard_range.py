@@ -1,6 +1,7 @@
 """The date range (all time, today, 7 and 30 days, custom days) on the stats, the chart, the domains table, the
 journeys and the exports; and the chart's SVG. Events go in through the real insert statement."""
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,9 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.checks import assert_rollups_match_recount
-from tests.events import store
+from tests.events import CHROME, store
 from tests.web.test_dashboard import HX, attrs, new_campaign
 from tests.web.test_dashboard_counts import stat
+
+
+def _new_id(db: psycopg.Connection[Any]) -> int:
+    row = db.execute("SELECT nextval('events_id_seq')").fetchone()
+    assert row is not None
+    return int(row[0])
+
 
 Client = TestClient
 HUMAN = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"
@@ -185,9 +193,26 @@ def test_chart__all_time_spans_from_the_first_event(dashboard_client: Client, da
     assert "per day (UTC)" in chart.text
     assert len(re.findall(r'<rect class="slot"', chart.text)) == 61  # 60 days ago .. today
     assert re.search(r'<svg id="events-chart"[^>]*role="img"', chart.text)
-    # The page fetches it right after loading, then with the stats' refresh.
+    # The page fetches it right after loading; the fragment then refreshes itself with the stats.
     page = dashboard_client.get(f"/campaign/{dated_campaign}")
-    assert 'hx-trigger="load, every 10s"' in attrs(page.text, "chart")
+    assert 'hx-trigger="load"' in attrs(page.text, "chart")
+    assert 'hx-trigger="every 10s"' in attrs(chart.text, "chart") and 'hx-swap="outerHTML"' in attrs(chart.text, "chart")
+
+
+def test_chart__revenue_line_on_its_own_axis_kept_by_the_refresh(dashboard_client: Client, db: psycopg.Connection[Any],
+                                                                  campaign_id: int) -> None:
+    now = time.time()
+    store(db, [{"id": i, "cid": campaign_id, "type": "conversion", "email": f"c{i}@x.com", "domain": "a.com",
+                "ua": CHROME, "payout": payout, "extra": {"payout": payout}, "ts": now} for i, payout in
+               ((_new_id(db), "12.50"), (_new_id(db), "7.25"))])
+    plain = dashboard_client.get(f"/campaign/{campaign_id}/chart")
+    assert 'data-series="revenue"' not in plain.text and 'id="chart-revenue-toggle"' in plain.text
+    toggle = re.search(r'id="chart-revenue-toggle" href="([^"]+)"', plain.text)
+    assert toggle and "revenue=1" in toggle[1]
+    shown = dashboard_client.get(toggle[1].replace("&amp;", "&"))
+    assert 'data-series="revenue"' in shown.text and "Revenue: $19.75" in shown.text
+    assert "revenue=1" in attrs(shown.text, "chart")  # the refresh keeps the revenue line
+    assert ">Hide revenue<" in shown.text
 
 
 def test_chart__no_events_in_range(dashboard_client: Client, dated_campaign: int) -> None:

@@ -16,9 +16,9 @@ from web.dashboard.export import CHUNK_BYTES
 Client = TestClient
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 EVENT_COLUMNS = ["id", "created_at", "event_type", "email", "domain", "ip", "user_agent", "is_bot", "visitor_unknown",
-                 "extra_params"]
+                 "payout", "extra_params"]
 JOURNEY_COLUMNS = ["email", "domain", "first_seen", "last_seen", "email_clicks", "landing_clicks", "conversions",
-                   "bot_events", "unknown_events"]
+                   "bot_events", "unknown_events", "revenue"]
 HOSTILE_EMAIL = "=hyperlink(\"http://evil.example\")@x.com"
 EVENTS = 3_000
 

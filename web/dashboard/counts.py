@@ -1,9 +1,12 @@
 """The numbers the dashboard shows: rollup counters by the vocabulary's names, all traffic or people only."""
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from common.vocabulary import (
+    ALL,
+    AMOUNT_COUNTERS,
     BOTS,
     ENTRY,
     EVENT_TYPES,
@@ -12,7 +15,10 @@ from common.vocabulary import (
     UNKNOWN,
     EventType,
     events_column,
+    revenue_column,
 )
+
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,20 +36,27 @@ class TypeCounts:
 @dataclass(frozen=True)
 class Counts:
     """The rollup counters (common.vocabulary.ROLLUP_COUNTERS) of a campaign, a domain or a time bucket, by
-    column name; a counter not given is 0."""
+    column name: the counts, and the amounts (revenue, exact); one not given is 0."""
 
     values: Mapping[str, int]
+    amounts: Mapping[str, Decimal] = field(default_factory=dict)
 
     @classmethod
     def of_row(cls, row: Iterable[Any], columns: tuple[str, ...] = ROLLUP_COUNTERS) -> "Counts":
         """From a query row holding `columns`, in that order."""
-        return cls(dict(zip(columns, (int(v or 0) for v in row), strict=True)))
+        pairs = list(zip(columns, row, strict=True))
+        return cls({c: int(v or 0) for c, v in pairs if c not in AMOUNT_COUNTERS},
+                   {c: Decimal(v or 0) for c, v in pairs if c in AMOUNT_COUNTERS})
 
     def __getitem__(self, column: str) -> int:
         return self.values.get(column, 0)
 
+    def amount(self, column: str) -> Decimal:
+        return self.amounts.get(column, _ZERO)
+
     def __add__(self, other: "Counts") -> "Counts":
-        return Counts({c: self[c] + other[c] for c in {*self.values, *other.values}})
+        return Counts({c: self[c] + other[c] for c in {*self.values, *other.values}},
+                      {c: self.amount(c) + other.amount(c) for c in {*self.amounts, *other.amounts}})
 
     def of(self, event_type: EventType) -> TypeCounts:
         return TypeCounts(event_type, self[events_column(event_type)], self[events_column(event_type, BOTS)],
@@ -83,6 +96,16 @@ class Counts:
         return sum(self[events_column(t, UNKNOWN)] for t in EVENT_TYPES)
 
     @property
+    def revenue(self) -> Decimal:
+        """The payouts of the events counted (people only after humans())."""
+        return self.amount(revenue_column(ALL))
+
+    @property
+    def epc(self) -> Decimal | None:
+        """Earnings per entry event (per email click); None without one."""
+        return self.revenue / self.entry.events if self.entry.events > 0 else None
+
+    @property
     def conversion_rate(self) -> float | None:
         """Goal events per entry event (conversions per email click), in percent; None without entries."""
         entries = self.entry.events
@@ -95,7 +118,9 @@ class Counts:
         for t in EVENT_TYPES:
             values[events_column(t)] = self[events_column(t)] - self[events_column(t, BOTS)]
             values[events_column(t, BOTS)] = 0
-        return replace(self, values=values)
+        amounts = {**self.amounts, revenue_column(ALL): self.revenue - self.amount(revenue_column(BOTS)),
+                   revenue_column(BOTS): _ZERO}
+        return replace(self, values=values, amounts=amounts)
 
     def shown(self, all_counts: bool) -> "Counts":
         """What the dashboard shows: every event with `all_counts`, else people only."""
@@ -110,4 +135,4 @@ def total(rows: Iterable[Counts]) -> Counts:
     out = ZERO
     for row in rows:
         out = out + row
-    return Counts(out.values)
+    return Counts(out.values, out.amounts)

@@ -1,6 +1,7 @@
 """Dashboard pages and the HTMX fragments they include. Every route here needs a signed-in user."""
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -11,13 +12,16 @@ from common.campaigns import (
     CampaignError,
     create_campaign,
     get_campaign,
+    has_revenue,
     mark_deleted,
     purge_deleted_campaigns,
     set_archived,
     update_campaign,
 )
+from common.campaigns import Money as CampaignMoney
 from common.db import Database
 from common.models import Campaign
+from common.money import currencies
 from common.vocabulary import EVENT_TYPES
 from web.dashboard import queries
 from web.dashboard.auth import current_user, require_csrf
@@ -25,6 +29,7 @@ from web.dashboard.chart import build_chart
 from web.dashboard.counts import Counts, total
 from web.dashboard.deps import Db, DbSession
 from web.dashboard.export import csv_download
+from web.dashboard.money import money
 from web.dashboard.period import PRESETS, Period, bucket_for, bucket_starts, to_local
 from web.dashboard.queries import JourneyCursor, JourneyFilters
 from web.dashboard.render import is_htmx, render, secured
@@ -60,6 +65,10 @@ def _period(request: Request, range_: Annotated[str | None, Query(alias="range",
 
 
 PeriodDep = Annotated[Period, Depends(_period)]
+
+
+def _url(path: str, params: list[tuple[str, str]]) -> str:
+    return path + (f"?{urlencode(params)}" if params else "")
 
 
 def _kept_params(request: Request, *dropped: str) -> list[tuple[str, str]]:
@@ -153,19 +162,34 @@ def campaigns_table(request: Request, session: DbSession, counts: CountsMode = N
 
 @router.get("/create")
 def create_page(request: Request) -> Response:
-    return render(request, "create.html", {"form": {}, "errors": {}})
+    form = {"currency": request.app.state.settings.default_currency}
+    return render(request, "create.html", _form_context(form, {}))
+
+
+# The campaign form's fields (web/dashboard/money.py has the cost rule).
+FormText = Annotated[str, Form(max_length=4096)]
+
+
+def _form_context(form: dict[str, str], errors: dict[str, str], *, currency_locked: bool = False) -> dict[str, Any]:
+    return {"form": form, "errors": errors, "currencies": sorted(currencies()), "currency_locked": currency_locked}
+
+
+def _money(currency: str, cost_total: str, cost_per_click: str) -> CampaignMoney:
+    return CampaignMoney(currency=currency or None, cost_total=cost_total, cost_per_click=cost_per_click)
 
 
 @router.post("/campaigns", dependencies=[Depends(require_csrf)])
-def create(request: Request, session: DbSession, name: Annotated[str, Form()] = "",
-           offer_url: Annotated[str, Form()] = "") -> Response:
+def create(request: Request, session: DbSession, name: FormText = "", offer_url: FormText = "",
+           currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "") -> Response:
     """Create a campaign; HTMX gets the form back with inline errors, or is sent on to the new campaign."""
+    money_form = _money(currency or request.app.state.settings.default_currency, cost_total, cost_per_click)
     try:
-        campaign = create_campaign(session=session, name=name, offer_url=offer_url)
+        campaign = create_campaign(session=session, name=name, offer_url=offer_url, money=money_form)
     except CampaignError as exc:
-        context = {"form": {"name": name, "offer_url": offer_url}, "errors": exc.errors}
+        form = {"name": name, "offer_url": offer_url, "currency": money_form.currency or "", "cost_total": cost_total,
+                "cost_per_click": cost_per_click}
         template = "partials/campaign_form.html" if is_htmx(request) else "create.html"
-        return render(request, template, context, status_code=422)
+        return render(request, template, _form_context(form, exc.errors), status_code=422)
     session.commit()
     # HX-Location: HTMX fetches the new page and swaps it in, pushing its URL: no full page load.
     return _go_to(request, f"/campaign/{campaign.id}")
@@ -200,7 +224,7 @@ def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFi
 
 
 def _chart_context(request: Request, session: DbSession, campaign: Campaign, period: Period,
-                   all_counts: bool) -> dict[str, Any]:
+                   all_counts: bool, revenue: bool = False) -> dict[str, Any]:
     settings = request.app.state.settings
     start, end = period.bounds(first_hour=queries.first_hour(session=session, campaign_id=campaign.id),
                                now=utc_now())
@@ -209,13 +233,26 @@ def _chart_context(request: Request, session: DbSession, campaign: Campaign, per
                               tz=settings.dashboard_timezone)
     # The chart's columns are the local hours / days / weeks the interval covers.
     starts = bucket_starts(to_local(start, settings.timezone), to_local(end, settings.timezone), bucket)
-    return {"chart": build_chart(starts, counts, bucket, all_counts=all_counts, zone=settings.dashboard_timezone)}
+    chart_path = f"/campaign/{campaign.id}/chart"
+    keep = _kept_params(request, "revenue")
+    return {
+        "chart": build_chart(starts, counts, bucket, all_counts=all_counts, zone=settings.dashboard_timezone,
+                             revenue_in=campaign.currency if revenue else None),
+        # The fragment's own URL (it polls it), and the same with the revenue switched the other way.
+        "chart_url": _url(chart_path, [*keep, *([("revenue", "1")] if revenue else [])]),
+        "revenue_toggle_url": _url(chart_path, [*keep, *([] if revenue else [("revenue", "1")])]),
+    }
 
 
 def _stats_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool,
                    totals: Counts | None = None) -> dict[str, Any]:
     totals = totals or queries.campaign_totals(session=session, campaign_id=campaign.id, period=period)
-    return {"campaign": campaign, "totals": totals.shown(all_counts), "all_totals": totals}
+    shown = totals.shown(all_counts)
+    # The fixed cost is spread over all the campaign's email clicks (web/dashboard/money.py): a range needs them.
+    everything = shown if period.is_all else queries.campaign_totals(session=session, campaign_id=campaign.id)
+    figures = money(campaign, revenue=shown.revenue, clicks=shown.entry.events,
+                    all_clicks=everything.shown(all_counts).entry.events, whole=period.is_all)
+    return {"campaign": campaign, "totals": shown, "all_totals": totals, "money": figures}
 
 
 def _domains_context(all_counts: bool, domains: list[queries.DomainRow]) -> dict[str, Any]:
@@ -265,12 +302,12 @@ def domain_stats(request: Request, session: DbSession, campaign: CampaignDep, pe
 
 @router.get("/campaign/{campaign_id:int}/chart")
 def chart(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
-          counts: CountsMode = None) -> Response:
-    """The events-over-time chart (SVG), polled by the campaign page."""
+          counts: CountsMode = None, revenue: Annotated[bool, Query()] = False) -> Response:
+    """The events-over-time chart (SVG), polled by the campaign page; `revenue=1` adds the revenue line."""
     context = _counts_context(request, counts, period=period)
     return render(request, "partials/chart.html",
                   {**context, "campaign": campaign,
-                   **_chart_context(request, session, campaign, period, context["all_counts"])})
+                   **_chart_context(request, session, campaign, period, context["all_counts"], revenue)})
 
 
 @router.get("/campaign/{campaign_id:int}/users")
@@ -319,26 +356,38 @@ def export_journeys(db: Db, session: DbSession, campaign: CampaignDep, period: P
 # --- manage: edit, archive, delete ----------------------------------------------------------------------
 
 @router.get("/campaign/{campaign_id:int}/edit")
-def edit_page(request: Request, campaign: CampaignDep) -> Response:
-    form = {"name": campaign.name, "offer_url": campaign.offer_url}
-    return render(request, "edit.html", _edit_context(campaign, form, {}))
+def edit_page(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
+    form = {"name": campaign.name, "offer_url": campaign.offer_url, "currency": campaign.currency,
+            "cost_total": _amount_text(campaign.cost_total), "cost_per_click": _amount_text(campaign.cost_per_click)}
+    return render(request, "edit.html", _edit_context(session, campaign, form, {}))
 
 
-def _edit_context(campaign: Campaign, form: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
-    # The create form, pointed at this campaign.
-    return {"campaign": campaign, "form": form, "errors": errors,
+def _amount_text(amount: Decimal | None) -> str:
+    """An amount as the form shows it: 250.000000 -> "250", 0.050000 -> "0.05"."""
+    return "" if amount is None else f"{amount.normalize():f}"
+
+
+def _edit_context(session: DbSession, campaign: Campaign, form: dict[str, str],
+                  errors: dict[str, str]) -> dict[str, Any]:
+    # The create form, pointed at this campaign; its currency is fixed once it has revenue.
+    return {"campaign": campaign, **_form_context(form, errors, currency_locked=has_revenue(session=session,
+                                                                                           campaign=campaign)),
             "action": f"/campaign/{campaign.id}/edit", "submit_label": "Save Changes"}
 
 
 @router.post("/campaign/{campaign_id:int}/edit", dependencies=[Depends(require_csrf)])
-def edit(request: Request, session: DbSession, campaign: CampaignDep, name: Annotated[str, Form()] = "",
-         offer_url: Annotated[str, Form()] = "") -> Response:
-    """Save a new name and offer URL; errors come back inline, like the create form's."""
+def edit(request: Request, session: DbSession, campaign: CampaignDep, name: FormText = "", offer_url: FormText = "",
+         currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "") -> Response:
+    """Save the name, offer URL, costs and (while it has no revenue) the currency; errors come back inline,
+    like the create form's. The costs apply to the whole campaign, every range included."""
     try:
-        update_campaign(session=session, campaign=campaign, name=name, offer_url=offer_url)
+        update_campaign(session=session, campaign=campaign, name=name, offer_url=offer_url,
+                        money=_money(currency, cost_total, cost_per_click))
     except CampaignError as exc:
         session.rollback()
-        context = _edit_context(campaign, {"name": name, "offer_url": offer_url}, exc.errors)
+        form = {"name": name, "offer_url": offer_url, "currency": currency or campaign.currency,
+                "cost_total": cost_total, "cost_per_click": cost_per_click}
+        context = _edit_context(session, campaign, form, exc.errors)
         template = "partials/campaign_form.html" if is_htmx(request) else "edit.html"
         return render(request, template, context, status_code=422)
     session.commit()

@@ -36,11 +36,13 @@ from common.enrich import ENRICH_KEY
 from common.models import Campaign, DomainStats, Event, HourlyStats, Journey, counter
 from common.vocabulary import (
     ALL,
+    AMOUNT_COUNTERS,
     BOTS,
     BY_NAME,
     ENTRY,
     EVENT_COUNTERS,
     GOAL,
+    JOURNEY_AMOUNTS,
     JOURNEY_COUNTERS,
     JOURNEY_TYPE_COUNTERS,
     ROLLUP_COUNTERS,
@@ -202,7 +204,8 @@ def campaign_totals(*, session: Session, campaign_id: int, period: Period = ALL_
 
 def _domain_row(row: Any) -> DomainRow:
     """A row of ROLLUP_COUNTERS followed by the domain."""
-    return DomainRow(Counts.of_row(row[:-1]).values, domain=row[-1])
+    counts = Counts.of_row(row[:-1])
+    return DomainRow(counts.values, counts.amounts, domain=row[-1])
 
 
 def domain_rows(*, session: Session, campaign_id: int, period: Period = ALL_TIME) -> list[DomainRow]:
@@ -218,7 +221,11 @@ def domain_rows(*, session: Session, campaign_id: int, period: Period = ALL_TIME
     return [_domain_row(row) for row in session.execute(stmt)]
 
 
-def _hourly_sum(column: Any) -> Any:
+def _hourly_sum(name: str) -> Any:
+    """The sum of hourly_stats' counter `name` over the rows a query reads."""
+    column = counter(HourlyStats, name)
+    if name in AMOUNT_COUNTERS:
+        return func.sum(column)
     # An hour's count fits an int4, and sum(int4) adds in bigint where sum(bigint) adds in numeric (slower,
     # and read back as Decimal).
     return func.sum(cast(column, Integer))
@@ -230,7 +237,7 @@ def _in_period(column: Any, period: Period) -> ColumnElement[bool]:
 
 def _domain_rows_in(session: Session, campaign_id: int, period: Period) -> list[DomainRow]:
     """Per domain: events in the range, and the recipients first seen in it (one slice of hourly_stats)."""
-    stmt = (select(*(_hourly_sum(counter(HourlyStats, c)) for c in ROLLUP_COUNTERS), HourlyStats.domain)
+    stmt = (select(*(_hourly_sum(c) for c in ROLLUP_COUNTERS), HourlyStats.domain)
             .where(HourlyStats.campaign_id == campaign_id, _in_period(HourlyStats.hour, period))
             .group_by(HourlyStats.domain))
     rows = [_domain_row(row) for row in session.execute(stmt)]
@@ -248,10 +255,11 @@ def timeline(*, session: Session, campaign_id: int, start: datetime, end: dateti
     keyed by the bucket's local start; buckets without events are absent."""
     local_hour: Any = HourlyStats.hour if tz == "UTC" else func.timezone(tz, func.timezone("UTC", HourlyStats.hour))
     moment = func.date_trunc(bucket, local_hour)
-    stmt = (select(moment, *(_hourly_sum(counter(HourlyStats, c)) for c in EVENT_COUNTERS))
+    measures = EVENT_COUNTERS + AMOUNT_COUNTERS
+    stmt = (select(moment, *(_hourly_sum(c) for c in measures))
             .where(HourlyStats.campaign_id == campaign_id, HourlyStats.hour >= start, HourlyStats.hour < end)
             .group_by(moment))
-    return {row[0]: Counts.of_row(row[1:], EVENT_COUNTERS) for row in session.execute(stmt)}
+    return {row[0]: Counts.of_row(row[1:], measures) for row in session.execute(stmt)}
 
 
 def campaign_domains(*, session: Session, campaign_id: int) -> list[str]:
@@ -332,8 +340,8 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
         return Total(min(found, SEARCH_COUNT_CAP), capped=found > SEARCH_COUNT_CAP)
     # Unique recipients (who have the filter's event): both rollups have the same counters.
     rollup: Any = DomainStats if period.is_all else HourlyStats
-    column = counter(rollup, BY_NAME[filters.event].users if filters.event else "users")
-    stmt = select(func.coalesce(func.sum(column) if period.is_all else _hourly_sum(column), 0)).where(
+    name = BY_NAME[filters.event].users if filters.event else "users"
+    stmt = select(func.coalesce(func.sum(counter(rollup, name)) if period.is_all else _hourly_sum(name), 0)).where(
         rollup.campaign_id == campaign_id)
     if not period.is_all:
         stmt = stmt.where(_in_period(HourlyStats.hour, period))
@@ -368,7 +376,7 @@ def export_events_query(*, session: Session, campaign_id: int, filters: JourneyF
         Event.id, Event.created_at, Event.event_type, _text_cell(Event.email, "email"),
         _text_cell(Event.domain, "domain"), _text_cell(Event.ip, "ip"), _text_cell(Event.user_agent, "user_agent"),
         *(_flag_cell(traffic, name) for traffic, name in ((BOTS, "is_bot"), (UNKNOWN, "visitor_unknown"))),
-        cast(Event.extra_params, Text).label("extra_params"),
+        Event.payout, cast(Event.extra_params, Text).label("extra_params"),
     ).where(Event.campaign_id == campaign_id)
     if filters.domain:
         stmt = stmt.where(Event.domain == filters.domain)
@@ -386,7 +394,7 @@ def export_journeys_query(*, session: Session, campaign_id: int, filters: Journe
     """The journeys table's rows for the filters, in its order (newest recipient first, off its index)."""
     return (
         select(_text_cell(Journey.email, "email"), _text_cell(Journey.domain, "domain"), Journey.first_seen,
-               Journey.last_seen, *(counter(Journey, c) for c in JOURNEY_COUNTERS))
+               Journey.last_seen, *(counter(Journey, c) for c in JOURNEY_COUNTERS + JOURNEY_AMOUNTS))
         .where(*_journey_conditions(session, campaign_id, filters, period))
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
     )

@@ -2,6 +2,7 @@
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import jinja2
 from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 
+from common.money import format_money
 from common.vocabulary import EVENT_TYPES
 from web.security import SECURITY_HEADERS, apply_security_headers, http_url
 
@@ -32,8 +34,8 @@ def short_date(moment: datetime, today: datetime | None = None) -> str:
     return label if moment.year == today.year else f"{label}, {moment.year}"
 
 
-def percent(rate: float | None) -> str:
-    """7.234 -> "7.2%"; None (no email clicks yet) -> "—"."""
+def percent(rate: float | Decimal | None) -> str:
+    """7.234 -> "7.2%"; None (no email clicks yet, no cost) -> "—"."""
     return "—" if rate is None else f"{rate:.1f}%"
 
 
@@ -51,7 +53,7 @@ def _base_context(request: Request) -> dict[str, Any]:
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(number=number, short_date=short_date, percent=percent, http_url=http_url)
+    env.filters.update(number=number, short_date=short_date, percent=percent, http_url=http_url, money=format_money)
     env.globals.update(static_url=static_url, event_types=EVENT_TYPES)
     return env
 

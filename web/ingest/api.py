@@ -5,6 +5,7 @@ import orjson
 import psycopg
 from fastapi import APIRouter, Request, Response
 
+from common.campaigns import campaign_currency
 from common.event import Visitor
 from common.validation import EventRejected, parse_query, validate_event
 from common.vocabulary import EVENT_TYPE_NAMES
@@ -42,6 +43,8 @@ _OPENAPI = {
         _param("domain", "Sending domain the email came from", True, maxLength=255),
         _param("ip", "Visitor's IP, when a server-side script calls on the visitor's behalf"),
         _param("ua", "Visitor's User-Agent, when a server-side script calls on the visitor's behalf"),
+        _param("payout", "A conversion's amount: a non-negative decimal with a dot, at most 6 decimals, e.g. 12.50"),
+        _param("currency", "ISO 4217 code of the payout; it must be the campaign's (default: the campaign's)"),
     ],
     "responses": {
         "200": {"description": "Accepted", "content": {"application/json": {"example":
@@ -86,6 +89,13 @@ async def request_params(request: Request, pipeline: IngestPipeline) -> list[tup
     raise EventRejected(415, "body must be application/json or application/x-www-form-urlencoded")
 
 
+def check_currency(currency: str, campaign_id: int, expected: str | None) -> None:
+    """A payout is in its campaign's one currency: another is refused, naming both."""
+    if expected is not None and currency != expected:
+        raise EventRejected(422, f"currency {currency} is not the currency of campaign {campaign_id}, {expected}",
+                            "currency")
+
+
 async def record(pipeline: IngestPipeline, pairs: list[tuple[str, Any]],
                  visitor: Visitor) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Validate and accept one event: (status, JSON body, extra headers). Shared by every ingest route."""
@@ -93,6 +103,9 @@ async def record(pipeline: IngestPipeline, pairs: list[tuple[str, Any]],
         event = validate_event(pairs, limits=pipeline.limits, visitor=visitor)
         if not await pipeline.campaigns.exists(event.campaign_id):
             raise EventRejected(404, f"campaign {event.campaign_id} does not exist", "cid")
+        if event.currency is not None:  # rare (a conversion that names its currency): asked afresh, not cached
+            check_currency(event.currency, event.campaign_id, await pipeline.db.run(campaign_currency,
+                                                                                    event.campaign_id))
         event_id = await pipeline.accept(event)
     except EventRejected as exc:
         return exc.status, exc.body(), {}

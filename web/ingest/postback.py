@@ -9,7 +9,6 @@ are few, and the network wants a definite answer) and exactly once: a row in `po
 double-count. A repeat answers 200 "duplicate" with the first conversion's id, so the network stops retrying.
 """
 import asyncio
-import re
 import time
 from typing import Any
 
@@ -18,27 +17,27 @@ from fastapi import APIRouter, Request, Response
 
 from common.db import Conn, Database
 from common.event import Event, Visitor
+from common.money import AmountError, parse_amount, parse_currency
 from common.store import store_events
 from common.validation import EventRejected, validate_event
 from common.vocabulary import EVENT_TYPES, GOAL
-from web.ingest.api import json_response, request_params
+from web.ingest.api import check_currency, json_response, request_params
 from web.ingest.ids import IdsUnavailable
 from web.ingest.pipeline import IngestPipeline
 from web.security import tokens_match
 
 router = APIRouter(tags=["ingest"])
 
-_OWN = ("cid", "click_id", "secret", "payout", "txid")
+_OWN = ("cid", "click_id", "secret", "payout", "currency", "txid")
 # The conversion's recipient and visitor are the click's; a postback may not say otherwise.
 _FROM_CLICK = ("event", "email", "domain", "ip", "ua")
 # A conversion is reported for a click: any event type before the goal.
 _CLICKS = frozenset(t.name for t in EVENT_TYPES if t != GOAL)
-_PAYOUT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")
 _MAX_CID = 2**31 - 1
 _MAX_EVENT_ID = 2**63 - 1
 _MAX_TXID = 255
 
-_SECRET = "SELECT postback_secret FROM campaigns WHERE id = %s"
+_CAMPAIGN = "SELECT postback_secret, currency FROM campaigns WHERE id = %s"
 _CLICK = "SELECT email, domain, ip, user_agent, event_type FROM events WHERE id = %s AND campaign_id = %s"
 # No conflict target: either unique index (txid, or click without txid) makes the repeat a no-op. A repeat
 # arriving while the first is uncommitted waits for it here, then finds its row.
@@ -58,7 +57,9 @@ _OPENAPI = {
         {"name": "click_id", "in": "query", "required": True, "schema": {"type": "string", "pattern": "^[0-9]+$"},
          "description": "The {click_id} the tracking link put in the offer URL"},
         {"name": "payout", "in": "query", "required": False, "schema": {"type": "string"},
-         "description": "Non-negative decimal, e.g. 12.50; stored in extra_params"},
+         "description": "The conversion's amount: a non-negative decimal with a dot, at most 6 decimals, e.g. 12.50"},
+        {"name": "currency", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "ISO 4217 code of the payout; it must be the campaign's (default: the campaign's)"},
         {"name": "txid", "in": "query", "required": False, "schema": {"type": "string", "maxLength": 255},
          "description": "The network's transaction id: one conversion per txid (without it: one per click)"},
     ],
@@ -109,9 +110,10 @@ def _positive_int(own: dict[str, str], field: str, largest: int) -> int:
     return int(raw)
 
 
-def _secret(conn: Conn, campaign_id: int) -> str | None:
-    row = conn.execute(_SECRET, (campaign_id,)).fetchone()
-    return None if row is None else str(row[0])
+def _campaign(conn: Conn, campaign_id: int) -> tuple[str, str] | None:
+    """The campaign's postback secret and currency."""
+    row = conn.execute(_CAMPAIGN, (campaign_id,)).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
 
 
 def _click(conn: Conn, campaign_id: int, click_id: int) -> tuple[Any, ...] | None:
@@ -150,17 +152,23 @@ def store_once(conn: Conn, event: Event, click_id: int, txid: str | None,
 async def _postback(request: Request, pipeline: IngestPipeline, wait: float) -> tuple[str, int]:
     own, extras = _split(await request_params(request, pipeline))
     campaign_id = _positive_int(own, "cid", _MAX_CID)
-    expected = await pipeline.db.run(_secret, campaign_id)
-    if expected is None:
+    campaign = await pipeline.db.run(_campaign, campaign_id)
+    if campaign is None:
         raise EventRejected(404, f"campaign {campaign_id} does not exist", "cid")
+    expected, campaign_currency = campaign
     if not tokens_match(expected, own.get("secret")):
         raise EventRejected(403, "secret is missing or wrong", "secret")
 
     click_id = _positive_int(own, "click_id", _MAX_EVENT_ID)
     # An empty value is a macro the network had nothing for: the same as not sending it.
-    payout, txid = own.get("payout") or None, own.get("txid") or None
-    if payout is not None and not _PAYOUT.fullmatch(payout):
-        raise EventRejected(422, "payout must be a non-negative decimal number such as 12.50", "payout")
+    payout, currency, txid = own.get("payout") or None, own.get("currency") or None, own.get("txid") or None
+    try:  # at once, not after waiting for the click: the network learns of a bad macro without a retry
+        payout = parse_amount(payout, "payout") if payout is not None else None
+        currency = parse_currency(currency) if currency is not None else None
+    except AmountError as exc:
+        raise EventRejected(422, str(exc), str(exc).split()[0]) from None  # names the field first
+    if currency is not None:
+        check_currency(currency, campaign_id, campaign_currency)
     if txid is not None and len(txid) > _MAX_TXID:
         raise EventRejected(422, f"txid is longer than {_MAX_TXID} characters", "txid")
 
@@ -178,6 +186,8 @@ async def _postback(request: Request, pipeline: IngestPipeline, wait: float) -> 
         pairs.append(("ip", ip))
     if payout is not None:
         pairs.append(("payout", payout))
+    if currency is not None:
+        pairs.append(("currency", currency))
     if txid is not None:
         pairs.append(("txid", txid))
     # The click's visitor: its address goes in as `ip` above, its browser as the request's.
