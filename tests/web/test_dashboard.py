@@ -83,8 +83,8 @@ def test_home__campaigns_newest_first_with_rollup_counts(dashboard_client: Clien
     assert r.status_code == 200
     assert r.template.name == "home.html"
     rows = {c.id: c for c in r.context["campaigns"]}
-    assert (rows[newer].counts.entry.events, rows[newer].counts.goal.events) == (1234, 89)
-    assert (rows[older].counts.entry.events, rows[older].counts.goal.events) == (0, 0)
+    assert (rows[newer].clicks, rows[newer].conversions) == (1234, 89)
+    assert (rows[older].clicks, rows[older].conversions) == (0, 0)
     ids = [c.id for c in r.context["campaigns"]]
     assert ids.index(newer) < ids.index(older)
     created = [c.created_at for c in r.context["campaigns"]]
@@ -108,9 +108,13 @@ def test_campaigns_fragment__table_alone(dashboard_client: Client) -> None:
 
 
 def test_campaigns_table__friendly_empty_state(dashboard_app: Any) -> None:
+    from common.config import Settings
+    from web.dashboard.campaign_table import CampaignTable, TableQuery
     from web.dashboard.render import templates
 
-    html = templates.get_template("partials/campaigns_table.html").render(campaigns=[])
+    html = templates.get_template("partials/campaigns_table.html").render(
+        campaigns=[], table=CampaignTable([], 0, [], TableQuery()), search_hidden=[], table_url="/campaigns",
+        settings=Settings())
     assert "No campaigns yet" in html and 'href="/create"' in html and "<table" not in html
 
 

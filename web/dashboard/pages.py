@@ -25,6 +25,14 @@ from common.money import currencies
 from common.vocabulary import EVENT_TYPES
 from web.dashboard import queries
 from web.dashboard.auth import current_user, require_csrf
+from web.dashboard.campaign_table import (
+    COLUMNS,
+    DEFAULT_SORT,
+    DESCENDING_FIRST,
+    SORTS,
+    TableQuery,
+    campaign_table,
+)
 from web.dashboard.chart import build_chart
 from web.dashboard.counts import Counts, total
 from web.dashboard.deps import Db, DbSession
@@ -100,17 +108,17 @@ def _counts_context(request: Request, counts: str | None, path: str | None = Non
     }
 
 
-def _range_context(request: Request, campaign: Campaign) -> dict[str, Any]:
-    """The date range bar's links: the campaign page for each preset, the other parameters (counts switch,
-    journeys filters) kept; and those other parameters as hidden fields of the custom range's form."""
-    keep = _kept_params(request, *_PERIOD_KEYS)
-    path = f"/campaign/{campaign.id}"
+def _range_context(request: Request, path: str, *dropped: str) -> dict[str, Any]:
+    """The date range bar's links: the page at `path` for each preset, the other parameters (counts switch,
+    filters) kept but for `dropped`; and those other parameters as hidden fields of the custom range's form."""
+    keep = _kept_params(request, *_PERIOD_KEYS, *dropped)
     presets: list[tuple[str, str, list[tuple[str, str]]]] = [("all", "All time", [])]
     presets += [(key, label, [("range", key)]) for key, (_, label) in PRESETS.items()]
     return {
         "range_links": [(key, label, path + (f"?{urlencode(keep + extra)}" if keep + extra else ""))
                         for key, label, extra in presets],
         "range_hidden": keep,
+        "range_action": path,
     }
 
 
@@ -134,30 +142,84 @@ CampaignDep = Annotated[Campaign, Depends(_campaign_or_404)]
 Archived = Annotated[bool, Query()]
 
 
-def _home_context(request: Request, session: DbSession, counts: str | None, archived: bool) -> dict[str, Any]:
-    context = _counts_context(request, counts)
-    campaigns = queries.list_campaigns(session=session, archived=archived)
-    params = {**context["counts_params"], **({"archived": "1"} if archived else {})}
+# The home table's own parameters (web/dashboard/campaign_table.py), kept in its links like the counts switch.
+SearchName = Annotated[str | None, Query(alias="q", max_length=255)]
+Sort = Annotated[str | None, Query(max_length=20)]
+Direction = Annotated[str | None, Query(alias="dir", max_length=4)]
+PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+_TABLE_KEYS = ("q", "sort", "dir", "page")
+
+
+def _table_query(request: Request, *, all_counts: bool, archived: bool, period: Period, search: str | None,
+                 sort: str | None, direction: str | None, page: int) -> TableQuery:
+    """The table's query from its parameters: an unknown sort is the default, an unknown direction the
+    column's own."""
+    key = sort if sort in SORTS else DEFAULT_SORT
+    descending = direction == "desc" if direction in ("asc", "desc") else DESCENDING_FIRST[key]
+    return TableQuery(archived=archived, all_counts=all_counts, period=period,
+                      search=(search or "").strip() or None, sort=key, descending=descending, page=page,
+                      page_size=request.app.state.settings.campaigns_page_size)
+
+
+def _home_context(request: Request, session: DbSession, counts: str | None, archived: bool, period: Period,
+                  search: str | None, sort: str | None, direction: str | None, page: int) -> dict[str, Any]:
+    context = _counts_context(request, counts, path="/", period=period)
+    query = _table_query(request, all_counts=context["all_counts"], archived=archived, period=period,
+                         search=search, sort=sort, direction=direction, page=page)
+    table = campaign_table(session=session, query=query)
+    state = [(k, v) for k, v in _kept_params(request) if k not in _TABLE_KEYS]  # counts, archived, range
+    table_state = [*state, *([("q", query.search)] if query.search else [])]
+    default_order = query.sort == DEFAULT_SORT and query.descending == DESCENDING_FIRST[DEFAULT_SORT]
+    sort_state = table_state + ([] if default_order else [("sort", query.sort),
+                                                          ("dir", "desc" if query.descending else "asc")])
+    page_state = [*sort_state, *([("page", str(query.page))] if query.page > 1 else [])]
+
+    def sort_link(key: str) -> dict[str, str]:
+        descending = not query.descending if key == query.sort else DESCENDING_FIRST[key]
+        params = [*table_state, ("sort", key), ("dir", "desc" if descending else "asc")]
+        return {"page": _url("/", params), "fragment": _url("/campaigns", params)}
+
+    def page_link(number: int) -> dict[str, str]:
+        params = [*sort_state, *([("page", str(number))] if number > 1 else [])]
+        return {"page": _url("/", params), "fragment": _url("/campaigns", params)}
+
     return {
         **context,
-        "campaigns": [c.shown(context["all_counts"]) for c in campaigns],
+        **_range_context(request, "/", *_TABLE_KEYS),
+        "table": table,
+        "campaigns": table.rows,
+        "columns": COLUMNS,
+        "sort_links": {key: sort_link(key) for key, _, _ in COLUMNS},
+        "prev_link": page_link(query.page - 1) if query.page > 1 else None,
+        "next_link": page_link(query.page + 1) if query.page < table.pages else None,
+        "search_hidden": [(k, v) for k, v in sort_state],
         "archived": archived,
         "archived_count": queries.count_archived(session=session),
         "deleting": queries.campaigns_being_deleted(session=session),
-        "table_url": "/campaigns" + (f"?{urlencode(params)}" if params else ""),
+        "table_url": _url("/campaigns", page_state),
+        "page_url": _url("/", page_state),
     }
 
 
 @router.get("/")
-def home(request: Request, session: DbSession, counts: CountsMode = None, archived: Archived = False) -> Response:
-    return render(request, "home.html", _home_context(request, session, counts, archived))
+def home(request: Request, session: DbSession, period: PeriodDep, counts: CountsMode = None,
+         archived: Archived = False, search: SearchName = None, sort: Sort = None, direction: Direction = None,
+         page: PageNumber = 1) -> Response:
+    """The campaigns, compared: the seed's columns, then conversion rate and money, sorted, searched, in a date
+    range, a page at a time."""
+    return render(request, "home.html",
+                  _home_context(request, session, counts, archived, period, search, sort, direction, page))
 
 
 @router.get("/campaigns")
-def campaigns_table(request: Request, session: DbSession, counts: CountsMode = None,
-                    archived: Archived = False) -> Response:
-    """The home page's table, polled by the page."""
-    return render(request, "partials/campaigns_table.html", _home_context(request, session, counts, archived))
+def campaigns_table(request: Request, session: DbSession, period: PeriodDep, counts: CountsMode = None,
+                    archived: Archived = False, search: SearchName = None, sort: Sort = None,
+                    direction: Direction = None, page: PageNumber = 1) -> Response:
+    """The home page's table, polled by the page and fetched by its sort, search and page controls; the
+    address bar follows (HX-Push-Url)."""
+    context = _home_context(request, session, counts, archived, period, search, sort, direction, page)
+    headers = {"HX-Push-Url": context["page_url"]} if is_htmx(request) else {}
+    return render(request, "partials/campaigns_table.html", context, headers=headers)
 
 
 @router.get("/create")
@@ -273,7 +335,7 @@ def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, p
     totals = None if period.is_all else total(domains)
     return render(request, "campaign.html", {
         **context,
-        **_range_context(request, campaign),
+        **_range_context(request, f"/campaign/{campaign.id}"),
         **_journeys_context(session, campaign, filters, page_size, context["view_params"], period),
         **_stats_context(session, campaign, period, all_counts, totals),
         **_domains_context(all_counts, domains),
@@ -329,7 +391,7 @@ def journeys(request: Request, session: DbSession, campaign: CampaignDep, period
     params = {**filters.params(), **counts_context["view_params"]}
     page_url = f"/campaign/{campaign.id}" + (f"?{urlencode(params)}" if params else "")
     return render(request, "partials/journeys.html",
-                  {**context, **_range_context(request, campaign), "oob_toggle": is_htmx(request)},
+                  {**context, **_range_context(request, f"/campaign/{campaign.id}"), "oob_toggle": is_htmx(request)},
                   headers={"HX-Push-Url": page_url})
 
 

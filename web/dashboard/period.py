@@ -97,6 +97,9 @@ class Period:
         return start, next_hour
 
 
+
+ALL_TIME = Period()  # no range: everything
+
 def bucket_for(start: datetime, end: datetime) -> Bucket:
     """How coarse the chart's points are for a span: hours up to a week, days up to ~13 months, then weeks."""
     span = end - start

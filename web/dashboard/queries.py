@@ -51,10 +51,8 @@ from common.vocabulary import (
     events_column,
 )
 from web.dashboard.counts import Counts, total
-from web.dashboard.period import Bucket, Period
+from web.dashboard.period import ALL_TIME, Bucket, Period
 from web.dashboard.search import common_in_emails, index_part
-
-ALL_TIME = Period()
 
 # Past this many matches a search shows "1,000+": counting further would cost more than the page itself.
 SEARCH_COUNT_CAP = 1_000
