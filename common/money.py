@@ -6,11 +6,11 @@ in legal use today, as CLDR lists them (through Babel), which also knows each cu
 decimals for formatting.
 """
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from babel.core import get_global
-from babel.numbers import format_currency, get_territory_currencies
+from babel.numbers import format_currency, get_currency_precision, get_territory_currencies
 
 # At most 999,999,999,999.999999: numeric(18,6).
 _AMOUNT = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,6})?")
@@ -61,4 +61,6 @@ def format_money(amount: Decimal | None, currency: str) -> str:
     """1234.5, "USD" -> "$1,234.50"; "JPY" -> "¥1,235"; None -> "—"."""
     if amount is None:
         return "—"
-    return str(format_currency(amount, currency, locale=_LOCALE))
+    # Half up, as people round money ($4.225 shows as $4.23), not Babel's half-even.
+    cents = Decimal(10) ** -get_currency_precision(currency)
+    return str(format_currency(amount.quantize(cents, ROUND_HALF_UP), currency, locale=_LOCALE))
