@@ -23,6 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common.config import get_settings
 from common.db import get_engine, get_session
 from common.users import upsert_user
 from tests.services import Process, free_port, start_web
@@ -92,9 +93,44 @@ def targets(cid: int, domain: str, term: str, address: str) -> dict[str, str]:
         "journeys, 7 days + domain filter": f"{base}/users?range=7d&domain={domain}",
         "journeys, custom week + search": f"{base}/users?range=custom&from={_days_ago(14)}&to={_days_ago(8)}&q=gmail",
         "archived campaigns": "/?archived=1",
+        "home, sorted by ROI": "/?sort=roi&dir=desc",
+        "home table, sorted by ROI": "/campaigns?sort=roi&dir=desc",
+        "home table, by revenue, 2nd page": "/campaigns?sort=revenue&dir=desc&page=2",
+        "home, 30 days, by ROI": "/?range=30d&sort=roi&dir=desc",
+        "home table, 7 days, by profit": "/campaigns?range=7d&sort=profit&dir=asc",
+        "home table, all traffic, by EPC": "/campaigns?counts=all&sort=epc&dir=desc",
+        "home table, search": "/campaigns?q=campaign+01",
         "edit page": f"{base}/edit",
         "delete confirmation": f"{base}/delete",
     }
+
+
+def add_campaigns(wanted: int) -> None:
+    """Campaigns up to `wanted`, each a small generated one (100 recipients over 3 domains, 30 days), with a
+    cost and a currency of its own (dollars, euros and pounds), so the home page has something to compare."""
+    from common.campaigns import Money, create_campaign
+    from common.db import connect
+    from common.generate import Shape, generate
+
+    with get_session() as session:
+        have = session.execute(__import__("sqlalchemy").text(
+            "SELECT count(*) FROM campaigns WHERE deleted_at IS NULL AND archived_at IS NULL")).scalar() or 0
+    missing = wanted - int(have)
+    if missing <= 0:
+        return
+    print(f"adding {missing} campaigns so that the home page compares {wanted}")
+    started = time.perf_counter()
+    with connect() as conn:
+        for n in range(missing):
+            money = Money(("USD", "EUR", "GBP")[n % 3], f"{50 + n % 200}", f"0.0{n % 10}")
+            with get_session() as session:
+                cid = create_campaign(session=session, name=f"Bench campaign {n:04d}",
+                                      offer_url="https://offer.example.com/", money=money).id
+            generate(conn, campaign_id=cid, shape=Shape(events=1_000, users=100, domains=3), chunk_users=100,
+                     analyze=False, timezone=get_settings().dashboard_timezone)
+        for table in ("events", "journeys", "domain_stats", "hourly_stats", "campaigns"):
+            conn.execute(f"ANALYZE {table}")
+    print(f"  took {time.perf_counter() - started:.0f} s")
 
 
 def _memory_kb(pid: int, field: str) -> int:
@@ -201,8 +237,11 @@ def main() -> int:
     parser.add_argument("--base-url")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--export", action="store_true", help="also download each CSV export once, whole")
+    parser.add_argument("--campaigns", type=int, default=1000,
+                        help="make sure the home page compares this many campaigns (adds small ones)")
     args = parser.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    add_campaigns(args.campaigns)
 
     with get_session() as session:
         upsert_user(session=session, username=BENCH_USER, password=BENCH_PASSWORD)

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 from common import store
-from common.burst import burst_params
 from common.campaigns import create_campaign
 from common.config import get_settings
 from common.db import connect, get_session
@@ -46,8 +45,8 @@ def cmd_analyze(args: argparse.Namespace) -> None:
             for table in ("events", "journeys", "domain_stats"):
                 conn.execute(f"ANALYZE {table}")
         rows = encode([_probe(args.cid)]).decode()
-        window = get_settings().burst_window_seconds
-        plan = [r[0] for r in conn.execute("EXPLAIN " + store._MERGE, {"rows": rows, **burst_params(window)})]
+        params = store.StoreOptions.of(get_settings()).params()
+        plan = [r[0] for r in conn.execute("EXPLAIN " + store._MERGE, {"rows": rows, **params})]
     probe = next((line.strip() for line in plan if " on journeys r " in line), None)
     print("plan     burst probe: " + (re.sub(r"^->\s+|\s+\(cost=.*", "", probe) if probe else "none (rule off)"))
 

@@ -145,7 +145,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
             bar.update(users)
             bar.set_postfix(events=f"{events_so_far:,}")
 
-        total = generate(conn, campaign_id=campaign.id, shape=shape, progress=progress)
+        total = generate(conn, campaign_id=campaign.id, shape=shape, progress=progress,
+                         timezone=get_settings().dashboard_timezone)
     _say(f"inserted {total:,} events into campaign {campaign.id}")
     print(campaign.id)
     return 0

@@ -22,6 +22,7 @@ from common.rollups import (
     MEASURE_EVENTS,
     ROLLUP_COLUMNS,
     flags,
+    insert_daily,
 )
 from common.vocabulary import (
     EMAIL_CLICK,
@@ -107,7 +108,7 @@ SELECT nextval('events_id_seq'), %(cid)s, type, email, domain, '198.51.100.' || 
            'bot_reason', CASE WHEN bot THEN 'scanner: Microsoft Safe Links' END)),
        payout, ts
 FROM paid
-RETURNING email, domain, event_type, payout, created_at, {flags}
+RETURNING campaign_id, email, domain, event_type, payout, created_at, {flags}
 )
 """
 
@@ -140,6 +141,8 @@ SELECT %(cid)s, domain, {", ".join(f"sum({c})" for c in ROLLUP_COUNTERS)}
 FROM hourly GROUP BY domain
 {ADD_TO_DOMAIN_STATS}
 RETURNING 1
+), dd AS (
+    {insert_daily("e")}
 )
 SELECT count(*) FROM ins
 """
@@ -158,10 +161,13 @@ def generate(
     shape: Shape,
     chunk_users: int = 20_000,
     progress: Callable[[int, int], None] = lambda users, events: None,
+    analyze: bool = True,
+    timezone: str,
 ) -> int:
     """Fill `campaign_id` (which must have no journeys yet) and its rollups; returns events inserted.
 
-    `progress(recipients_in_chunk, events_so_far)` is called after every chunk.
+    `progress(recipients_in_chunk, events_so_far)` is called after every chunk; `timezone` is
+    DASHBOARD_TIMEZONE (daily_stats' days).
     """
     total = 0
     statement = _chunk_statement(shape)
@@ -175,13 +181,13 @@ def generate(
             "days": shape.days,
             "extra": shape.extra_email_clicks_per_user,
             "bot_share": shape.bot_rate,
+            "tz": timezone,
         }
         with conn.transaction():
             row = conn.execute(statement, params).fetchone()
         total += row[0] if row else 0
         progress(hi - lo, total)
-    conn.execute("ANALYZE events")
-    conn.execute("ANALYZE journeys")
-    conn.execute("ANALYZE domain_stats")
-    conn.execute("ANALYZE hourly_stats")
+    if analyze:  # a caller generating many campaigns analyses once, at the end
+        for table in ("events", "journeys", "domain_stats", "hourly_stats", "daily_stats"):
+            conn.execute(f"ANALYZE {table}")
     return total

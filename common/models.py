@@ -1,11 +1,12 @@
 """Tables. Events are the ledger; the rollups are what the dashboard reads, so no page counts `events`."""
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -20,7 +21,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 
-from common.vocabulary import AMOUNT_COUNTERS, JOURNEY_AMOUNTS, JOURNEY_COUNTERS, ROLLUP_COUNTERS
+from common.vocabulary import (
+    AMOUNT_COUNTERS,
+    DAILY_COUNTERS,
+    JOURNEY_AMOUNTS,
+    JOURNEY_COUNTERS,
+    ROLLUP_COUNTERS,
+)
 
 # Stable constraint names, so Alembic migrations stay diffable.
 NAMING_CONVENTION = {
@@ -148,6 +155,36 @@ for _name in JOURNEY_COUNTERS:
     setattr(JourneyCounters, _name, mapped_column(_name, Integer, nullable=False, server_default=text("0")))
 for _name in JOURNEY_AMOUNTS:
     setattr(JourneyCounters, _name, mapped_column(_name, AMOUNT, nullable=False, server_default=text("0")))
+
+
+class DailyCounters:
+    """daily_stats' counters (common/vocabulary.py's DAILY_COUNTERS), set below."""
+
+
+for _name in DAILY_COUNTERS:
+    setattr(DailyCounters, _name, mapped_column(_name, AMOUNT if _name in AMOUNT_COUNTERS else BigInteger,
+                                                nullable=False, server_default=text("0")))
+
+
+class DailyStats(DailyCounters, Base):
+    """Per (campaign, day of DASHBOARD_TIMEZONE): the events and revenue of that day, for the home page's ranges
+    (migration 0010)."""
+
+    __tablename__ = "daily_stats"
+
+    campaign_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class RollupState(Base):
+    """Facts the rollups were computed under: `daily_timezone`, the zone of daily_stats' days."""
+
+    __tablename__ = "rollup_state"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class Journey(JourneyCounters, Base):

@@ -24,6 +24,7 @@ from common.rollups import (
     flags,
     journey_counts,
     journey_deltas,
+    subtract_daily,
     subtract_from_rollup,
     user_changes,
 )
@@ -69,6 +70,8 @@ WITH doomed AS (
     FROM ed JOIN ud USING (campaign_id, domain)
     WHERE s.campaign_id = ed.campaign_id AND s.domain = ed.domain
     RETURNING 1
+), dd AS (
+    {subtract_daily("del")}
 ), emptied AS (
     SELECT campaign_id, email, domain FROM jj WHERE {JOURNEY_EMPTY}
 )
@@ -81,14 +84,17 @@ DELETE FROM journeys WHERE (campaign_id, email, domain) IN (SELECT * FROM unnest
   AND {JOURNEY_EMPTY}
 """
 _DELETE_EMPTY_STATS = f"DELETE FROM domain_stats WHERE {ROLLUP_EMPTY}"
-# Only hours the cutoff has reached can have been emptied.
+# Only hours (and days) the cutoff has reached can have been emptied.
 _DELETE_EMPTY_HOURS = f"DELETE FROM hourly_stats WHERE hour <= %(cutoff)s AND {ROLLUP_EMPTY}"
+_DELETE_EMPTY_DAYS = f"""DELETE FROM daily_stats
+WHERE day <= (%(cutoff)s::timestamp AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AND {JOURNEY_EMPTY}"""
 
 
-def delete_batch(conn: Conn, *, cutoff: datetime, batch: int) -> int:
-    """Delete up to `batch` events older than `cutoff` and fold them out of the rollups; returns how many."""
+def delete_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> int:
+    """Delete up to `batch` events older than `cutoff` and fold them out of the rollups (daily_stats' days are
+    those of `timezone`, DASHBOARD_TIMEZONE); returns how many."""
     with conn.transaction():
-        row = conn.execute(_DELETE_BATCH, {"cutoff": cutoff, "batch": batch}).fetchone()
+        row = conn.execute(_DELETE_BATCH, {"cutoff": cutoff, "batch": batch, "tz": timezone}).fetchone()
         assert row is not None  # an aggregate always returns one row
         deleted, campaign_ids, emails, domains = row
         if campaign_ids:
@@ -96,4 +102,5 @@ def delete_batch(conn: Conn, *, cutoff: datetime, batch: int) -> int:
             conn.execute(_DELETE_EMPTY_STATS)
         if deleted:
             conn.execute(_DELETE_EMPTY_HOURS, {"cutoff": cutoff})
+            conn.execute(_DELETE_EMPTY_DAYS, {"cutoff": cutoff, "tz": timezone})
     return int(deleted)

@@ -16,6 +16,7 @@ from common.enrich import ENRICH_KEY
 from common.vocabulary import (
     ALL,
     AMOUNT_COUNTERS,
+    DAILY_COUNTERS,
     EVENT_COUNTERS,
     EVENT_TYPES,
     FLAGGED,
@@ -32,6 +33,8 @@ from common.vocabulary import (
 )
 
 HOUR = "date_trunc('hour', created_at)"
+# An event's day in DASHBOARD_TIMEZONE (the statement's %(tz)s parameter): daily_stats' key.
+DAY = "(created_at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date"
 
 
 def delta(column: str) -> str:
@@ -123,6 +126,24 @@ def _add_to(alias: str, key: str) -> str:
 # Upsert tails that add a row of deltas to a rollup (the INSERT names the table `s` or `h`).
 ADD_TO_DOMAIN_STATS = _add_to("s", "campaign_id, domain")
 ADD_TO_HOURLY_STATS = _add_to("h", "campaign_id, hour, domain")
+DAILY_COLUMNS = _list(DAILY_COUNTERS)
+
+
+def insert_daily(rows: str) -> str:
+    """Adds the EVENT_MEASURES of event rows `rows` (a CTE with campaign_id, created_at, event_type, payout and
+    the flags) to daily_stats, per campaign and day."""
+    return f"""INSERT INTO daily_stats AS d (campaign_id, day, {DAILY_COLUMNS})
+    SELECT campaign_id, {DAY}, {MEASURE_EVENTS} FROM {rows} GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (campaign_id, day) DO UPDATE SET {_list(f"{c} = d.{c} + excluded.{c}" for c in DAILY_COUNTERS)}
+    RETURNING 1"""
+
+
+def subtract_daily(rows: str) -> str:
+    """Takes the EVENT_MEASURES of event rows `rows` from daily_stats (retention)."""
+    return f"""UPDATE daily_stats d SET {_list(f"{c} = d.{c} - x.{c}" for c in DAILY_COUNTERS)}
+    FROM (SELECT campaign_id, {DAY} AS day, {MEASURE_EVENTS} FROM {rows} GROUP BY 1, 2) x
+    WHERE d.campaign_id = x.campaign_id AND d.day = x.day
+    RETURNING 1"""
 ROLLUP_COLUMNS = _list(ROLLUP_COUNTERS)
 
 

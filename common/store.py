@@ -6,9 +6,13 @@ and the rollups are updated from the RETURNING rows only, in the same statement 
 """
 
 
+from dataclasses import dataclass
+from typing import Any
+
 import msgspec
 
 from common.burst import EXTRA_PARAMS_WITH_BURST, STAGED_WITH_PREVIOUS_CLICK, burst_params, by_rules_human
+from common.config import Settings
 from common.db import Conn
 from common.enrich import ENRICH_KEY, enrich
 from common.event import Batch, Event, encode
@@ -27,6 +31,7 @@ from common.rollups import (
     SUM_EVENTS,
     cohort_moves,
     flags,
+    insert_daily,
     journey_counts,
     rollup_values,
     user_changes,
@@ -105,6 +110,8 @@ WITH {_INCOMING}, ins AS (
     ORDER BY ed.campaign_id, ed.domain
     {ADD_TO_DOMAIN_STATS}
     RETURNING 1
+), dd AS (
+    {insert_daily("ins")}
 )
 SELECT count(*) FROM ins
 """
@@ -115,12 +122,26 @@ def _enriched(event: Event) -> Event:
     return msgspec.structs.replace(event, extra_params={**event.extra_params, ENRICH_KEY: tracker})
 
 
-def store_events(conn: Conn, events: Batch, *, burst_window: float) -> int:
-    """Enrich and insert a batch in one statement; returns how many events were new. `burst_window` is
-    BURST_WINDOW_SECONDS (common/burst.py)."""
+@dataclass(frozen=True, slots=True)
+class StoreOptions:
+    """The settings the store statement depends on."""
+
+    burst_window: float  # BURST_WINDOW_SECONDS (common/burst.py)
+    timezone: str  # DASHBOARD_TIMEZONE: the days of daily_stats
+
+    @classmethod
+    def of(cls, settings: Settings) -> "StoreOptions":
+        return cls(settings.burst_window_seconds, settings.dashboard_timezone)
+
+    def params(self) -> dict[str, Any]:
+        return {**burst_params(self.burst_window), "tz": self.timezone}
+
+
+def store_events(conn: Conn, events: Batch, options: StoreOptions) -> int:
+    """Enrich and insert a batch in one statement; returns how many events were new."""
     if not events:
         return 0
     rows = encode([_enriched(e) for e in events]).decode()
     # One statement is atomic on its own (our connections autocommit), or part of the caller's transaction.
-    found = conn.execute(_MERGE, {"rows": rows, **burst_params(burst_window)}).fetchone()
+    found = conn.execute(_MERGE, {"rows": rows, **options.params()}).fetchone()
     return int(found[0]) if found else 0

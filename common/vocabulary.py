@@ -102,6 +102,8 @@ EVENT_COUNTERS: tuple[str, ...] = tuple(events_column(t, tr) for tr in TRAFFIC f
 AMOUNT_COUNTERS: tuple[str, ...] = tuple(revenue_column(tr) for tr in TRAFFIC)
 USER_COUNTERS: tuple[str, ...] = ("users", *(t.users for t in EVENT_TYPES))
 ROLLUP_COUNTERS: tuple[str, ...] = EVENT_COUNTERS + AMOUNT_COUNTERS + USER_COUNTERS
+# daily_stats' counters (per campaign and day, for the home page's ranges): the events and amounts, no recipients.
+DAILY_COUNTERS: tuple[str, ...] = EVENT_COUNTERS + AMOUNT_COUNTERS
 PAYING_TYPES: tuple[EventType, ...] = tuple(t for t in EVENT_TYPES if t.pays)
 # A journey's counters: its events per type, and how many of all of them were flagged (bot_events, ...); and
 # its revenue.

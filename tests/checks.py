@@ -4,6 +4,7 @@ from typing import Any
 
 import psycopg
 
+from common.config import get_settings
 from common.vocabulary import EVENT_TYPES
 
 # The recount reads only the list of event types (and their column names) from the vocabulary; its SQL is its
@@ -54,6 +55,15 @@ FROM e LEFT JOIN users u USING (hour, domain)
 GROUP BY hour, domain ORDER BY hour, domain
 """
 _HOURS = f"SELECT hour, domain, {_ROLLUP_COLUMNS} FROM hourly_stats WHERE campaign_id = %s ORDER BY hour, domain"
+_DAILY_COLUMNS = ", ".join([f"{t}s" for t in _TYPES] + [f"bot_{t}s" for t in _TYPES]
+                           + [f"unknown_{t}s" for t in _TYPES] + ["revenue", "bot_revenue", "unknown_revenue"])
+# Events (and revenue) by their day in the dashboard's time zone.
+_DAYS_RECOUNT = f"""
+SELECT (created_at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS day, {_EVENT_RECOUNT}
+FROM (SELECT *, {_IS_BOT} AS is_bot, {_IS_UNKNOWN} AS is_unknown FROM events WHERE campaign_id = %(c)s) e
+GROUP BY day ORDER BY day
+"""
+_DAYS = f"SELECT day, {_DAILY_COLUMNS} FROM daily_stats WHERE campaign_id = %(c)s ORDER BY day"
 _JOURNEYS_RECOUNT = f"""
 SELECT email, domain, min(created_at), max(created_at), {_per_type("count(*) FILTER (WHERE event_type = '{t}')")},
        count(*) FILTER (WHERE {_IS_BOT}), count(*) FILTER (WHERE {_IS_UNKNOWN}), coalesce(sum(payout), 0)
@@ -85,6 +95,8 @@ def assert_rollups_match_recount(conn: psycopg.Connection[Any], campaign_id: int
         == conn.execute(_JOURNEYS_RECOUNT, (campaign_id,)).fetchall()
     )
     assert_payouts_kept(conn, campaign_id)
+    days = {"c": campaign_id, "tz": get_settings().dashboard_timezone}
+    assert conn.execute(_DAYS, days).fetchall() == conn.execute(_DAYS_RECOUNT, days).fetchall()
 
 
 def assert_payouts_kept(conn: psycopg.Connection[Any], campaign_id: int) -> None:

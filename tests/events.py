@@ -6,7 +6,7 @@ import psycopg
 
 from common.config import get_settings
 from common.event import Batch, Event, from_wire
-from common.store import store_events
+from common.store import StoreOptions, store_events
 
 Wire = dict[str, Any]
 # A person's browser: events with it are people (unless their network says otherwise).
@@ -20,4 +20,4 @@ def events(items: list[Wire] | Batch) -> Batch:
 
 def store(conn: psycopg.Connection[Any], items: list[Wire] | Batch) -> int:
     """common.store.store_events with this run's burst window; returns how many events were new."""
-    return store_events(conn, events(items), burst_window=get_settings().burst_window_seconds)
+    return store_events(conn, events(items), StoreOptions.of(get_settings()))

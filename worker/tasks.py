@@ -20,10 +20,11 @@ from common.event import Batch, from_wire
 from common.inflight import QueuedBatches
 from common.queue import INGEST_TASK, RECOVER_TASK, RETENTION_TASK
 from common.retention import delete_batch
-from common.store import store_events
+from common.store import StoreOptions, store_events
 from worker.celery_app import celery_app, inflight, settings
 
 log = logging.getLogger(__name__)
+_STORE_OPTIONS = StoreOptions.of(settings)
 
 TRANSIENT = (
     psycopg.OperationalError,  # includes QueryCanceled: statement_timeout (see _Database.get) or an admin cancel
@@ -69,7 +70,7 @@ _db = _Database()
 
 
 def _store(conn: Conn, events: Batch) -> int:
-    return store_events(conn, events, burst_window=settings.burst_window_seconds)
+    return store_events(conn, events, _STORE_OPTIONS)
 
 
 def _store_or_dead_letter(conn: Conn, events: Batch) -> int:
@@ -181,7 +182,8 @@ def apply_retention() -> int:
     total = 0
     while True:
         try:
-            deleted = delete_batch(_db.get(), cutoff=cutoff, batch=settings.retention_batch_size)
+            deleted = delete_batch(_db.get(), cutoff=cutoff, batch=settings.retention_batch_size,
+                                   timezone=settings.dashboard_timezone)
         except TRANSIENT as exc:
             _db.failed()
             log.warning("retention paused after %d events: %s", total, exc)

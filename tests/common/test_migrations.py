@@ -14,7 +14,6 @@ from sqlalchemy import Connection, create_engine, pool
 from sqlalchemy.engine import make_url
 
 from common import store
-from common.burst import burst_params
 from common.config import settings
 from common.db import libpq_dsn
 from tests.checks import assert_hours_match_recount
@@ -114,7 +113,8 @@ def test_fresh_install__burst_probe_reads_the_journey_by_its_primary_key(scratch
     click = {"id": 1, "cid": 1, "type": "email_click", "email": "u1@x.com", "domain": "d1.com", "extra": {},
              "ts": 1.8e9}
     plan = [line for (line,) in raw.execute("EXPLAIN " + store._MERGE,
-                                           {"rows": orjson.dumps([click]).decode(), **burst_params(10)})]
+                                           {"rows": orjson.dumps([click]).decode(),
+                                            **store.StoreOptions(10, "UTC").params()})]
     probes = [line.strip() for line in plan if " on journeys r " in line]
     assert len(probes) == 1 and probes[0].startswith("->  Index Scan using pk_journeys on journeys r "), plan
     raw.rollback()

@@ -60,8 +60,8 @@ def test_retention__deletes_old_events_and_keeps_rollups_equal_to_recount(
         ),
     )
     cutoff = datetime.fromtimestamp(now - 30 * DAY, UTC).replace(tzinfo=None)
-    assert delete_batch(db, cutoff=cutoff, batch=2) == 2  # batches are bounded
-    while delete_batch(db, cutoff=cutoff, batch=2) > 0:
+    assert delete_batch(db, cutoff=cutoff, batch=2, timezone="UTC") == 2  # batches are bounded
+    while delete_batch(db, cutoff=cutoff, batch=2, timezone="UTC") > 0:
         pass
     # Retention is not per campaign: the loop also deleted old events other tests stored in this database,
     # so what is checked is this campaign's: its five old events went, its two recent ones stayed.
@@ -80,5 +80,5 @@ def test_retention__deletes_old_events_and_keeps_rollups_equal_to_recount(
 def test_retention__nothing_old__nothing_deleted(db: psycopg.Connection, campaign_id: int) -> None:
     store(db, _events(db, campaign_id, [("email_click", "a@x.com", "a.com", time.time())]))
     cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)
-    assert delete_batch(db, cutoff=cutoff, batch=100) == 0
+    assert delete_batch(db, cutoff=cutoff, batch=100, timezone="UTC") == 0
     assert event_count(db, campaign_id) == 1

@@ -15,12 +15,13 @@ from common.campaigns import create_campaign
 from common.config import get_settings
 from common.db import connect, get_session
 from common.event import Event
+from common.store import StoreOptions
 from tests.checks import assert_rollups_match_recount, event_count
 from tests.events import events
 from tests.services import run_async, wait_until
 from web.ingest.postback import store_once
 
-BURST = get_settings().burst_window_seconds
+OPTIONS = StoreOptions.of(get_settings())
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
@@ -265,7 +266,7 @@ def teststore_once__concurrent_connections__one_conversion(db: psycopg.Connectio
     def one(event: Event) -> tuple[str, int]:
         with connect() as conn:
             start.wait()
-            return store_once(conn, event, click_id, "PAR-1", BURST)
+            return store_once(conn, event, click_id, "PAR-1", OPTIONS)
 
     with ThreadPoolExecutor(len(events)) as pool:
         results = list(pool.map(one, events))
@@ -282,9 +283,9 @@ def teststore_once__a_failed_store_leaves_no_dedupe_key(db: psycopg.Connection,
     cid, _, click_id = clicked
     with connect() as conn:
         with pytest.raises(psycopg.errors.StringDataRightTruncation):
-            store_once(conn, _conversion(db, cid, click_id, ip="x" * 100), click_id, "CRASH-1", BURST)
+            store_once(conn, _conversion(db, cid, click_id, ip="x" * 100), click_id, "CRASH-1", OPTIONS)
         assert db.execute("SELECT count(*) FROM postbacks WHERE campaign_id = %s", (cid,)).fetchone() == (0,)
         # The failed transaction was rolled back: the same connection stores the network's retry.
-        status, event_id = store_once(conn, _conversion(db, cid, click_id), click_id, "CRASH-1", BURST)
+        status, event_id = store_once(conn, _conversion(db, cid, click_id), click_id, "CRASH-1", OPTIONS)
     assert status == "ok" and [row[0] for row in conversions(db, cid)] == [event_id]
     assert_rollups_match_recount(db, cid)

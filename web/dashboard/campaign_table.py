@@ -5,17 +5,17 @@ One statement reads each campaign's sums from the rollups (domain_stats for all 
 range, plus all-time clicks for the fixed cost's share), computes the money columns in SQL so that they can
 be sorted, and returns one page with the count of all matches; a second one adds the matches up per currency
 (amounts in different currencies are never added together). The cost rule is web/dashboard/money.py's, written
-in SQL here; tests/web/test_money.py checks that both give the same numbers.
+in SQL here; tests/web/test_dashboard_money.py checks that both give the same numbers.
 """
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, cast, func, literal, select
+from sqlalchemy import ColumnElement, Numeric, Select, Text, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from common.models import Campaign, DomainStats, HourlyStats, counter
+from common.models import Campaign, DailyStats, DomainStats, counter
 from common.vocabulary import ALL, BOTS, ENTRY, GOAL, events_column, revenue_column
 from web.dashboard.period import ALL_TIME, Period
 
@@ -95,6 +95,7 @@ class TableQuery:
     descending: bool = True
     page: int = 1
     page_size: int = 50
+    timezone: tzinfo = UTC  # DASHBOARD_TIMEZONE: the days of daily_stats, which a range reads
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,11 @@ def _matching(query: TableQuery) -> Select[Any]:
     """One row per matching campaign with its shown numbers and money, unsorted."""
     everything = _sums(DomainStats, [])
     whole = query.period.is_all
-    in_range = everything if whole else _sums(HourlyStats, [HourlyStats.hour >= query.period.start,
-                                                            HourlyStats.hour < query.period.end])
+    if whole:
+        in_range = everything
+    else:  # whole days of the dashboard's zone: one row per campaign and day (migration 0010)
+        first, after = query.period.days(query.timezone)
+        in_range = _sums(DailyStats, [DailyStats.day >= first, DailyStats.day < after])
     clicks = _shown(in_range, "clicks", query.all_counts)
     conversions = _shown(in_range, "conversions", query.all_counts)
     revenue = _shown(in_range, "revenue", query.all_counts)
@@ -163,31 +167,39 @@ def _matching(query: TableQuery) -> Select[Any]:
     return stmt
 
 
+def _per_currency(matching: Any) -> Any:
+    """The matching campaigns added up per currency, as one JSON array (amounts as text: exact)."""
+    sums = (select(matching.c.currency, func.count().label("n"), func.sum(matching.c.clicks).label("clicks"),
+                   func.sum(matching.c.conversions).label("conversions"),
+                   cast(func.sum(matching.c.revenue), Text).label("revenue"),
+                   cast(func.sum(matching.c.cost), Text).label("cost"))
+            .group_by(matching.c.currency).subquery())
+    return select(func.json_agg(func.json_build_array(sums.c.currency, sums.c.n, sums.c.clicks, sums.c.conversions,
+                                                      sums.c.revenue, sums.c.cost))).scalar_subquery()
+
+
 def campaign_table(*, session: Session, query: TableQuery) -> CampaignTable:
-    matching = _matching(query).subquery()
+    """One page of the table, and how many match, and their totals per currency: one statement, the matching
+    campaigns computed once (a CTE both the page and the totals read)."""
+    matching = _matching(query).cte("matching")
     key = matching.c[query.sort]
     order = (key.desc() if query.descending else key.asc()).nulls_last()
-    page = (select(matching, func.count().over().label("matches"))
+    page = (select(matching, func.count().over().label("matches"), _per_currency(matching).label("totals"))
             .order_by(order, matching.c.id.desc())
             .limit(query.page_size).offset((query.page - 1) * query.page_size))
     rows = list(session.execute(page))
-    matches = int(rows[0].matches) if rows else _count(session, matching)
-    totals = session.execute(
-        select(matching.c.currency, func.count(), func.sum(matching.c.clicks), func.sum(matching.c.conversions),
-               func.sum(matching.c.revenue), func.sum(matching.c.cost))
-        .group_by(matching.c.currency).order_by(matching.c.currency))
+    if rows:
+        matches, totals = int(rows[0].matches), rows[0].totals or []
+    else:  # a page past the last: its rows carry no count
+        matches = int(session.scalar(select(func.count()).select_from(matching)) or 0)
+        totals = session.scalar(select(_per_currency(matching))) or []
     return CampaignTable(
         rows=[_row(r) for r in rows],
         matches=matches,
-        totals=[CurrencyTotal(c, int(n), int(k or 0), int(v or 0), Decimal(rev or 0), Decimal(cost or 0))
-                for c, n, k, v, rev, cost in totals],
+        totals=sorted((CurrencyTotal(c, int(n), int(k or 0), int(v or 0), Decimal(rev or 0), Decimal(cost or 0))
+                       for c, n, k, v, rev, cost in totals), key=lambda t: t.currency),
         query=query,
     )
-
-
-def _count(session: Session, matching: Any) -> int:
-    """How many match, for a page past the last (its rows carry no count)."""
-    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -158,7 +158,8 @@ def _table_query(request: Request, *, all_counts: bool, archived: bool, period: 
     descending = direction == "desc" if direction in ("asc", "desc") else DESCENDING_FIRST[key]
     return TableQuery(archived=archived, all_counts=all_counts, period=period,
                       search=(search or "").strip() or None, sort=key, descending=descending, page=page,
-                      page_size=request.app.state.settings.campaigns_page_size)
+                      page_size=request.app.state.settings.campaigns_page_size,
+                      timezone=request.app.state.settings.timezone)
 
 
 def _home_context(request: Request, session: DbSession, counts: str | None, archived: bool, period: Period,

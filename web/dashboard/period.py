@@ -71,6 +71,11 @@ class Period:
     def is_all(self) -> bool:
         return self.start is None
 
+    def days(self, tz: tzinfo) -> tuple[date, date]:
+        """The range as days of `tz`: the first, and the one after the last (a range is whole local days)."""
+        assert self.start is not None and self.end is not None, "all time has no days"
+        return to_local(self.start, tz).date(), to_local(self.end, tz).date()
+
     def params(self) -> dict[str, str]:
         """As query parameters: empty for all time."""
         if self.key == "custom" and self.first_day and self.last_day:

@@ -12,7 +12,7 @@ from common.db import Database
 from common.event import Batch, Event, to_wire
 from common.inflight import InflightBatches
 from common.queue import INGEST_TASK, batch_argsrepr, make_celery, queue_depth
-from common.store import store_events
+from common.store import StoreOptions, store_events
 from common.validation import Limits
 from web.ingest.campaign_cache import CampaignCache
 from web.ingest.ids import IdAllocator
@@ -31,7 +31,7 @@ class IngestPipeline:
     publisher: BatchPublisher
     db: Database
     queue_depth: Callable[[], int]  # batches waiting in the broker (raises when it does not answer)
-    burst_window: float  # common/burst.py's window, for the events this tier stores itself
+    store_options: StoreOptions  # for the events this tier stores itself
     retry_after: str  # seconds, for the Retry-After header of a 503
 
     async def accept(self, event: Event) -> int:
@@ -83,10 +83,10 @@ def build_pipeline(settings: Settings, db: Database) -> IngestPipeline:
     else:
         celery = make_celery(settings)
         publish, depth = partial(_send_task, celery, settings), partial(queue_depth, celery, settings)
-    burst_window = settings.burst_window_seconds
+    store_options = StoreOptions.of(settings)
 
     async def fallback(events: Batch) -> None:
-        await db.run(partial(store_events, burst_window=burst_window), events)
+        await db.run(store_events, events, store_options)
 
     return IngestPipeline(
         limits=Limits.from_settings(settings),
@@ -104,6 +104,6 @@ def build_pipeline(settings: Settings, db: Database) -> IngestPipeline:
         ),
         db=db,
         queue_depth=depth,
-        burst_window=burst_window,
+        store_options=store_options,
         retry_after=str(settings.retry_after_seconds),
     )

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request, Response
 from common.db import Conn, Database
 from common.event import Event, Visitor
 from common.money import AmountError, parse_amount, parse_currency
-from common.store import store_events
+from common.store import StoreOptions, store_events
 from common.validation import EventRejected, validate_event
 from common.vocabulary import EVENT_TYPES, GOAL
 from web.ingest.api import check_currency, json_response, request_params
@@ -135,7 +135,7 @@ async def _wait_for_click(db: Database, campaign_id: int, click_id: int,
 
 
 def store_once(conn: Conn, event: Event, click_id: int, txid: str | None,
-               burst_window: float) -> tuple[str, int]:
+               options: StoreOptions) -> tuple[str, int]:
     """("ok", new id) after storing the conversion, or ("duplicate", the first one's id)."""
     with conn.transaction():  # the key and the event commit together, or neither does
         claimed = conn.execute(_CLAIM, (event.id, event.campaign_id, click_id, txid)).fetchone()
@@ -145,7 +145,7 @@ def store_once(conn: Conn, event: Event, click_id: int, txid: str | None,
             if first is None:  # the first one's campaign was deleted meanwhile
                 raise EventRejected(404, f"campaign {event.campaign_id} does not exist", "cid")
             return "duplicate", int(first[0])
-        store_events(conn, [event], burst_window=burst_window)
+        store_events(conn, [event], options)
     return "ok", event.id
 
 
@@ -193,7 +193,7 @@ async def _postback(request: Request, pipeline: IngestPipeline, wait: float) -> 
     # The click's visitor: its address goes in as `ip` above, its browser as the request's.
     event = validate_event([*pairs, *extras], limits=pipeline.limits, visitor=Visitor(ip=None, user_agent=user_agent))
     event.id = await pipeline.ids.take()
-    return await pipeline.db.run(store_once, event, click_id, txid, pipeline.burst_window)
+    return await pipeline.db.run(store_once, event, click_id, txid, pipeline.store_options)
 
 
 @router.api_route("/api/postback", methods=["GET", "POST"], summary="Record a conversion (postback)",

@@ -281,3 +281,14 @@ def test_home__search_paging_and_the_fragment_keeps_them(dashboard_client: Clien
         assert 'id="campaigns-none"' in none.text
     finally:
         app_settings.campaigns_page_size = size
+
+
+def test_home__a_range_reads_the_days_of_the_dashboards_zone(dashboard_client: Client, funnel: int) -> None:
+    name = f"Ranged {uuid.uuid4().hex[:6]}"
+    with get_session() as session:
+        session.execute(Campaign.__table__.update().where(Campaign.id == funnel).values(name=name))
+    today = dashboard_client.get("/", params={"q": name, "range": "today"}).context["campaigns"]
+    # today's 6 people's clicks and the 3 conversions; the fixed cost's share as on the campaign page
+    assert [(c.clicks, c.conversions, c.revenue, c.cost) for c in today] == [(6, 3, Decimal("60"), Decimal("63"))]
+    week = dashboard_client.get("/", params={"q": name, "range": "7d", "counts": "all"}).context["campaigns"]
+    assert [(c.clicks, c.revenue) for c in week] == [(12, Decimal("65"))]
