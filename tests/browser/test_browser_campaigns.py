@@ -83,8 +83,9 @@ def test_stats__home_and_campaign_update_without_reloading(new_context: Callable
     domain_rows = campaign.locator("#domain-stats tbody tr")
     expect(domain_rows).to_have_count(2)
     expect(domain_rows.first).to_contain_text("example1.com")
-    # Each count is followed by its unique recipients ("Uniq").
-    expect(domain_rows.first.locator("td")).to_have_text(["example1.com", "2", "2", "1", "1", "1", "1", "50.0%"])
+    # Each count is followed by its unique recipients ("Uniq"); no payouts were sent, so no revenue or EPC.
+    expect(domain_rows.first.locator("td")).to_have_text(
+        ["example1.com", "2", "2", "1", "1", "1", "1", "50.0%", "$0.00", "$0.00"])
     for page in (home, campaign):
         assert page.evaluate(READ_MARKER) == "still here", "the page was reloaded"
     screenshot(home, "home", full_page=False)
