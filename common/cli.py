@@ -131,7 +131,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from common.db import connect, get_session
     from common.generate import Shape, generate
 
-    shape = Shape(events=args.events, users=args.users, domains=args.domains)
+    shape = Shape(events=args.events, users=args.users, domains=args.domains, days=args.days)
     # A list rental of 0.4 cents a recipient and a cent per email click, so the money views have a cost.
     money = Money(currency=get_settings().default_currency, cost_total=f"{shape.users * 0.004:.2f}",
                   cost_per_click="0.01")
@@ -237,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=int, default=10_000_000)
     p.add_argument("--users", type=int, default=1_000_000)
     p.add_argument("--domains", type=int, default=20)
+    # Longer than the default 30 for a retention benchmark, whose oldest months are dropped.
+    p.add_argument("--days", type=_positive(int), default=30, help="spread first clicks over (%(default)s) days")
     p.add_argument("--name", default="Load test")
     p = add("demo", cmd_demo)
     s = get_settings()

@@ -10,6 +10,7 @@ one transaction, so ingest is never blocked for long.
 from datetime import datetime
 
 from common.db import Conn
+from common.partitions import month_of, next_month
 from common.rollups import (
     COUNT_JOURNEY_DELTAS,
     HOUR,
@@ -29,13 +30,14 @@ from common.rollups import (
     user_changes,
 )
 
-_DELETE_BATCH = f"""
-WITH doomed AS (
-    SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
-), del AS (
-    DELETE FROM events e USING doomed WHERE e.id = doomed.id
-    RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.payout, e.created_at, {flags("e.")}
-), jd AS (
+
+def _subtract(doomed: str, gone: str, *, kept: str) -> str:
+    """The statement that takes a set of events out of the rollups: CTE `doomed` (their ids) and CTE `del`
+    (`gone`: the rows, with campaign_id, email, domain, event_type, payout, created_at and the flags), which
+    deletes them or reads rows about to be dropped; `kept` is the condition on `events e` of an event that
+    remains, from which a journey's new first_seen is read."""
+    return f"""
+WITH doomed AS ({doomed}), del AS ({gone}), jd AS (
     SELECT campaign_id, email, domain, {COUNT_JOURNEY_DELTAS}
     FROM del GROUP BY campaign_id, email, domain
 ), jj AS (
@@ -43,8 +45,7 @@ WITH doomed AS (
         previous_first_seen = t.first_seen,
         {SUBTRACT_FROM_JOURNEY},
         first_seen = coalesce((SELECT min(created_at) FROM events e WHERE e.campaign_id = t.campaign_id
-                               AND e.email = t.email AND e.domain = t.domain
-                               AND e.id NOT IN (SELECT id FROM doomed)), t.first_seen)
+                               AND e.email = t.email AND e.domain = t.domain AND {kept}), t.first_seen)
     FROM jd
     WHERE t.campaign_id = jd.campaign_id AND t.email = jd.email AND t.domain = jd.domain
     RETURNING t.campaign_id, t.email, t.domain, {journey_counts("t")},
@@ -78,6 +79,16 @@ WITH doomed AS (
 SELECT (SELECT count(*) FROM del), array_agg(campaign_id), array_agg(email), array_agg(domain) FROM emptied
 """
 
+
+_GONE_COLUMNS = f"e.campaign_id, e.email, e.domain, e.event_type, e.payout, e.created_at, {flags('e.')}"
+
+# Today's layout: the oldest events of `events`, deleted a batch at a time (the BRIN index finds them).
+_DELETE_BATCH = _subtract(
+    "SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED",
+    f"DELETE FROM events e USING doomed WHERE e.id = doomed.id RETURNING {_GONE_COLUMNS}",
+    kept="e.id NOT IN (SELECT id FROM doomed)",
+)
+
 # A row updated by one CTE cannot be deleted by another in the same statement: emptied rows go separately.
 _DELETE_EMPTY_JOURNEYS = f"""
 DELETE FROM journeys WHERE (campaign_id, email, domain) IN (SELECT * FROM unnest(%s::int[], %s::text[], %s::text[]))
@@ -93,8 +104,34 @@ WHERE day <= (%(cutoff)s::timestamp AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::dat
 def delete_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> int:
     """Delete up to `batch` events older than `cutoff` and fold them out of the rollups (daily_stats' days are
     those of `timezone`, DASHBOARD_TIMEZONE); returns how many."""
+    return _run(conn, _DELETE_BATCH, cutoff=cutoff, batch=batch, timezone=timezone)
+
+
+def _retired_batch(table: str) -> str:
+    """A batch of a detached month (common/partitions.py): its rows are no longer in `events`, so every event
+    left there is kept."""
+    return _subtract(f"SELECT id FROM {table} ORDER BY id LIMIT %(batch)s",
+                     f"DELETE FROM {table} e USING doomed WHERE e.id = doomed.id RETURNING {_GONE_COLUMNS}",
+                     kept="true")
+
+
+def subtract_retired_batch(conn: Conn, *, table: str, batch: int, timezone: str) -> int:
+    """Take up to `batch` rows of detached month `table` out of the rollups (deleting them from it); returns
+    how many. Drops the table once it is empty."""
+    month = month_of(table)
+    if month is None:
+        raise ValueError(f"not a month of events: {table!r}")
+    end = datetime.combine(next_month(month), datetime.min.time())
+    taken = _run(conn, _retired_batch(table), cutoff=end, batch=batch, timezone=timezone)
+    if taken < batch:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+    return taken
+
+
+def _run(conn: Conn, statement: str, *, cutoff: datetime, batch: int, timezone: str) -> int:
+    """One batch of `statement` (_subtract's), and the rollup rows it emptied, in one transaction."""
     with conn.transaction():
-        row = conn.execute(_DELETE_BATCH, {"cutoff": cutoff, "batch": batch, "tz": timezone}).fetchone()
+        row = conn.execute(statement, {"cutoff": cutoff, "batch": batch, "tz": timezone}).fetchone()
         assert row is not None  # an aggregate always returns one row
         deleted, campaign_ids, emails, domains = row
         if campaign_ids:
