@@ -1,4 +1,4 @@
-"""Events partitioned by month (measured against batched deletes in bench/retention_scale.py; not wired in).
+"""Events partitioned by month: the months, and retention by detaching them (bench/retention_scale.py).
 
 The partitioned table's primary key is (id, created_at): Postgres wants the partition key in every unique
 index. Idempotency still holds because an event's created_at is set once by the web tier (`received_at`) and
@@ -11,11 +11,13 @@ month is thus the record of the subtraction still owed: an interrupted run resum
 """
 
 import re
-from collections.abc import Callable
 from datetime import date, datetime
 
 from common.db import Conn
 
+# Partitions kept ready past the current month (the daily job in worker/tasks.py creates them): an event
+# whose month has no partition would fail its whole batch.
+MONTHS_AHEAD = 2
 _NAME = re.compile(r"^events_(\d{4})_(\d{2})$")
 
 
@@ -50,6 +52,16 @@ def create_months(conn: Conn, first: date, last: date, *, parent: str = "events"
     return created
 
 
+def create_months_ahead(conn: Conn, ahead: int) -> list[str]:
+    """This month's partition and the next `ahead` months', those missing (the server's date decides)."""
+    row = conn.execute("SELECT current_date").fetchone()
+    assert row is not None
+    last = month_start(row[0])
+    for _ in range(ahead):
+        last = next_month(last)
+    return create_months(conn, row[0], last)
+
+
 def attached_months(conn: Conn, parent: str = "events") -> list[date]:
     """The months that have a partition of `parent`, oldest first."""
     rows = conn.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -81,67 +93,6 @@ def detach_before(conn: Conn, cutoff: datetime) -> list[str]:
     return [name for (name,) in pending] + detached
 
 
-_TWIN = "events_partitioned"
-# The twin's keys and indexes: those of `events` (models.Event, migration 0003's BRIN aside: partitions are
-# what retention uses), the primary key widened by the partition key.
-_TWIN_DDL = [
-    f"CREATE TABLE {_TWIN} (LIKE events INCLUDING DEFAULTS) PARTITION BY RANGE (created_at)",
-    f"ALTER TABLE {_TWIN} ADD CONSTRAINT pk_{_TWIN} PRIMARY KEY (id, created_at)",
-    f"ALTER TABLE {_TWIN} ADD CONSTRAINT fk_{_TWIN}_campaign_id_campaigns FOREIGN KEY (campaign_id) "
-    "REFERENCES campaigns (id) ON DELETE CASCADE",
-    f"CREATE INDEX idx_{_TWIN}_campaign ON {_TWIN} (campaign_id)",
-    f"CREATE INDEX idx_{_TWIN}_email ON {_TWIN} (email)",
-    f"CREATE INDEX idx_{_TWIN}_domain ON {_TWIN} (domain)",
-]
-
-
 def is_partitioned(conn: Conn) -> bool:
     row = conn.execute("SELECT relkind = 'p' FROM pg_class WHERE oid = 'events'::regclass").fetchone()
     return bool(row and row[0])
-
-
-def partition_events(conn: Conn, *, ahead: int, progress: Callable[[int, int], None], batch: int = 200_000) -> int:
-    """Copy `events` into a twin partitioned by month (months from the oldest event to `ahead` months past
-    today), a range of ids at a time, then swap the two in one transaction that first copies the rest under
-    a lock. `conn` autocommits: each range is its own transaction. Returns the events copied.
-
-    Measurement only (bench/retention_scale.py): an event stored after its id range was copied (ids are
-    allocated in blocks, so late ones are lower than the highest copied) is only caught by the final copy if
-    its id is above the last range; a live install needs a catch-up by created_at first.
-    """
-    if is_partitioned(conn):
-        return 0
-    row = conn.execute("SELECT min(created_at), coalesce(max(id), 0) FROM events").fetchone()
-    assert row is not None
-    oldest, last_id = row[0] or datetime.now(), int(row[1])
-    if conn.execute("SELECT to_regclass(%s)", (_TWIN,)).fetchone() == (None,):
-        with conn.transaction():
-            for ddl in _TWIN_DDL:
-                conn.execute(ddl)
-            today = datetime.now().date()
-            end = today
-            for _ in range(ahead):
-                end = next_month(end)
-            create_months(conn, oldest.date(), end, parent=_TWIN)
-    copied = conn.execute(f"SELECT coalesce(max(id), 0) FROM {_TWIN}").fetchone()
-    done = int(copied[0]) if copied else 0
-    copy = f"INSERT INTO {_TWIN} SELECT * FROM events WHERE id > %s AND id <= %s"
-    total = 0
-    while done < last_id:
-        upto = min(done + batch, last_id)
-        total += conn.execute(copy, (done, upto)).rowcount
-        done = upto
-        progress(done, last_id)
-    with conn.transaction():
-        conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")  # readers go on; writers wait for the swap
-        total += conn.execute(f"INSERT INTO {_TWIN} SELECT * FROM events WHERE id > %s", (done,)).rowcount
-        conn.execute("ALTER TABLE events RENAME TO events_unpartitioned")
-        conn.execute("ALTER INDEX pk_events RENAME TO pk_events_unpartitioned")
-        for name in ("campaign", "email", "domain"):
-            conn.execute(f"ALTER INDEX idx_events_{name} RENAME TO idx_events_unpartitioned_{name}")
-            conn.execute(f"ALTER INDEX idx_{_TWIN}_{name} RENAME TO idx_events_{name}")
-        conn.execute(f"ALTER TABLE {_TWIN} RENAME CONSTRAINT pk_{_TWIN} TO pk_events")
-        conn.execute("ALTER SEQUENCE events_id_seq OWNED BY events_partitioned.id")
-        conn.execute(f"ALTER TABLE {_TWIN} RENAME TO events")
-        conn.execute("DROP TABLE events_unpartitioned")
-    return total

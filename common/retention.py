@@ -10,7 +10,7 @@ one transaction, so ingest is never blocked for long.
 from datetime import datetime
 
 from common.db import Conn
-from common.partitions import month_of, next_month
+from common.partitions import month_of, next_month, retired_tables
 from common.rollups import (
     COUNT_JOURNEY_DELTAS,
     HOUR,
@@ -126,6 +126,17 @@ def subtract_retired_batch(conn: Conn, *, table: str, batch: int, timezone: str)
     if taken < batch:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
     return taken
+
+
+def retention_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> tuple[int, bool]:
+    """One batch of retention in either layout of `events`: the rows of a detached month first (see
+    detach_before), then events older than `cutoff` still in `events` (today's layout, or a month only partly
+    past the cutoff). Returns how many events went and whether more may remain."""
+    retired = retired_tables(conn)
+    if retired:
+        return subtract_retired_batch(conn, table=retired[0], batch=batch, timezone=timezone), True
+    deleted = delete_batch(conn, cutoff=cutoff, batch=batch, timezone=timezone)
+    return deleted, deleted == batch
 
 
 def _run(conn: Conn, statement: str, *, cutoff: datetime, batch: int, timezone: str) -> int:
