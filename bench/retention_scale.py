@@ -111,6 +111,8 @@ def prepare(base: str) -> None:
 
 
 def _load(url: str, cid: int, rate: float, stop: StopFlag, out: "mp.Queue[list[tuple[float, float, bool]]]") -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not main()'s handler: the parent stops it with `stop`
+
     async def run() -> list[tuple[float, float, bool]]:
         samples: list[tuple[float, float, bool]] = []  # (sent at, seconds, ok)
         async with httpx.AsyncClient(base_url=url, timeout=30) as client:
@@ -220,14 +222,17 @@ def _check(conn: psycopg.Connection[Any], cid: int) -> str:
     return f"{'OK' if ok else 'MISMATCH'}: events {events[0]:,} (rollups {stats[0]:,}), recipients {users[0]:,} (rollups {stats[1]:,})"
 
 
-def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch: int, tick: Callable[[], None]) -> int:
+def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch: int, tick: Callable[[], None],
+               budget: float) -> int:
+    """Today's retention stops after `budget` seconds (each of its batches rescans the table: see
+    docs/performance.md), the partitions' runs to the end."""
     if arm == "delete":
-        total = 0
+        total, stop_at = 0, time.monotonic() + budget
         while True:
             n = delete_batch(conn, cutoff=cutoff, batch=batch, timezone="UTC")
             total += n
             tick()
-            if n < batch:
+            if n < batch or time.monotonic() > stop_at:
                 return total
     total = 0
     detach_before(conn, cutoff)
@@ -240,7 +245,7 @@ def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch:
     return total
 
 
-def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warmup: float) -> None:
+def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warmup: float, budget: float) -> None:
     db = f"retention_bench_{arm}"
     _admin(f"DROP DATABASE IF EXISTS {db}")
     t = time.monotonic()
@@ -257,8 +262,8 @@ def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warm
                 print(f"converted to monthly partitions in {time.monotonic() - t:.0f} s, WAL "
                       f"{(_wal(conn) - w) / 2**20:.0f} MiB (the migration's cost, once)")
             before = conn.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
-            print(f"events {before:,}; older than the cutoff "
-                  f"{conn.execute('SELECT count(*) FROM events WHERE created_at < %s', (cutoff,)).fetchone()[0]:,}")  # type: ignore[index]
+            old = conn.execute("SELECT count(*) FROM events WHERE created_at < %s", (cutoff,)).fetchone()[0]  # type: ignore[index]
+            print(f"events {before:,}; older than the cutoff {old:,}")
             with stack(db) as (url, settings):
                 celery = make_celery(settings)
                 stop, out = mp.Event(), mp.Queue()
@@ -272,7 +277,7 @@ def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warm
                 t0, w0 = time.monotonic(), _wal(conn)
                 time.sleep(warmup)
                 t1, w1 = time.monotonic(), _wal(conn)
-                deleted = _retention(arm, conn, cutoff, batch, tick)
+                deleted = _retention(arm, conn, cutoff, batch, tick, budget)
                 t2, w2 = time.monotonic(), _wal(conn)
                 stop.set()
                 samples = out.get()
@@ -284,6 +289,9 @@ def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warm
             print(f"retention: {deleted:,} events in {t2 - t1:.1f} s ({deleted / (t2 - t1):,.0f}/s), WAL "
                   f"{(w2 - w1) / 2**20:.0f} MiB, {(w2 - w1 - background * (t2 - t1)) / 2**20:.0f} MiB above the "
                   f"{background / 2**20:.1f} MiB/s written before it started")
+            if deleted < old:
+                print(f"stopped at the budget: {deleted:,} of {old:,} events; all of them at this rate: "
+                      f"{old / deleted * (t2 - t1) / 60:.0f} min, WAL {old / deleted * (w2 - w1) / 2**30:.1f} GiB")
             print(f"ingest before  {_latency(samples, t0 + 2, t1)}")
             print(f"ingest during  {_latency(samples, t1, t2)}")
             print(f"queue: deepest {deepest[0]} batches during retention; drained {t3 - t2:.1f} s after it ended")
@@ -309,6 +317,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="ingest requests a second (%(default)s)")
     parser.add_argument("--batch", type=int, default=5000, help="RETENTION_BATCH_SIZE (%(default)s)")
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds of load before retention starts")
+    parser.add_argument("--budget", type=float, default=360.0, help="seconds today's retention may run (%(default)s)")
     parser.add_argument("--prepare", action="store_true", help="rewrite the base in time order first (once)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # the finally blocks stop the stack, drop the copies
@@ -322,7 +331,7 @@ def main() -> None:
           f"{row[0]:,} events, {row[1]:,} ({100 * row[1] / row[0]:.1f} %) before {cutoff:%Y-%m-%d}; "
           f"load {args.rate:.0f} email clicks/s; batches of {args.batch}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     for arm in args.arms.split(","):
-        run_arm(arm, args.base, cutoff, args.rate, args.batch, args.warmup)
+        run_arm(arm, args.base, cutoff, args.rate, args.batch, args.warmup, args.budget)
 
 
 if __name__ == "__main__":
