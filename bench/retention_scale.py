@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 import psycopg
 
+from common import retention
 from common.config import Settings
 from common.partitions import detach_before, retired_tables
 from common.queue import make_celery, queue_depth
@@ -222,11 +223,26 @@ def _check(conn: psycopg.Connection[Any], cid: int) -> str:
     return f"{'OK' if ok else 'MISMATCH'}: events {events[0]:,} (rollups {stats[0]:,}), recipients {users[0]:,} (rollups {stats[1]:,})"
 
 
+def _sample(conn: psycopg.Connection[Any], statement: str, params: dict[str, Any]) -> str:
+    """One batch's own WAL and time (EXPLAIN ANALYZE's counters: nothing else on the server counts), rolled
+    back. Its full-page images depend on when the last checkpoint was (max_wal_size, checkpoint_timeout)."""
+    with conn.transaction(force_rollback=True):
+        plan = conn.execute("EXPLAIN (ANALYZE, WAL, BUFFERS, FORMAT JSON) " + statement, params).fetchone()  # type: ignore[operator]
+    assert plan is not None
+    top = plan[0][0]
+    node = top["Plan"]
+    return (f"one batch alone: {top['Execution Time']:.0f} ms, WAL {node['WAL Bytes'] / 2**20:.1f} MiB "
+            f"({node['WAL Records']:,} records, {node['WAL FPI']:,} full-page images), buffers hit "
+            f"{node['Shared Hit Blocks']:,} read {node['Shared Read Blocks']:,}")
+
+
 def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch: int, tick: Callable[[], None],
                budget: float) -> int:
     """Today's retention stops after `budget` seconds (each of its batches rescans the table: see
     docs/performance.md), the partitions' runs to the end."""
+    params = {"cutoff": cutoff, "batch": batch, "tz": "UTC"}
     if arm == "delete":
+        print("sample         " + _sample(conn, retention._DELETE_BATCH, params))
         total, stop_at = 0, time.monotonic() + budget
         while True:
             n = delete_batch(conn, cutoff=cutoff, batch=batch, timezone="UTC")
@@ -237,6 +253,7 @@ def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch:
     total = 0
     detach_before(conn, cutoff)
     tick()
+    print("sample         " + _sample(conn, retention._retired_batch(retired_tables(conn)[0]), params))
     for table in retired_tables(conn):
         while (n := subtract_retired_batch(conn, table=table, batch=batch, timezone="UTC")) == batch:
             total += n
@@ -246,7 +263,7 @@ def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch:
 
 
 def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warmup: float, budget: float) -> None:
-    db = f"retention_bench_{arm}"
+    db = f"retention_bench_{arm}_{os.getpid()}"
     _admin(f"DROP DATABASE IF EXISTS {db}")
     t = time.monotonic()
     _admin(f"CREATE DATABASE {db} TEMPLATE {base} STRATEGY FILE_COPY")  # not 6 GB of WAL
