@@ -223,17 +223,35 @@ def _check(conn: psycopg.Connection[Any], cid: int) -> str:
     return f"{'OK' if ok else 'MISMATCH'}: events {events[0]:,} (rollups {stats[0]:,}), recipients {users[0]:,} (rollups {stats[1]:,})"
 
 
+_DEADLOCKS = [0]  # batches run again after a deadlock with ingest (both update the same rollup rows)
+
+
 def _sample(conn: psycopg.Connection[Any], statement: str, params: dict[str, Any]) -> str:
     """One batch's own WAL and time (EXPLAIN ANALYZE's counters: nothing else on the server counts), rolled
     back. Its full-page images depend on when the last checkpoint was (max_wal_size, checkpoint_timeout)."""
-    with conn.transaction(force_rollback=True):
-        plan = conn.execute("EXPLAIN (ANALYZE, WAL, BUFFERS, FORMAT JSON) " + statement, params).fetchone()  # type: ignore[operator]
+    while True:
+        try:
+            with conn.transaction(force_rollback=True):
+                plan = conn.execute("EXPLAIN (ANALYZE, WAL, BUFFERS, FORMAT JSON) " + statement, params).fetchone()  # type: ignore[operator]
+            break
+        except psycopg.errors.DeadlockDetected:
+            _DEADLOCKS[0] += 1
     assert plan is not None
     top = plan[0][0]
     node = top["Plan"]
     return (f"one batch alone: {top['Execution Time']:.0f} ms, WAL {node['WAL Bytes'] / 2**20:.1f} MiB "
             f"({node['WAL Records']:,} records, {node['WAL FPI']:,} full-page images), buffers hit "
             f"{node['Shared Hit Blocks']:,} read {node['Shared Read Blocks']:,}")
+
+
+def _retrying(batch: Callable[[], int]) -> int:
+    """A batch that deadlocked with ingest (both update the same rollup rows) is run again, as the worker's
+    retention task does at its next run; the count is printed."""
+    while True:
+        try:
+            return batch()
+        except psycopg.errors.DeadlockDetected:
+            _DEADLOCKS[0] += 1
 
 
 def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch: int, tick: Callable[[], None],
@@ -245,7 +263,7 @@ def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch:
         print("sample         " + _sample(conn, retention._DELETE_BATCH, params))
         total, stop_at = 0, time.monotonic() + budget
         while True:
-            n = delete_batch(conn, cutoff=cutoff, batch=batch, timezone="UTC")
+            n = _retrying(lambda: delete_batch(conn, cutoff=cutoff, batch=batch, timezone="UTC"))
             total += n
             tick()
             if n < batch or time.monotonic() > stop_at:
@@ -255,7 +273,10 @@ def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch:
     tick()
     print("sample         " + _sample(conn, retention._retired_batch(retired_tables(conn)[0]), params))
     for table in retired_tables(conn):
-        while (n := subtract_retired_batch(conn, table=table, batch=batch, timezone="UTC")) == batch:
+        def one(table: str = table) -> int:
+            return subtract_retired_batch(conn, table=table, batch=batch, timezone="UTC")
+
+        while (n := _retrying(one)) == batch:
             total += n
             tick()
         total += n
@@ -311,6 +332,7 @@ def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warm
                       f"{old / deleted * (t2 - t1) / 60:.0f} min, WAL {old / deleted * (w2 - w1) / 2**30:.1f} GiB")
             print(f"ingest before  {_latency(samples, t0 + 2, t1)}")
             print(f"ingest during  {_latency(samples, t1, t2)}")
+            print(f"deadlocks with ingest, batch run again: {_DEADLOCKS[0]}")
             print(f"queue: deepest {deepest[0]} batches during retention; drained {t3 - t2:.1f} s after it ended")
             for line in _sizes(conn):
                 print("after          " + line)
