@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from common.cli_mend import add_commands
 from common.config import get_settings
 
 Command = Callable[[argparse.Namespace], int]
@@ -246,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=_positive(float), default=20.0, help="events a second (%(default)s)")
     p.add_argument("--seed", type=int, help="repeat the same demo data")
     p.add_argument("--name", default="Demo: spring sale")
+    add_commands(sub)
     p = add("flower", cmd_flower)
     p.add_argument("--address")
     p.add_argument("--port", type=int)

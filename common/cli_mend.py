@@ -1,0 +1,87 @@
+"""The operator's tools to mend: `tracker rollups rebuild`, `bots reclassify`, `dead`, `recipient erase` and
+`user`. Each one is idempotent, reports what it did, and refuses bad input with a message and exit code 2
+before it changes anything. The work itself lives in the modules they name; this is only the command line.
+"""
+import argparse
+from collections.abc import Callable
+from datetime import date
+
+from common.config import get_settings
+
+Command = Callable[[argparse.Namespace], int]
+USAGE_ERROR = 2
+
+
+def say(message: str) -> None:
+    print(f"tracker: {message}", flush=True)
+
+
+def refuse(message: str) -> int:
+    say(f"error: {message}")
+    return USAGE_ERROR
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+# --- rollups ------------------------------------------------------------------------------------------------
+
+def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
+    """Recompute every rollup (journeys, domain_stats, hourly_stats, daily_stats) from the events; prints what
+    changed. Safe while the tracker runs: event writes wait while one campaign is recounted."""
+    from tqdm import tqdm
+
+    from common.db import connect
+    from common.rebuild import (
+        RepairBusy,
+        ZoneMismatch,
+        campaign_ids,
+        check_zone,
+        rebuild_campaign,
+        record_zone,
+        repair_lock,
+        summary,
+    )
+
+    zone = get_settings().dashboard_timezone
+    with connect() as conn:
+        ids = campaign_ids(conn, args.campaign)
+        if args.campaign is not None and not ids:
+            return refuse(f"no campaign {args.campaign}")
+        results = []
+        try:
+            check_zone(conn, timezone=zone, every_campaign=args.campaign is None)
+            with repair_lock(conn), tqdm(ids, unit=" campaigns", disable=None) as bar:
+                for campaign_id in bar:
+                    changes = rebuild_campaign(conn, campaign_id=campaign_id, timezone=zone)
+                    if line := summary([changes]):
+                        bar.write(f"tracker: campaign {campaign_id}: {line}")
+                    results.append(changes)
+                if args.campaign is None:
+                    record_zone(conn, zone)
+        except (RepairBusy, ZoneMismatch) as exc:
+            return refuse(str(exc))
+    say(f"rebuilt {len(ids)} campaign(s): {summary(results) or 'every rollup already matched its events'}")
+    return 0
+
+
+def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Adds the commands above to `tracker`'s parser."""
+
+    def group(name: str, help_text: str) -> "argparse._SubParsersAction[argparse.ArgumentParser]":
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        return p.add_subparsers(dest="action", required=True)
+
+    def add(into: "argparse._SubParsersAction[argparse.ArgumentParser]", name: str,
+            fn: Command) -> argparse.ArgumentParser:
+        doc = (fn.__doc__ or "").strip()
+        p = into.add_parser(name, help=doc, description=doc)
+        p.set_defaults(func=fn)
+        return p
+
+    rollups = group("rollups", "the rollups counted from events")
+    add(rollups, "rebuild", cmd_rollups_rebuild).add_argument("--campaign", type=int, help="only this campaign")
