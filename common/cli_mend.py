@@ -69,6 +69,37 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- recipients ---------------------------------------------------------------------------------------------
+
+def cmd_recipient_erase(args: argparse.Namespace) -> int:
+    """Remove a recipient's events, journeys, postback rows and dead letters (a data-subject request); the
+    rollups stay exact. Prints what it removed."""
+    from tqdm import tqdm
+
+    from common.db import connect
+    from common.erase import campaigns_of, erase
+    from common.validation import EventRejected, stored_email
+
+    try:
+        email = stored_email(args.email)
+    except EventRejected as exc:
+        return refuse(f"{exc.error}: {args.email!r}")
+    with connect() as conn:
+        if args.campaign is not None and not conn.execute("SELECT 1 FROM campaigns WHERE id = %s",
+                                                          (args.campaign,)).fetchone():
+            return refuse(f"no campaign {args.campaign}")
+        found = campaigns_of(conn, email)
+        ids = [c for c in found if args.campaign in (None, c)]
+        if not ids:
+            say(f"nothing of {email} is stored{f' in campaign {args.campaign}' if args.campaign else ''}")
+            return 0
+        with tqdm(unit=" events", disable=None) as bar:
+            done = erase(conn, email=email, campaign_ids=ids, timezone=get_settings().dashboard_timezone,
+                         progress=bar.update)
+    say(f"erased {email} from campaign(s) {', '.join(map(str, ids))}: removed {done}")
+    return 0
+
+
 def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Adds the commands above to `tracker`'s parser."""
 
@@ -85,3 +116,7 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
 
     rollups = group("rollups", "the rollups counted from events")
     add(rollups, "rebuild", cmd_rollups_rebuild).add_argument("--campaign", type=int, help="only this campaign")
+    recipient = group("recipient", "one recipient's data")
+    p = add(recipient, "erase", cmd_recipient_erase)
+    p.add_argument("email")
+    p.add_argument("--campaign", type=int, help="only from this campaign (default: every campaign)")
