@@ -5,8 +5,12 @@ before it changes anything. The work itself lives in the modules they name; this
 import argparse
 from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
 from common.config import get_settings
+
+if TYPE_CHECKING:
+    from common.db import Conn
 
 Command = Callable[[argparse.Namespace], int]
 USAGE_ERROR = 2
@@ -100,6 +104,67 @@ def cmd_recipient_erase(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- dead letters -------------------------------------------------------------------------------------------
+
+def cmd_dead_list(args: argparse.Namespace) -> int:
+    """List the newest dead letters: events accepted but not stored, with the reason."""
+    from common import dead
+    from common.db import connect
+
+    with connect() as conn:
+        total, rows = dead.count(conn), dead.listing(conn, limit=args.limit)
+    for d in rows:
+        print(f"{d.id}\t{d.created_at:%Y-%m-%d %H:%M:%S}\tcampaign {d.campaign_id}\t{d.event_type}\t{d.email}\t"
+              f"{d.error.splitlines()[0][:200] if d.error else ''}")
+    say(f"{total} dead letter(s){f', the newest {len(rows)} shown' if len(rows) < total else ''}")
+    return 0
+
+
+def _dead_ids(conn: "Conn", args: argparse.Namespace) -> list[int] | str | None:
+    """The ids the command names (None: --all), or the reason to refuse."""
+    from common import dead
+
+    if bool(args.ids) == bool(args.all):
+        return "name the dead letters' ids, or --all"
+    if args.all:
+        return None
+    if unknown := dead.missing(conn, args.ids):
+        return f"no dead letter {', '.join(map(str, unknown))} (see `tracker dead list`)"
+    return list(args.ids)
+
+
+def cmd_dead_requeue(args: argparse.Namespace) -> int:
+    """Store dead letters again once their cause is fixed (idempotent: one already stored is skipped)."""
+    from tqdm import tqdm
+
+    from common import dead
+    from common.db import connect
+    from common.store import StoreOptions
+
+    with connect() as conn:
+        ids = _dead_ids(conn, args)
+        if isinstance(ids, str):
+            return refuse(ids)
+        with tqdm(total=len(ids) if ids is not None else dead.count(conn), unit=" events", disable=None) as bar:
+            done = dead.requeue(conn, ids, StoreOptions.of(get_settings()), progress=bar.update)
+    say(f"stored {done.stored}, already stored {done.already}, still failing {done.failed} "
+        "(kept, see `tracker dead list`)")
+    return 1 if done.failed else 0
+
+
+def cmd_dead_drop(args: argparse.Namespace) -> int:
+    """Delete dead letters for good."""
+    from common import dead
+    from common.db import connect
+
+    with connect() as conn:
+        ids = _dead_ids(conn, args)
+        if isinstance(ids, str):
+            return refuse(ids)
+        say(f"dropped {dead.drop(conn, ids)} dead letter(s)")
+    return 0
+
+
 def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Adds the commands above to `tracker`'s parser."""
 
@@ -116,6 +181,12 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
 
     rollups = group("rollups", "the rollups counted from events")
     add(rollups, "rebuild", cmd_rollups_rebuild).add_argument("--campaign", type=int, help="only this campaign")
+    dead = group("dead", "dead letters: accepted events the worker could not store")
+    add(dead, "list", cmd_dead_list).add_argument("--limit", type=int, default=50, help="(%(default)s)")
+    for name, fn in (("requeue", cmd_dead_requeue), ("drop", cmd_dead_drop)):
+        p = add(dead, name, fn)
+        p.add_argument("ids", type=int, nargs="*", metavar="ID")
+        p.add_argument("--all", action="store_true", help="every dead letter")
     recipient = group("recipient", "one recipient's data")
     p = add(recipient, "erase", cmd_recipient_erase)
     p.add_argument("email")
