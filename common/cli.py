@@ -1,9 +1,8 @@
-"""`tracker` command line: set-up, users, campaigns, queue, Flower.
+"""`tracker` command line: set-up, campaigns, queue, Flower; users and the tools to mend in common/cli_mend.py.
 
 Run `tracker --help` (or `python -m common.cli --help`) for the list of commands.
 """
 import argparse
-import getpass
 import os
 import secrets
 import sys
@@ -77,24 +76,8 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
         _say("=" * 60)
         _say("created dashboard user 'admin' with password (shown once):")
         _say(f"    {password}")
-        _say("change it with: tracker user admin")
+        _say("change it with: tracker user reset-password admin")
         _say("=" * 60)
-    return 0
-
-
-def cmd_user(args: argparse.Namespace) -> int:
-    """Create a dashboard user or set its password."""
-    from common.db import get_session
-    from common.users import UserError, upsert_user
-
-    password = args.password or getpass.getpass(f"password for {args.username}: ")
-    try:
-        with get_session() as session:
-            _, created = upsert_user(session=session, username=args.username, password=password)
-    except UserError as exc:
-        _say(f"error: {exc}")
-        return 2
-    _say(f"user {args.username!r} {'created' if created else 'updated'}")
     return 0
 
 
@@ -224,9 +207,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("init-env", cmd_init_env).add_argument("--path", default=".env")
     add("migrate", cmd_migrate)
     add("bootstrap", cmd_bootstrap)
-    p = add("user", cmd_user)
-    p.add_argument("username")
-    p.add_argument("--password", help="omit to be asked (keeps it out of shell history)")
     p = add("create-campaign", cmd_create_campaign)
     p.add_argument("name")
     p.add_argument("offer_url")

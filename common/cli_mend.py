@@ -3,6 +3,7 @@
 before it changes anything. The work itself lives in the modules they name; this is only the command line.
 """
 import argparse
+import getpass
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING
@@ -165,6 +166,79 @@ def cmd_dead_drop(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- dashboard users ----------------------------------------------------------------------------------------
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    """List dashboard users: enabled or disabled, and their signed-in sessions."""
+    from common.db import get_session
+    from common.users import list_users
+
+    with get_session() as session:
+        users = list_users(session=session)
+        for user, sessions in users:
+            print(f"{user.username}\t{'enabled' if user.is_active else 'disabled'}\t{sessions} session(s)\t"
+                  f"created {user.created_at:%Y-%m-%d}")
+    say(f"{len(users)} user(s)")
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    return str(args.password or getpass.getpass(f"password for {args.username}: "))
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    """Create a dashboard user."""
+    from common.db import get_session
+    from common.users import UserError, create_user
+
+    try:
+        with get_session() as session:
+            create_user(session=session, username=args.username, password=_password(args))
+    except UserError as exc:
+        return refuse(str(exc))
+    say(f"user {args.username.strip().lower()!r} created")
+    return 0
+
+
+def cmd_user_reset_password(args: argparse.Namespace) -> int:
+    """Set a dashboard user's password; its sessions end."""
+    from common.db import get_session
+    from common.users import UserError, reset_password
+
+    try:
+        with get_session() as session:
+            ended = reset_password(session=session, username=args.username, password=_password(args))
+    except UserError as exc:
+        return refuse(str(exc))
+    say(f"password of {args.username.strip().lower()!r} set; {ended} session(s) ended")
+    return 0
+
+
+def _set_active(args: argparse.Namespace, active: bool) -> int:
+    from common.db import get_session
+    from common.users import UserError, set_active
+
+    try:
+        with get_session() as session:
+            changed, ended = set_active(session=session, username=args.username, active=active)
+    except UserError as exc:
+        return refuse(str(exc))
+    state = "enabled" if active else "disabled"
+    say(f"user {args.username.strip().lower()!r} {state if changed else f'was already {state}'}"
+        + ("" if active else f"; {ended} session(s) ended"))
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    """Disable a dashboard user: it cannot sign in, and its sessions end."""
+    return _set_active(args, active=False)
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    """Enable a disabled dashboard user again."""
+    return _set_active(args, active=True)
+
+
 def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Adds the commands above to `tracker`'s parser."""
 
@@ -181,6 +255,14 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
 
     rollups = group("rollups", "the rollups counted from events")
     add(rollups, "rebuild", cmd_rollups_rebuild).add_argument("--campaign", type=int, help="only this campaign")
+    user = group("user", "dashboard users")
+    add(user, "list", cmd_user_list)
+    for name, fn in (("create", cmd_user_create), ("reset-password", cmd_user_reset_password),
+                     ("disable", cmd_user_disable), ("enable", cmd_user_enable)):
+        p = add(user, name, fn)
+        p.add_argument("username")
+        if name in ("create", "reset-password"):
+            p.add_argument("--password", help="omit to be asked (keeps it out of shell history)")
     dead = group("dead", "dead letters: accepted events the worker could not store")
     add(dead, "list", cmd_dead_list).add_argument("--limit", type=int, default=50, help="(%(default)s)")
     for name, fn in (("requeue", cmd_dead_requeue), ("drop", cmd_dead_drop)):
