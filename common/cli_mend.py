@@ -5,7 +5,7 @@ before it changes anything. The work itself lives in the modules they name; this
 import argparse
 import getpass
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from common.config import get_settings
@@ -71,6 +71,48 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
         except (RepairBusy, ZoneMismatch) as exc:
             return refuse(str(exc))
     say(f"rebuilt {len(ids)} campaign(s): {summary(results) or 'every rollup already matched its events'}")
+    return 0
+
+
+# --- bots ---------------------------------------------------------------------------------------------------
+
+def cmd_bots_reclassify(args: argparse.Namespace) -> int:
+    """Judge stored events again by the current bot rules, and correct the rollups' bot and unknown counters.
+    Safe while the tracker runs: event writes wait while one campaign's new verdicts are written."""
+    from datetime import UTC, time
+    from zoneinfo import ZoneInfo
+
+    from tqdm import tqdm
+
+    from common.db import connect
+    from common.rebuild import RepairBusy, ZoneMismatch, campaign_ids, check_zone, repair_lock, summary
+    from common.reclassify import reclassify_campaign
+    from common.store import StoreOptions
+
+    s = get_settings()
+    # A day of the dashboard's, as events store their times: UTC.
+    since = (datetime.combine(args.since, time(), ZoneInfo(s.dashboard_timezone)).astimezone(UTC)
+             .replace(tzinfo=None) if args.since else datetime(1970, 1, 1))
+    with connect() as conn:
+        ids = campaign_ids(conn, args.campaign)
+        if args.campaign is not None and not ids:
+            return refuse(f"no campaign {args.campaign}")
+        results = []
+        try:
+            check_zone(conn, timezone=s.dashboard_timezone, every_campaign=False)
+            with repair_lock(conn), tqdm(unit=" events", disable=None) as bar:
+                for campaign_id in ids:
+                    done = reclassify_campaign(conn, campaign_id=campaign_id, since=since,
+                                               options=StoreOptions.of(s), progress=bar.update)
+                    if done.to_bot or done.to_human or done.reason:
+                        bar.write(f"tracker: campaign {campaign_id}: {done}; rollups: {summary([done.rollups])}")
+                    results.append(done)
+        except (RepairBusy, ZoneMismatch) as exc:
+            return refuse(str(exc))
+    say(f"{len(ids)} campaign(s), {sum(r.events for r in results)} events judged: "
+        f"{sum(r.to_bot for r in results)} now bots, {sum(r.to_human for r in results)} now people, "
+        f"{sum(r.reason for r in results)} with another bot reason; rollups: "
+        f"{summary([r.rollups for r in results]) or 'unchanged'}")
     return 0
 
 
@@ -269,6 +311,10 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
         p = add(dead, name, fn)
         p.add_argument("ids", type=int, nargs="*", metavar="ID")
         p.add_argument("--all", action="store_true", help="every dead letter")
+    bots = group("bots", "bot verdicts of stored events")
+    p = add(bots, "reclassify", cmd_bots_reclassify)
+    p.add_argument("--campaign", type=int, help="only this campaign")
+    p.add_argument("--since", type=_day, help="only events from this day on (YYYY-MM-DD, DASHBOARD_TIMEZONE)")
     recipient = group("recipient", "one recipient's data")
     p = add(recipient, "erase", cmd_recipient_erase)
     p.add_argument("email")
