@@ -189,10 +189,29 @@ def cmd_flower(args: argparse.Namespace) -> int:
         return 2
     # Credentials go through the environment, not argv, so `ps` does not show them.
     env = {**os.environ, "FLOWER_BASIC_AUTH": f"{s.flower_user}:{s.flower_password}"}
-    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "flower",
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the tracker's metrics storage (common/metrics.py), not Flower's
+    # common.flower puts Flower's /metrics behind the same credentials, then runs Celery's `flower` command.
+    argv = [sys.executable, "-m", "common.flower", "-A", "worker.celery_app", "flower",
             f"--address={args.address or s.host}", f"--port={args.port or s.flower_port}"]
     os.execve(sys.executable, argv, env)
     return 0  # not reached
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """Serve the tracker's Prometheus metrics on METRICS_BIND (127.0.0.1:9464), never on the public port."""
+    import logging
+
+    from common.metrics_server import BindError, parse_bind, serve
+
+    s = get_settings()
+    try:
+        host, port = parse_bind(args.bind or s.metrics_bind, s.metrics_token)
+    except BindError as exc:
+        _say(f"error: {exc}")
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve(s, host, port)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="repeat the same demo data")
     p.add_argument("--name", default="Demo: spring sale")
     add_commands(sub)
+    add("metrics", cmd_metrics).add_argument("--bind", help="HOST:PORT (default: METRICS_BIND)")
     p = add("flower", cmd_flower)
     p.add_argument("--address")
     p.add_argument("--port", type=int)

@@ -21,7 +21,7 @@ import httpx
 from common.cli import cmd_migrate, ensure_admin
 from common.config import EMBEDDED_ENV_FILE, Settings, get_settings
 
-PROCESSES = ("web", "worker", "beat", "flower")
+PROCESSES = ("web", "worker", "beat", "flower", "metrics")
 READY_TIMEOUT_SECONDS = 180.0
 
 
@@ -52,6 +52,7 @@ def _banner(s: Settings, web_url: str, flower_url: str, password: str | None) ->
         "=" * 72,
         f"dashboard and API  {web_url}  {sign_in}",
         f"Flower             {flower_url}  user {s.flower_user}, password: FLOWER_PASSWORD in .env",
+        f"metrics            http://{s.metrics_bind}/metrics  (Prometheus)",
         "Ctrl-C stops everything.",
         "=" * 72,
     ]
