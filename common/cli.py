@@ -1,15 +1,15 @@
-"""`tracker` command line: set-up, users, campaigns, queue, Flower.
+"""`tracker` command line: set-up, campaigns, queue, Flower; users and the tools to mend in common/cli_mend.py.
 
 Run `tracker --help` (or `python -m common.cli --help`) for the list of commands.
 """
 import argparse
-import getpass
 import os
 import secrets
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from common.cli_mend import add_commands
 from common.config import get_settings
 
 Command = Callable[[argparse.Namespace], int]
@@ -76,24 +76,8 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
         _say("=" * 60)
         _say("created dashboard user 'admin' with password (shown once):")
         _say(f"    {password}")
-        _say("change it with: tracker user admin")
+        _say("change it with: tracker user reset-password admin")
         _say("=" * 60)
-    return 0
-
-
-def cmd_user(args: argparse.Namespace) -> int:
-    """Create a dashboard user or set its password."""
-    from common.db import get_session
-    from common.users import UserError, upsert_user
-
-    password = args.password or getpass.getpass(f"password for {args.username}: ")
-    try:
-        with get_session() as session:
-            _, created = upsert_user(session=session, username=args.username, password=password)
-    except UserError as exc:
-        _say(f"error: {exc}")
-        return 2
-    _say(f"user {args.username!r} {'created' if created else 'updated'}")
     return 0
 
 
@@ -205,10 +189,29 @@ def cmd_flower(args: argparse.Namespace) -> int:
         return 2
     # Credentials go through the environment, not argv, so `ps` does not show them.
     env = {**os.environ, "FLOWER_BASIC_AUTH": f"{s.flower_user}:{s.flower_password}"}
-    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "flower",
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the tracker's metrics storage (common/metrics.py), not Flower's
+    # common.flower puts Flower's /metrics behind the same credentials, then runs Celery's `flower` command.
+    argv = [sys.executable, "-m", "common.flower", "-A", "worker.celery_app", "flower",
             f"--address={args.address or s.host}", f"--port={args.port or s.flower_port}"]
     os.execve(sys.executable, argv, env)
     return 0  # not reached
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """Serve the tracker's Prometheus metrics on METRICS_BIND (127.0.0.1:9464), never on the public port."""
+    import logging
+
+    from common.metrics_server import BindError, parse_bind, serve
+
+    s = get_settings()
+    try:
+        host, port = parse_bind(args.bind or s.metrics_bind, s.metrics_token)
+    except BindError as exc:
+        _say(f"error: {exc}")
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve(s, host, port)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,9 +226,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("init-env", cmd_init_env).add_argument("--path", default=".env")
     add("migrate", cmd_migrate)
     add("bootstrap", cmd_bootstrap)
-    p = add("user", cmd_user)
-    p.add_argument("username")
-    p.add_argument("--password", help="omit to be asked (keeps it out of shell history)")
     p = add("create-campaign", cmd_create_campaign)
     p.add_argument("name")
     p.add_argument("offer_url")
@@ -246,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=_positive(float), default=20.0, help="events a second (%(default)s)")
     p.add_argument("--seed", type=int, help="repeat the same demo data")
     p.add_argument("--name", default="Demo: spring sale")
+    add_commands(sub)
+    add("metrics", cmd_metrics).add_argument("--bind", help="HOST:PORT (default: METRICS_BIND)")
     p = add("flower", cmd_flower)
     p.add_argument("--address")
     p.add_argument("--port", type=int)

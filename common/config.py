@@ -1,5 +1,6 @@
 """All settings, read once from the environment (and `.env`). Nothing else reads os.environ."""
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -98,9 +99,22 @@ class Settings(BaseSettings):
     flower_port: int = 5555
     data_dir: str = ".data"
 
+    # --- metrics (common/metrics.py) ---
+    metrics: bool = True
+    # Where each process writes its metrics (a folder per tier); empty: DATA_DIR/metrics. Local to the host.
+    metrics_dir: str = ""
+    # `tracker metrics` serves them here. Any address but a loopback one needs METRICS_TOKEN.
+    metrics_bind: str = "127.0.0.1:9464"
+    # When set, scrapes must send `Authorization: Bearer <token>`.
+    metrics_token: str = ""
+
     @property
     def celery_broker_url(self) -> str:
         return self.broker_url or self.redis_url
+
+    @property
+    def metrics_path(self) -> Path:
+        return Path(self.metrics_dir or Path(self.data_dir) / "metrics")
 
     @property
     def uses_redis_broker(self) -> bool:

@@ -69,15 +69,16 @@ def test_dockerfile__locked_runtime_set_and_the_source_tree() -> None:
     assert {".env", ".data", ".venv", "**/__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"} <= ignored
 
 
-def test_procfile__release_web_worker_beat_flower() -> None:
+def test_procfile__release_web_worker_beat_flower_metrics() -> None:
     entries = _procfile()
-    assert set(entries) == {"release", "web", "worker", "beat", "flower"}
+    assert set(entries) == {"release", "web", "worker", "beat", "flower", "metrics"}
     assert "maintenance" in entries["worker"] and "beat" in entries["beat"]
     assert "bootstrap" in entries["release"]
     # honcho sets PORT=5000 for the first process: `make run` passes the configured port as WEB_PORT, and a
     # platform that sets only PORT still gets its own.
     assert "--port ${WEB_PORT:-${PORT:-8000}}" in entries["web"]
     assert "celery" in entries["worker"] and "flower" in entries["flower"]
+    assert "common.cli metrics" in entries["metrics"]
 
 
 def test_env_example__documents_every_setting() -> None:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from common import metrics
 from common.adapters import uvicorn as uvicorn_adapter
 from common.config import Settings, get_settings
 from common.db import Database
@@ -22,6 +23,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    metrics.enable(settings, "web")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db = Database(settings)

@@ -5,6 +5,7 @@ import logging
 from celery import signals
 from celery.schedules import crontab
 
+from common import metrics
 from common.adapters import kombu as kombu_adapter
 from common.config import get_settings
 from common.enrich import describe_ip, describe_user_agent
@@ -29,6 +30,13 @@ if inflight.enabled:
     }
 
 app = celery_app
+
+
+@signals.worker_init.connect
+def _enable_metrics(**_: object) -> None:
+    """The worker's metrics (common/metrics.py): in the worker command only, not beat's or Flower's; prefork pool
+    processes inherit them and write files of their own."""
+    metrics.enable(settings, "worker")
 
 
 @signals.worker_init.connect

@@ -15,6 +15,7 @@ import redis
 from celery import Task
 from celery.exceptions import Reject
 
+from common import metrics
 from common.db import Conn, connect
 from common.event import Batch, from_wire
 from common.inflight import QueuedBatches
@@ -83,6 +84,7 @@ def _store_or_dead_letter(conn: Conn, events: Batch) -> int:
             raise
         except Exception as exc:
             log.exception("event %s cannot be stored; kept in dead_events", event.id)
+            metrics.dead_lettered()
             with conn.transaction():
                 conn.execute(
                     "INSERT INTO dead_events (id, payload, error) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
@@ -108,7 +110,9 @@ def store_batch(events: Batch, task_id: str | None = None) -> int:
     try:
         conn = _db.get()
         try:
+            started = time.perf_counter()
             inserted = _store(conn, events)
+            metrics.stored(len(events), inserted, time.perf_counter() - started)
         except TRANSIENT:
             raise
         except Exception:
@@ -164,9 +168,10 @@ def recover_dropped_batches() -> int:
         try:
             store_batch(events)
         except Reject:
-            return recovered  # the database is down; the next run tries again
+            break  # the database is down; the next run tries again
         _forget(batch_id)
         recovered += 1
+    metrics.recover_run(recovered)
     if recovered:
         log.warning("stored %d batches in flight for longer than the visibility timeout", recovered)
     return recovered

@@ -41,10 +41,11 @@ from web.dashboard.money import money
 from web.dashboard.period import PRESETS, Period, bucket_for, bucket_starts, to_local
 from web.dashboard.queries import JourneyCursor, JourneyFilters
 from web.dashboard.render import is_htmx, render, secured
+from web.dashboard.timing import TimedRoute
 
 MAX_CAMPAIGN_ID = 2**31 - 1
 
-router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False, route_class=TimedRoute)
 
 EVENT_CHOICES = tuple((t.name, t.label) for t in EVENT_TYPES)
 
