@@ -18,13 +18,18 @@ from celery.exceptions import Reject
 from common.db import Conn, connect
 from common.event import Batch, from_wire
 from common.inflight import QueuedBatches
-from common.queue import INGEST_TASK, RECOVER_TASK, RETENTION_TASK
+from common.maintenance import INGEST_TABLES, Policy, maintain, read_stats
+from common.queue import INGEST_TASK, MAINTAIN_TASK, RECOVER_TASK, RETENTION_TASK
 from common.retention import delete_batch
 from common.store import StoreOptions, store_events
 from worker.celery_app import celery_app, inflight, settings
 
 log = logging.getLogger(__name__)
 _STORE_OPTIONS = StoreOptions.of(settings)
+_POLICY = Policy.of(settings)
+# How often the worker reads its tables' statistics to choose how the ingest statement is planned: one catalog
+# query (well under a millisecond) every few seconds, never once per batch.
+_PLAN_CHECK_SECONDS = 2.0
 
 TRANSIENT = (
     psycopg.OperationalError,  # includes QueryCanceled: statement_timeout (see _Database.get) or an admin cancel
@@ -44,6 +49,8 @@ class _Database(threading.local):
     def __init__(self) -> None:
         self.conn: Conn | None = None
         self.failures = 0
+        self.custom_plans: bool | None = None  # plan_cache_mode = force_custom_plan on this connection
+        self.plans_checked_at = 0.0
 
     def get(self) -> Conn:
         if self.conn is None or self.conn.closed or self.conn.broken:
@@ -52,7 +59,31 @@ class _Database(threading.local):
             # is cancelled here instead, and its batch re-queued like any transient failure.
             self.conn.execute("SELECT set_config('statement_timeout', %s, false)",
                               (f"{settings.task_time_limit_seconds}s",))
+            self.custom_plans, self.plans_checked_at = None, 0.0
         return self.conn
+
+    def plan_for_statistics(self, conn: Conn) -> None:
+        """Plan the ingest statement afresh at every run while its tables' statistics are missing or outgrown.
+
+        psycopg prepares the statement after five runs, and PostgreSQL may then keep a generic plan. One made
+        on tables without statistics probes the journeys of a whole campaign and domain for every email click
+        (ix_journeys_campaign_domain_first_seen instead of pk_journeys): its cost grows with the table, ~30 to
+        ~700 ms per 200 events within 40,000 events. Custom plans follow the tables' real sizes but cost ~2 ms
+        more per statement, so only until the maintain_tables job has analysed them (common/maintenance.py);
+        that ANALYZE also makes PostgreSQL drop the cached plan.
+        """
+        now = time.monotonic()
+        if now - self.plans_checked_at < _PLAN_CHECK_SECONDS:
+            return
+        self.plans_checked_at = now
+        stale = _POLICY.plans_are_stale(read_stats(conn, INGEST_TABLES))
+        if stale != self.custom_plans:
+            conn.execute("SELECT set_config('plan_cache_mode', %s, false)",
+                         ("force_custom_plan" if stale else "auto",))
+            if self.custom_plans is not None or stale:
+                log.info("ingest statement: %s", "planned at every run until its tables are analysed" if stale
+                         else "its tables are analysed; its plan may be kept again")
+            self.custom_plans = stale
 
     def failed(self) -> float:
         """Forget the connection; returns how long to wait before the batch is tried again."""
@@ -107,6 +138,7 @@ def store_batch(events: Batch, task_id: str | None = None) -> int:
         events = list({event.id: event for event in events + queued.events}.values())
     try:
         conn = _db.get()
+        _db.plan_for_statistics(conn)
         try:
             inserted = _store(conn, events)
         except TRANSIENT:
@@ -190,10 +222,29 @@ def apply_retention() -> int:
             break  # the next scheduled run carries on
         total += deleted
         if deleted < settings.retention_batch_size:
-            log.info("retention: deleted %d events older than %s", total, cutoff)
+            if total:  # an hourly run that found nothing says nothing
+                log.info("retention: deleted %d events older than %s", total, cutoff)
             return total
         if time.monotonic() > deadline:
             apply_retention.apply_async()
             log.info("retention: deleted %d events so far; continuing in a new task", total)
             return total
     return total
+
+
+_maintenance_db = _Database()  # a connection of its own: the job's statements never share the ingest session
+
+
+@celery_app.task(name=MAINTAIN_TASK, ignore_result=True)
+def maintain_tables() -> int:
+    """Analyse and vacuum the hot tables that need it (common/maintenance.py); returns how many it touched."""
+    try:
+        actions = maintain(_maintenance_db.get(), _POLICY)
+    except TRANSIENT as exc:
+        _maintenance_db.failed()
+        log.warning("table maintenance skipped: %s", exc)  # the next run tries again
+        return 0
+    _maintenance_db.succeeded()
+    for action in actions:
+        log.info("maintenance: %s", action)
+    return len(actions)
