@@ -6,6 +6,7 @@ the test database, a Redis database and queue of the test run's own.
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _RUN = uuid.uuid4().hex[:8]
@@ -170,6 +171,13 @@ def overloaded_web() -> Iterator[str]:
 @pytest.fixture
 def fresh_database() -> Iterator[str]:
     """A brand-new database at the head migration, never analysed, dropped afterwards: yields its SQLAlchemy URL."""
+    with new_database() as url:
+        yield url
+
+
+@contextmanager
+def new_database() -> Iterator[str]:
+    """A brand-new database at the head migration, dropped on leaving: its SQLAlchemy URL."""
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine, pool
