@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     public_base_url: str = ""
 
     # --- running ---
+    # text: lines for a person; json: one object a line with the request's (or task's) id, for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    # One line per HTTP request (method, path without its query, status, duration, request id). Off by default:
+    # the event API's answer costs a few microseconds, and a line per event is what a busy tracker least needs.
+    access_log: bool = False
     # The code that reaches into private parts of kombu, Celery and uvicorn for speed and fixes
     # (common/adapters/). Off (or another version of one of those libraries): their stock code, slower.
     library_adapters: bool = True

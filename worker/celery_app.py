@@ -9,6 +9,7 @@ from common.adapters import kombu as kombu_adapter
 from common.config import get_settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import InflightBatches
+from common.logs import REQUEST_ID, configure_logging
 from common.queue import MAINTAIN_TASK, RECOVER_TASK, RETENTION_TASK, make_celery
 
 settings = get_settings()
@@ -89,3 +90,20 @@ def _quiet_task_lines(**_: object) -> None:
     """
     for name in ("celery.app.trace", "celery.worker.strategy"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+if settings.log_format == "json":
+    @signals.setup_logging.connect
+    def _json_logs(loglevel: int | str | None = None, **_: object) -> None:
+        """LOG_FORMAT=json: Celery leaves logging to us once this signal has a receiver (worker and beat)."""
+        configure_logging(settings, loglevel or logging.INFO)
+        _quiet_task_lines()
+
+    @signals.task_prerun.connect
+    def _task_id_in_logs(task_id: str | None = None, **_: object) -> None:
+        """A task's lines carry its id (for a batch: the id Flower shows) as their request_id."""
+        REQUEST_ID.set(task_id)
+
+    @signals.task_postrun.connect
+    def _task_done(**_: object) -> None:
+        REQUEST_ID.set(None)

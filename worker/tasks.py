@@ -232,19 +232,53 @@ def apply_retention() -> int:
     return total
 
 
-_maintenance_db = _Database()  # a connection of its own: the job's statements never share the ingest session
+class _MaintenanceThread:
+    """Runs the maintain_tables job on a thread and a connection of its own, one run at a time.
+
+    An ANALYZE of a million-event table took 1.4-2.5 s on the development machine (docs/operations.md): run in
+    the task itself, it would hold up every batch behind it on the solo pool. ANALYZE and VACUUM take a lock
+    that the ingest statement's never waits for, so the worker keeps storing meanwhile. A request while a run
+    is under way is folded into one more run after it.
+    """
+
+    def __init__(self) -> None:
+        self._due = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+        self._db = _Database()  # thread-local: its connection is the maintenance thread's alone
+
+    def request(self) -> None:
+        with self._starting:  # started on first use: in each prefork pool process, after the fork
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="maintain-tables", daemon=True)
+                self._thread.start()
+        self._due.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()
+            self._run_once()
+
+    def _run_once(self) -> None:
+        try:
+            actions = maintain(self._db.get(), _POLICY)
+        except TRANSIENT as exc:
+            self._db.failed()
+            log.warning("table maintenance skipped: %s", exc)  # the next run tries again
+            return
+        except Exception:
+            log.exception("table maintenance failed")
+            return
+        self._db.succeeded()
+        for action in actions:
+            log.info("maintenance: %s", action)
+
+
+_maintenance = _MaintenanceThread()
 
 
 @celery_app.task(name=MAINTAIN_TASK, ignore_result=True)
-def maintain_tables() -> int:
-    """Analyse and vacuum the hot tables that need it (common/maintenance.py); returns how many it touched."""
-    try:
-        actions = maintain(_maintenance_db.get(), _POLICY)
-    except TRANSIENT as exc:
-        _maintenance_db.failed()
-        log.warning("table maintenance skipped: %s", exc)  # the next run tries again
-        return 0
-    _maintenance_db.succeeded()
-    for action in actions:
-        log.info("maintenance: %s", action)
-    return len(actions)
+def maintain_tables() -> None:
+    """Analyse and vacuum the hot tables that need it (common/maintenance.py), on the maintenance thread."""
+    _maintenance.request()
