@@ -142,8 +142,8 @@ class Doctor:
         stale = [t.name for t in read_stats(self._conn(), INGEST_TABLES)
                  if policy.needs_analyze(t) and policy.plans_are_stale([t])]
         if stale:
-            return Finding("statistics", "warn", f"{', '.join(stale)} changed by more than their analysed size "
-                           "(or never analysed): ingest plans afresh until the maintain_tables job analyses them; "
+            return Finding("statistics", "warn", f"{', '.join(stale)}: never analysed, or grown to twice "
+                           "their analysed size: ingest plans afresh until the maintain_tables job analyses them; "
                            "if this stays, beat is not running (start it, or run ANALYZE)")
         return Finding("statistics", "ok", "the ingest tables' statistics are fresh")
 

@@ -9,7 +9,7 @@ invalidates the cached plan (PostgreSQL re-plans on the next run), so two things
 - `maintain` (the `maintain_tables` beat job) analyses a table once enough of it changed since its last
   analyse (or it never had one), and vacuums it once enough of it is dead rows;
 - `Policy.plans_are_stale` tells the worker to plan every run afresh (`plan_cache_mode = force_custom_plan`) while
-  a table the ingest statement writes has no statistics, or has changed by more than its analysed size since:
+  a table the ingest statement writes has no statistics, or has grown to twice its analysed size since:
   custom plans cost ~2 ms more per statement, so only until the job has analysed it.
 """
 import logging
@@ -76,8 +76,12 @@ class Policy:
 
     def plans_are_stale(self, ingest_tables: list[TableStats]) -> bool:
         """True while a generic plan of the ingest statement could be one made on missing or outgrown
-        statistics: a table never analysed, or changed by more than its analysed size since."""
-        return any(not t.analysed or t.changed > max(t.analysed_rows, self.analyze_threshold)
+        statistics: a table never analysed, or grown to more than twice its analysed size since.
+
+        Growth, not churn: the small rollup tables (domain_stats, daily_stats) are updated by every batch,
+        but a plan made for their size stays right while their size does.
+        """
+        return any(not t.analysed or t.live > 2 * max(t.analysed_rows, 0) + self.analyze_threshold
                    for t in ingest_tables)
 
 

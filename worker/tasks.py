@@ -63,7 +63,8 @@ class _Database(threading.local):
         return self.conn
 
     def plan_for_statistics(self, conn: Conn) -> None:
-        """Plan the ingest statement afresh at every run while its tables' statistics are missing or outgrown.
+        """Plan the ingest statement afresh at every run while its tables' statistics are missing or outgrown
+        (common/maintenance.py, Policy.plans_are_stale).
 
         psycopg prepares the statement after five runs, and PostgreSQL may then keep a generic plan. One made
         on tables without statistics probes the journeys of a whole campaign and domain for every email click
