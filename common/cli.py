@@ -6,11 +6,15 @@ import argparse
 import os
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common.cli_mend import add_commands
 from common.config import get_settings
+
+if TYPE_CHECKING:
+    from common.doctor import Finding
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -105,6 +109,27 @@ def cmd_queue(args: argparse.Namespace) -> int:
     s = get_settings()
     print(queue_depth(make_celery(s), s))
     return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check settings, services, versions, migrations, maintenance, queue, dead letters and clock; exit 1 on a
+    failure."""
+    from common.doctor import Doctor
+
+    doctor = Doctor(get_settings())
+    try:
+        findings = list(_printed(doctor.findings()))
+    finally:
+        doctor.close()
+    failed = [f for f in findings if f.status == "FAIL"]
+    _say(f"{len(failed)} of {len(findings)} checks failed" if failed else f"all {len(findings)} checks passed")
+    return 1 if failed else 0
+
+
+def _printed(findings: "Iterator[Finding]") -> "Iterator[Finding]":
+    for finding in findings:
+        print(finding, flush=True)
+        yield finding
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -233,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cost-total", default="", help="what it cost in all, e.g. 250 (a list rental, a send)")
     p.add_argument("--cost-per-click", default="", help="what each email click cost, e.g. 0.05")
     add("queue", cmd_queue)
+    add("doctor", cmd_doctor)
     p = add("generate", cmd_generate)
     p.add_argument("--events", type=int, default=10_000_000)
     p.add_argument("--users", type=int, default=1_000_000)

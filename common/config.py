@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(default=5_000, ge=1)
     retention_run_seconds: float = 10.0  # then the job re-queues itself, letting ingest batches in between
     maintenance_queue: str = "maintenance"
+    # The maintain_tables job (common/maintenance.py): how often beat runs it, and PostgreSQL's autovacuum rule
+    # for when a table is analysed (rows changed since the last analyse >= threshold + scale x rows) or
+    # vacuumed (dead rows >= threshold + scale x live rows). It runs whatever the server's autovacuum setting.
+    maintenance_interval_seconds: float = Field(default=10.0, gt=0)
+    maintenance_analyze_threshold: int = Field(default=1_000, ge=0)
+    maintenance_analyze_scale_factor: float = Field(default=0.1, ge=0)
+    maintenance_vacuum_threshold: int = Field(default=1_000, ge=0)
+    maintenance_vacuum_scale_factor: float = Field(default=0.2, ge=0)
     # An email click this many seconds from the same recipient's previous one is a bot ("burst"); 0 = off.
     burst_window_seconds: float = Field(default=10.0, ge=0)
 
@@ -87,6 +95,11 @@ class Settings(BaseSettings):
     public_base_url: str = ""
 
     # --- running ---
+    # text: lines for a person; json: one object a line with the request's (or task's) id, for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    # One line per HTTP request (method, path without its query, status, duration, request id). Off by default:
+    # the event API's answer costs a few microseconds, and a line per event is what a busy tracker least needs.
+    access_log: bool = False
     # The code that reaches into private parts of kombu, Celery and uvicorn for speed and fixes
     # (common/adapters/). Off (or another version of one of those libraries): their stock code, slower.
     library_adapters: bool = True
