@@ -141,8 +141,13 @@ class Load:
         await asyncio.gather(*(sender() for _ in range(self.connections)))
 
 
+# uvicorn closes a keep-alive connection idle for 5 s (its default): a request sent on it just then gets no
+# answer. Like browsers and httpx's pool (keepalive_expiry), the client opens a new connection instead.
+IDLE_REUSE_SECONDS = 4.0
+
+
 class _Connection:
-    """One keep-alive HTTP/1.1 connection; opened on first use and after any failure.
+    """One keep-alive HTTP/1.1 connection; opened on first use, after any failure and after being idle.
 
     A minimal client on purpose: it never retries, so every answer (or its absence) is the server's.
     """
@@ -151,8 +156,11 @@ class _Connection:
         self.host = host
         self.port = port
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._used_at = 0.0
 
     async def get(self, path: str, user_agent: str) -> tuple[int, dict[str, str], bytes]:
+        if self._streams is not None and time.monotonic() - self._used_at > IDLE_REUSE_SECONDS:
+            self.close()
         if self._streams is None:
             self._streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._streams
@@ -163,6 +171,7 @@ class _Connection:
         fields = (line.partition(":") for line in head[1:] if line)
         headers = {name.strip().lower(): value.strip() for name, _, value in fields}
         body = await reader.readexactly(int(headers.get("content-length", "0")))
+        self._used_at = time.monotonic()
         if headers.get("connection", "").lower() == "close":
             self.close()
         return status, headers, body
