@@ -1,4 +1,4 @@
-"""The hosts suite's cluster (one for the module: starting seven hosts takes ~25 s) and its table of runs."""
+"""The hosts suite's cluster (one for the package: starting seven hosts takes ~25 s) and its table of runs."""
 
 import os
 from collections.abc import Callable, Iterator
@@ -12,7 +12,7 @@ from tests.hosts.cluster import Cluster
 REPORTS = pytest.StashKey[list[Report]]()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def cluster() -> Iterator[Cluster]:
     """Seven hosts with the tracker on them; every process and namespace is removed afterwards, pass or fail."""
     assert os.geteuid() == 0, "the hosts suite needs root: it creates network namespaces (ip netns)"
