@@ -2,7 +2,7 @@
 
     client  10.77.0.100  the test's load and checks
     db      10.77.0.2    a throwaway PostgreSQL (initdb); with `slow_db_link`, behind tests/chaos/proxy.py
-    broker  10.77.0.3    Redis with AOF
+    broker  10.77.0.3    Redis with AOF, or a throwaway RabbitMQ node
     web-a   10.77.0.11   the Procfile's web line (uvicorn, 2 workers)
     web-b   10.77.0.12   the same
     worker-a 10.77.0.21  the Procfile's worker line, and its beat line
@@ -19,12 +19,14 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
 from tests.chaos.services import Postgres, Proxy, Redis
 from tests.conftest import service_env
-from tests.hosts.network import Host, Network
+from tests.hosts.network import SUBNET, Host, Network
+from tests.hosts.rabbitmq import RabbitMQ
 from tests.services import BIN, ROOT, Process, wait_until
 
 WEB_PORT = 8000
@@ -46,7 +48,8 @@ def procfile_command(name: str) -> str:
 class Cluster:
     """Started by start(); destroy() stops every process and removes every namespace, in any state."""
 
-    def __init__(self, *, slow_db_link: bool = False) -> None:
+    def __init__(self, *, broker: Literal["redis", "rabbitmq"] = "redis", slow_db_link: bool = False) -> None:
+        self.broker = broker
         self.slow_db_link = slow_db_link
         self.queue = f"hosts_{uuid.uuid4().hex[:8]}"
         self.tmp = Path(tempfile.mkdtemp(prefix="hosts-"))
@@ -55,6 +58,7 @@ class Cluster:
         self.pg: Postgres | None = None
         self.db_link: Proxy | None = None
         self.redis: Redis | None = None
+        self.rabbitmq: RabbitMQ | None = None
         self.procs: dict[str, Process] = {}
         self.logs_to_remove: list[Path] = []
         self.env: dict[str, str] = {}
@@ -79,12 +83,18 @@ class Cluster:
         if self.slow_db_link:
             self.db_link = Proxy(5433, host=db, port=5432)
             self.logs_to_remove.append(self.db_link.proc.log_path)
-        self.redis = Redis(self["broker"])
-        self.redis.start()
+        if self.broker == "redis":
+            self.redis = Redis(self["broker"])
+            self.redis.start()
+            brokers = {"REDIS_URL": self.redis.url(), "BROKER_URL": ""}
+        else:
+            self.rabbitmq = RabbitMQ(self["broker"])
+            self.rabbitmq.start()
+            # No Redis anywhere: REDIS_URL names a host that does not exist, so any use of it would show.
+            brokers = {"REDIS_URL": f"redis://{SUBNET}.254:6379/0", "BROKER_URL": self.rabbitmq.url}
         self.env = service_env(
             DATABASE_URL=f"postgresql+psycopg://postgres@{db.address}:5432/tracker",
-            REDIS_URL=self.redis.url(),
-            BROKER_URL="",
+            **brokers,
             INGEST_QUEUE=self.queue,
             MAINTENANCE_QUEUE=f"{self.queue}_maintenance",
             BROKER_VISIBILITY_TIMEOUT_SECONDS=str(VISIBILITY_TIMEOUT),
@@ -147,7 +157,12 @@ class Cluster:
         return int(row[0])
 
     def queue_drained(self) -> bool:
-        """No batch waits in the queue, none is held unacknowledged, none is recorded as in flight."""
+        """No batch waits in the queue, none is held unacknowledged, none is recorded as in flight.
+
+        RabbitMQ: none waits (what a worker holds unacknowledged needs rabbitmqctl, seconds a call here).
+        """
+        if self.rabbitmq is not None:
+            return self.rabbitmq.ready_messages(self.queue, self["client"]) == 0
         assert self.redis is not None
         return self.redis.call(lambda client: client.llen(self.queue) == 0 and client.hlen("unacked") == 0
                                and client.zcard(f"{self.queue}.inflight") == 0)
@@ -165,6 +180,8 @@ class Cluster:
             self.db_link.destroy()
         if self.redis is not None:
             self.redis.destroy()
+        if self.rabbitmq is not None:
+            self.rabbitmq.destroy()
         if self.pg is not None:
             self.pg.destroy()
         self.net.destroy()  # whatever is left on a host is killed with it

@@ -50,8 +50,11 @@ class Host:
     _thread: ThreadPoolExecutor | None = field(default=None, repr=False)
 
     def wrap(self, argv: list[str]) -> list[str]:
-        """A command line that runs `argv` on this host (`ip netns exec` execs it: the pid is the command's)."""
-        return ["ip", "netns", "exec", self.netns, *argv]
+        """A command line that runs `argv` on this host, with the host's name as its hostname (Celery names a
+        worker after it; two workers named alike collide on RabbitMQ). `ip netns exec`, `unshare` (no --fork)
+        and the shell's `exec` each exec the next: the pid is the command's."""
+        rename = 'hostname "$0" && exec "$@"'
+        return ["ip", "netns", "exec", self.netns, "unshare", "--uts", "sh", "-c", rename, self.name, *argv]
 
     def call(self, fn: Callable[..., T], *args: object) -> T:
         """fn(*args) on a thread of this host: any socket it opens belongs to the host's network."""
