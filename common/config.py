@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     queue_depth_check_seconds: float = 1.0
     broker_publish_timeout_seconds: float = 5.0
     retry_after_seconds: int = 5
-    campaign_cache_seconds: float = 60.0
+    # Every web process reads the campaigns' change counter this often (off the request path) and reloads its
+    # campaign cache when it moved: a campaign deleted or edited on one host is seen on every host within it.
+    campaign_check_seconds: float = Field(default=1.0, gt=0)
     campaign_miss_cache_seconds: float = 2.0
     max_extra_params: int = 50
     max_extra_key_length: int = 64

@@ -19,6 +19,8 @@ inflight = InflightBatches(settings)
 
 kombu_adapter.install(settings)  # kombu's Redis transport and JSON decoder fixed, unless off (stock kombu)
 celery_app.conf.include = ["worker.tasks"]
+# Each run claimed in the database before it is sent: a second beat on another host sends nothing twice.
+celery_app.conf.beat_scheduler = "worker.beat:ClaimingScheduler"
 celery_app.conf.beat_schedule = {
     # Hourly: cheap when there is nothing to delete (a BRIN index scan), and old data never piles up.
     "retention": {"task": RETENTION_TASK, "schedule": crontab(minute=17)},

@@ -1,60 +1,86 @@
 """Which campaign ids exist and their offer URLs, cached in the web process: validating `cid` and sending a
-tracking link's click on to its offer rarely cost a query."""
+tracking link's click on to its offer rarely cost a query.
+
+Every web process on every host keeps its own copy, kept current by a change counter in PostgreSQL
+(`change_counters`, bumped by a trigger on `campaigns`, migration 0014): every CAMPAIGN_CHECK_SECONDS one
+request starts a read of that one row in the background, and the cache reloads when it moved. A campaign
+deleted or edited through any host is seen by every host within CAMPAIGN_CHECK_SECONDS (plus the reload).
+"""
 import asyncio
+import logging
 import time
 
 from common.db import Conn, Database
 
+log = logging.getLogger(__name__)
 _MAX_MISSES = 10_000
 
 
-def _all_offers(conn: Conn) -> dict[int, str]:
-    return dict(conn.execute("SELECT id, offer_url FROM campaigns").fetchall())
+def _version(conn: Conn) -> int:
+    row = conn.execute("SELECT value FROM change_counters WHERE name = 'campaigns'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _load(conn: Conn) -> tuple[int, dict[int, str]]:
+    """The counter, then the campaigns: a change in between reloads once more at the next check, never less."""
+    version = _version(conn)
+    offers = conn.execute("SELECT id, offer_url FROM campaigns WHERE deleted_at IS NULL").fetchall()
+    return version, dict(offers)
 
 
 def _offer(conn: Conn, campaign_id: int) -> str | None:
-    row = conn.execute("SELECT offer_url FROM campaigns WHERE id = %s", (campaign_id,)).fetchone()
+    row = conn.execute("SELECT offer_url FROM campaigns WHERE id = %s AND deleted_at IS NULL",
+                       (campaign_id,)).fetchone()
     return None if row is None else str(row[0])
 
 
 class CampaignCache:
-    """Known ids with their offer URLs, reloaded every `ttl` seconds so deleted campaigns drop out and edited
-    offers are picked up. (Offer URLs are at most 2 KB: even thousands of campaigns are a few MB.)
+    """Known ids with their offer URLs (at most 2 KB each: even thousands of campaigns are a few MB).
 
-    An id not in the set is looked up on its own (a campaign created a moment ago is found at once);
-    an id that does not exist is remembered for `miss_ttl` seconds, so repeats of a bogus id cost nothing.
+    A deleted campaign (marked, even before it is purged) is unknown. An id not in the set is looked up on its
+    own (a campaign created a moment ago is found at once); an id that does not exist is remembered for
+    `miss_ttl` seconds, so repeats of a bogus id cost nothing.
     """
 
-    def __init__(self, db: Database, ttl: float, miss_ttl: float) -> None:
+    def __init__(self, db: Database, check_seconds: float, miss_ttl: float) -> None:
         self._db = db
-        self._ttl = ttl
+        self._check_seconds = check_seconds
         self._miss_ttl = miss_ttl
         self._known: dict[int, str] = {}
         self._misses: dict[int, float] = {}
-        self._loaded_at = float("-inf")
-        self._loading: asyncio.Future[dict[int, str]] | None = None
+        self._version: int | None = None  # None until the first load
+        self._checked_at = float("-inf")
+        self._checking: asyncio.Future[None] | None = None
 
-    async def _reload(self) -> None:
-        # Concurrent requests share one reload.
-        if self._loading is None:
-            self._loading = asyncio.ensure_future(self._db.run(_all_offers))
-        loading = self._loading
+    async def _check(self) -> None:
+        """Reload when the change counter moved; on a database error keep what is known (and retry later)."""
         try:
-            self._known = await asyncio.shield(loading)
-            self._loaded_at = time.monotonic()
-            self._misses.clear()
+            if self._version is None or await self._db.run(_version) != self._version:
+                self._version, self._known = await self._db.run(_load)
+                self._misses.clear()
         finally:
-            if self._loading is loading:
-                self._loading = None
+            self._checking = None
+
+    def _check_if_due(self) -> None:
+        # The request that finds the check due starts it and goes on with what is known: no request waits.
+        now = time.monotonic()
+        if now - self._checked_at > self._check_seconds and self._checking is None:
+            self._checked_at = now
+            self._checking = asyncio.ensure_future(self._check())
+            self._checking.add_done_callback(_log_failure)
 
     async def offer_url(self, campaign_id: int) -> str | None:
         """The campaign's offer URL, or None when there is no such campaign."""
-        now = time.monotonic()
-        if now - self._loaded_at > self._ttl:
-            await self._reload()
+        if self._version is None:  # the first request waits for the first load (concurrent ones share it)
+            self._check_if_due()
+            if self._checking is not None:
+                await asyncio.shield(self._checking)
+        else:
+            self._check_if_due()
         offer = self._known.get(campaign_id)
         if offer is not None:
             return offer
+        now = time.monotonic()
         if self._misses.get(campaign_id, 0.0) > now:
             return None
         offer = await self._db.run(_offer, campaign_id)
@@ -68,6 +94,13 @@ class CampaignCache:
 
     async def exists(self, campaign_id: int) -> bool:
         # Every event asks: the common answer without a second coroutine (as fast as the old set of ids).
-        if campaign_id in self._known and time.monotonic() - self._loaded_at <= self._ttl:
+        if campaign_id in self._known:
+            if time.monotonic() - self._checked_at > self._check_seconds:
+                self._check_if_due()
             return True
         return await self.offer_url(campaign_id) is not None
+
+
+def _log_failure(check: "asyncio.Future[None]") -> None:
+    if not check.cancelled() and check.exception() is not None:
+        log.warning("campaign cache not checked (kept as it was): %s", check.exception())
