@@ -271,6 +271,8 @@ class WebhookDelivery(Base):
     latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text(UTC_NOW))
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Retries go on until then: set at the first attempt, and again by a redelivery.
+    retry_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
     __table_args__ = (

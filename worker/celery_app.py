@@ -9,17 +9,20 @@ from common.adapters import kombu as kombu_adapter
 from common.config import get_settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import InflightBatches
-from common.queue import RECOVER_TASK, RETENTION_TASK, make_celery
+from common.queue import RECOVER_TASK, RETENTION_TASK, WEBHOOK_TASK, make_celery
 
 settings = get_settings()
 celery_app = make_celery(settings)
 inflight = InflightBatches(settings)
 
 kombu_adapter.install(settings)  # kombu's Redis transport and JSON decoder fixed, unless off (stock kombu)
-celery_app.conf.include = ["worker.tasks"]
+celery_app.conf.include = ["worker.tasks", "worker.webhooks"]
 celery_app.conf.beat_schedule = {
     # Hourly: cheap when there is nothing to delete (a BRIN index scan), and old data never piles up.
     "retention": {"task": RETENTION_TASK, "schedule": crontab(minute=17)},
+    # One indexed query when nothing is due; a tick the webhook worker has not taken by the next one is dropped.
+    "webhooks": {"task": WEBHOOK_TASK, "schedule": settings.webhook_poll_seconds,
+                 "options": {"expires": settings.webhook_poll_seconds}},
 }
 if inflight.enabled:
     # Two Redis reads when there is nothing to recover; a run that waited longer than the period is dropped.

@@ -57,6 +57,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), server_default=sa.text("(now() AT TIME ZONE 'UTC')"),
                   nullable=False),
         sa.Column("last_attempt_at", sa.DateTime(), nullable=True),
+        # Retries go on until then: set at the first attempt, and again by a redelivery.
+        sa.Column("retry_until", sa.DateTime(), nullable=True),
         sa.Column("delivered_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_deliveries"),
     )
