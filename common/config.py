@@ -80,6 +80,24 @@ class Settings(BaseSettings):
     # An email click this many seconds from the same recipient's previous one is a bot ("burst"); 0 = off.
     burst_window_seconds: float = Field(default=10.0, ge=0)
 
+    # --- webhooks (worker/webhooks.py; docs/api.md#webhooks) ---
+    webhook_queue: str = "webhooks"
+    # How often the webhook worker looks for deliveries that are due (a Celery beat entry).
+    webhook_poll_seconds: float = Field(default=2.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Retries wait base x 2^(attempt-1), at most max, and go on for the retry window (then "failed").
+    webhook_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_window_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # Deliveries sent at once by one worker (concurrently; a slow receiver holds up only its own).
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    # A PEM file of extra certificate authorities to trust for receivers (a private CA); empty: the usual ones.
+    webhook_ca_bundle: str = ""
+    # http:// receivers (development only) and receivers on private, loopback or link-local addresses (tests,
+    # development: refused in production, so that a webhook cannot reach into the tracker's own network).
+    webhook_allow_http: bool = False
+    webhook_allow_private_targets: bool = False
+
     # --- money ---
     # A new campaign's currency (ISO 4217), editable on its form while the campaign has no revenue.
     default_currency: str = "USD"
@@ -171,6 +189,8 @@ class Settings(BaseSettings):
     def _refuse_placeholder_secrets(self) -> "Settings":
         if self.environment == "production" and not self.flower_password:
             raise ValueError("FLOWER_PASSWORD must be set in production")
+        if self.environment == "production" and (self.webhook_allow_http or self.webhook_allow_private_targets):
+            raise ValueError("WEBHOOK_ALLOW_HTTP and WEBHOOK_ALLOW_PRIVATE_TARGETS are for development only")
         return self
 
 

@@ -11,14 +11,14 @@ from common.config import get_settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import InflightBatches
 from common.logs import REQUEST_ID, configure_logging
-from common.queue import MAINTAIN_TASK, RECOVER_TASK, RETENTION_TASK, make_celery
+from common.queue import MAINTAIN_TASK, RECOVER_TASK, RETENTION_TASK, WEBHOOK_TASK, make_celery
 
 settings = get_settings()
 celery_app = make_celery(settings)
 inflight = InflightBatches(settings)
 
 kombu_adapter.install(settings)  # kombu's Redis transport and JSON decoder fixed, unless off (stock kombu)
-celery_app.conf.include = ["worker.tasks"]
+celery_app.conf.include = ["worker.tasks", "worker.webhooks"]
 # Each run claimed in the database before it is sent: a second beat on another host sends nothing twice.
 celery_app.conf.beat_scheduler = "worker.beat:ClaimingScheduler"
 celery_app.conf.beat_schedule = {
@@ -28,6 +28,9 @@ celery_app.conf.beat_schedule = {
     # period is dropped, since the next one reads fresher statistics anyway.
     "maintain-tables": {"task": MAINTAIN_TASK, "schedule": settings.maintenance_interval_seconds,
                         "options": {"expires": settings.maintenance_interval_seconds}},
+    # One indexed query when nothing is due; a tick the webhook worker has not taken by the next one is dropped.
+    "webhooks": {"task": WEBHOOK_TASK, "schedule": settings.webhook_poll_seconds,
+                 "options": {"expires": settings.webhook_poll_seconds}},
 }
 if inflight.enabled:
     # Two Redis reads when there is nothing to recover; a run that waited longer than the period is dropped.

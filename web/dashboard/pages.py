@@ -422,7 +422,8 @@ def export_journeys(db: Db, session: DbSession, campaign: CampaignDep, period: P
 @router.get("/campaign/{campaign_id:int}/edit")
 def edit_page(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
     form = {"name": campaign.name, "offer_url": campaign.offer_url, "currency": campaign.currency,
-            "cost_total": _amount_text(campaign.cost_total), "cost_per_click": _amount_text(campaign.cost_per_click)}
+            "cost_total": _amount_text(campaign.cost_total), "cost_per_click": _amount_text(campaign.cost_per_click),
+            "id_links": "1" if campaign.id_links else "0"}
     return render(request, "edit.html", _edit_context(session, campaign, form, {}))
 
 
@@ -441,16 +442,20 @@ def _edit_context(session: DbSession, campaign: Campaign, form: dict[str, str],
 
 @router.post("/campaign/{campaign_id:int}/edit", dependencies=[Depends(require_csrf)])
 def edit(request: Request, session: DbSession, campaign: CampaignDep, name: FormText = "", offer_url: FormText = "",
-         currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "") -> Response:
-    """Save the name, offer URL, costs and (while it has no revenue) the currency; errors come back inline,
-    like the create form's. The costs apply to the whole campaign, every range included."""
+         currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "",
+         id_links: Annotated[str | None, Form(max_length=1)] = None) -> Response:
+    """Save the name, offer URL, costs and (while it has no revenue) the currency, and whether old /r/<id>
+    links still redirect (left alone when the form does not say); errors come back inline, like the create
+    form's. The costs apply to the whole campaign, every range included."""
     try:
         update_campaign(session=session, campaign=campaign, name=name, offer_url=offer_url,
-                        money=_money(currency, cost_total, cost_per_click))
+                        money=_money(currency, cost_total, cost_per_click),
+                        id_links=None if id_links is None else id_links == "1")
     except CampaignError as exc:
         session.rollback()
         form = {"name": name, "offer_url": offer_url, "currency": currency or campaign.currency,
-                "cost_total": cost_total, "cost_per_click": cost_per_click}
+                "cost_total": cost_total, "cost_per_click": cost_per_click,
+                "id_links": id_links or ("1" if campaign.id_links else "0")}
         context = _edit_context(session, campaign, form, exc.errors)
         template = "partials/campaign_form.html" if is_htmx(request) else "edit.html"
         return render(request, template, context, status_code=422)

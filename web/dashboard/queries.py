@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.enrich import ENRICH_KEY
-from common.models import Campaign, DomainStats, Event, HourlyStats, Journey, counter
+from common.models import Campaign, DomainStats, Event, HourlyStats, Journey, WebhookDelivery, counter
 from common.vocabulary import (
     ALL,
     AMOUNT_COUNTERS,
@@ -396,3 +396,13 @@ def export_journeys_query(*, session: Session, campaign_id: int, filters: Journe
         .where(*_journey_conditions(session, campaign_id, filters, period))
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
     )
+
+
+WEBHOOK_LOG_SIZE = 20
+
+
+def webhook_deliveries(*, session: Session, campaign_id: int,
+                       limit: int = WEBHOOK_LOG_SIZE) -> list[WebhookDelivery]:
+    """The campaign's latest webhook deliveries, newest first (ix_webhook_deliveries_campaign)."""
+    return list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.campaign_id == campaign_id)
+                                .order_by(WebhookDelivery.id.desc()).limit(limit)))
