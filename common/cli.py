@@ -8,9 +8,11 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from common.config import get_settings
+from common.roles import ROLES
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -89,12 +91,53 @@ def cmd_user(args: argparse.Namespace) -> int:
     password = args.password or getpass.getpass(f"password for {args.username}: ")
     try:
         with get_session() as session:
-            _, created = upsert_user(session=session, username=args.username, password=password)
+            _, created = upsert_user(session=session, username=args.username, password=password, role=args.role)
     except UserError as exc:
         _say(f"error: {exc}")
         return 2
     _say(f"user {args.username!r} {'created' if created else 'updated'}")
     return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """API tokens: create (printed once, alone on the last line), list, revoke."""
+    from common.db import get_session
+    from common.tokens import TokenError, create_token, list_tokens, revoke_token
+    from common.users import get_by_username
+
+    with get_session() as session:
+        if args.action == "create":
+            user = get_by_username(session=session, username=args.user)
+            if user is None or not user.is_active:
+                _say(f"error: no active user {args.user!r}")
+                return 2
+            try:
+                row, token = create_token(session=session, user=user, scope=args.scope, name=args.name or "",
+                                          expires_at=args.expires)
+            except TokenError as exc:
+                _say(f"error: {exc}")
+                return 2
+            _say(f"token {row.id} ({row.scope}) for {user.username!r}: shown once, store it now")
+            print(token)
+        elif args.action == "list":
+            for t in list_tokens(session=session):
+                expires = t.expires_at.isoformat(" ", "minutes") if t.expires_at else "never"
+                used = t.last_used_at.isoformat(" ", "minutes") if t.last_used_at else "never"
+                print(f"{t.id}\t{t.username}\t{t.scope}\t{t.name}\texpires {expires}\tlast used {used}")
+        elif not revoke_token(session=session, token_id=args.id):
+            _say(f"error: no token {args.id}")
+            return 2
+        else:
+            _say(f"token {args.id} revoked")
+    return 0
+
+
+def _future_day(text: str) -> datetime:
+    """An expiry given as YYYY-MM-DD: the token works until that day starts (UTC)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
 
 
 def cmd_create_campaign(args: argparse.Namespace) -> int:
@@ -226,6 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("user", cmd_user)
     p.add_argument("username")
     p.add_argument("--password", help="omit to be asked (keeps it out of shell history)")
+    p.add_argument("--role", choices=list(ROLES), help="admin, editor or viewer (new users: admin)")
+    p = add("token", cmd_token)
+    actions = p.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a token and print it (alone on the last line)")
+    create.add_argument("--user", required=True, help="the user the token acts for")
+    create.add_argument("--scope", required=True, choices=["read", "write"])
+    create.add_argument("--name", help="a label, e.g. the tool that uses it")
+    create.add_argument("--expires", type=_future_day, help="YYYY-MM-DD: refused from then on (UTC)")
+    actions.add_parser("list", help="every token: id, user, scope, name, expiry, last use")
+    actions.add_parser("revoke", help="delete a token by its id").add_argument("id", type=int)
     p = add("create-campaign", cmd_create_campaign)
     p.add_argument("name")
     p.add_argument("offer_url")

@@ -1,12 +1,14 @@
-"""Dashboard users: argon2 password hashes, created by the CLI or from TRACKER_ADMIN_* settings."""
+"""Dashboard users: argon2 password hashes and roles (common/roles.py), created by the CLI, from TRACKER_ADMIN_*
+settings, or by an admin on the users page."""
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from common.models import User
+from common.models import AuthSession, User
+from common.roles import DEFAULT_ROLE, ROLES
 
 # OWASP's argon2id recommendation (19 MiB, 2 passes): the library default takes 64 MiB per hash, which
 # would double a web process's memory at every sign-in. Older hashes are re-hashed at their next sign-in.
@@ -19,6 +21,7 @@ def _dummy_hash() -> str:
     return _hasher.hash("not-a-real-password")
 
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a megabyte form field should not be hashed
 
 
 class UserError(ValueError):
@@ -29,23 +32,79 @@ def get_by_username(*, session: Session, username: str) -> User | None:
     return session.scalars(select(User).where(User.username == username.strip().lower())).first()
 
 
-def upsert_user(*, session: Session, username: str, password: str) -> tuple[User, bool]:
-    """Create the user or set its password; returns (user, created)."""
-    name = username.strip().lower()
-    if not name or len(name) > 150:
-        raise UserError("username must be 1-150 characters")
+def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"password must be at most {MAX_PASSWORD_LENGTH} characters")
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise UserError(f"role must be one of: {', '.join(ROLES)}")
+
+
+def upsert_user(*, session: Session, username: str, password: str, role: str | None = None) -> tuple[User, bool]:
+    """Create the user (with `role`, by default DEFAULT_ROLE) or set its password (and `role`, when given);
+    returns (user, created)."""
+    name = username.strip().lower()
+    if not name or len(name) > 150 or any(c.isspace() or not c.isprintable() for c in name):
+        raise UserError("username must be 1-150 characters, without spaces")
+    _check_password(password)
+    if role is not None:
+        _check_role(role)
     user = get_by_username(session=session, username=name)
     created = user is None
     if user is None:
-        user = User(username=name, password_hash=_hasher.hash(password))
+        user = User(username=name, password_hash=_hasher.hash(password), role=role or DEFAULT_ROLE)
         session.add(user)
     else:
         user.password_hash = _hasher.hash(password)
         user.is_active = True
+        if role is not None:
+            user.role = role
     session.flush()
     return user, created
+
+
+def list_users(*, session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def get_user(*, session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def set_password(*, session: Session, user: User, password: str, keep_session: str | None = None) -> None:
+    """A new password (own, or reset by an admin); the user's sessions end, but for `keep_session` (the token
+    hash of the session that changed its own password)."""
+    _check_password(password)
+    user.password_hash = _hasher.hash(password)
+    session.execute(delete(AuthSession).where(AuthSession.user_id == user.id,
+                                              AuthSession.token_hash != (keep_session or "")))
+    session.flush()
+
+
+def set_role(*, session: Session, user: User, role: str) -> None:
+    _check_role(role)
+    user.role = role
+    session.flush()
+
+
+def set_active(*, session: Session, user: User, active: bool) -> None:
+    """Disable (signed out everywhere, tokens refused) or enable a user."""
+    user.is_active = active
+    if not active:
+        session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
+    session.flush()
+
+
+def check_password(*, user: User, password: str) -> bool:
+    """Whether `password` is the user's (to confirm a change of one's own)."""
+    try:
+        return bool(_hasher.verify(user.password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:

@@ -12,6 +12,7 @@ from common.adapters import uvicorn as uvicorn_adapter
 from common.config import Settings, get_settings
 from common.db import Database
 from web import health
+from web.api import install as install_api
 from web.dashboard.routes import install as install_dashboard
 from web.ingest import api, pixel, postback, redirect
 from web.ingest.fastpath import EventFastPath
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_dashboard(app)
+    install_api(app, settings)
     return app
 
 

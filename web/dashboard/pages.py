@@ -37,8 +37,8 @@ from web.dashboard.chart import build_chart
 from web.dashboard.counts import Counts, total
 from web.dashboard.deps import Db, DbSession
 from web.dashboard.export import csv_download
-from web.dashboard.money import money
-from web.dashboard.period import PRESETS, Period, bucket_for, bucket_starts, to_local
+from web.dashboard.figures import campaign_figures, campaign_timeline
+from web.dashboard.period import PRESETS, Period
 from web.dashboard.queries import JourneyCursor, JourneyFilters
 from web.dashboard.render import is_htmx, render, secured
 
@@ -289,17 +289,13 @@ def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFi
 def _chart_context(request: Request, session: DbSession, campaign: Campaign, period: Period,
                    all_counts: bool, revenue: bool = False) -> dict[str, Any]:
     settings = request.app.state.settings
-    start, end = period.bounds(first_hour=queries.first_hour(session=session, campaign_id=campaign.id),
-                               now=utc_now())
-    bucket = bucket_for(start, end)
-    counts = queries.timeline(session=session, campaign_id=campaign.id, start=start, end=end, bucket=bucket,
-                              tz=settings.dashboard_timezone)
-    # The chart's columns are the local hours / days / weeks the interval covers.
-    starts = bucket_starts(to_local(start, settings.timezone), to_local(end, settings.timezone), bucket)
+    timeline = campaign_timeline(session=session, campaign=campaign, period=period,
+                                 zone=settings.dashboard_timezone, now=utc_now())
     chart_path = f"/campaign/{campaign.id}/chart"
     keep = _kept_params(request, "revenue")
     return {
-        "chart": build_chart(starts, counts, bucket, all_counts=all_counts, zone=settings.dashboard_timezone,
+        "chart": build_chart(timeline.starts, timeline.counts, timeline.bucket, all_counts=all_counts,
+                             zone=settings.dashboard_timezone,
                              revenue_in=campaign.currency if revenue else None),
         # The fragment's own URL (it polls it), and the same with the revenue switched the other way.
         "chart_url": _url(chart_path, [*keep, *([("revenue", "1")] if revenue else [])]),
@@ -309,13 +305,9 @@ def _chart_context(request: Request, session: DbSession, campaign: Campaign, per
 
 def _stats_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool,
                    totals: Counts | None = None) -> dict[str, Any]:
-    totals = totals or queries.campaign_totals(session=session, campaign_id=campaign.id, period=period)
-    shown = totals.shown(all_counts)
-    # The fixed cost is spread over all the campaign's email clicks (web/dashboard/money.py): a range needs them.
-    everything = shown if period.is_all else queries.campaign_totals(session=session, campaign_id=campaign.id)
-    figures = money(campaign, revenue=shown.revenue, clicks=shown.entry.events,
-                    all_clicks=everything.shown(all_counts).entry.events, whole=period.is_all)
-    return {"campaign": campaign, "totals": shown, "all_totals": totals, "money": figures}
+    figures = campaign_figures(session=session, campaign=campaign, period=period, all_counts=all_counts,
+                               totals=totals)
+    return {"campaign": campaign, "totals": figures.shown, "all_totals": figures.totals, "money": figures.money}
 
 
 def _domains_context(all_counts: bool, domains: list[queries.DomainRow]) -> dict[str, Any]:

@@ -38,7 +38,8 @@ async def _campaign_not_found(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Browsers get the 404 page; API clients (and every other status) keep FastAPI's JSON answer."""
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 404 and "text/html" in request.headers.get("accept", ""):
+    api = request.url.path.startswith("/api/")
+    if exc.status_code == 404 and not api and "text/html" in request.headers.get("accept", ""):
         return render(request, "404.html", {"message": "There is no page at this address."}, status_code=404)
     return await http_exception_handler(request, exc)
 
