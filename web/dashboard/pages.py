@@ -24,7 +24,7 @@ from common.models import Campaign
 from common.money import currencies
 from common.vocabulary import EVENT_TYPES
 from web.dashboard import queries
-from web.dashboard.auth import current_user, require_csrf
+from web.dashboard.auth import EDIT, EDIT_PAGE, current_user
 from web.dashboard.campaign_table import (
     COLUMNS,
     DEFAULT_SORT,
@@ -223,7 +223,7 @@ def campaigns_table(request: Request, session: DbSession, period: PeriodDep, cou
     return render(request, "partials/campaigns_table.html", context, headers=headers)
 
 
-@router.get("/create")
+@router.get("/create", dependencies=EDIT_PAGE)
 def create_page(request: Request) -> Response:
     form = {"currency": request.app.state.settings.default_currency}
     return render(request, "create.html", _form_context(form, {}))
@@ -241,7 +241,7 @@ def _money(currency: str, cost_total: str, cost_per_click: str) -> CampaignMoney
     return CampaignMoney(currency=currency or None, cost_total=cost_total, cost_per_click=cost_per_click)
 
 
-@router.post("/campaigns", dependencies=[Depends(require_csrf)])
+@router.post("/campaigns", dependencies=EDIT)
 def create(request: Request, session: DbSession, name: FormText = "", offer_url: FormText = "",
            currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "") -> Response:
     """Create a campaign; HTMX gets the form back with inline errors, or is sent on to the new campaign."""
@@ -410,7 +410,7 @@ def export_journeys(db: Db, session: DbSession, campaign: CampaignDep, period: P
 
 # --- manage: edit, archive, delete ----------------------------------------------------------------------
 
-@router.get("/campaign/{campaign_id:int}/edit")
+@router.get("/campaign/{campaign_id:int}/edit", dependencies=EDIT_PAGE)
 def edit_page(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
     form = {"name": campaign.name, "offer_url": campaign.offer_url, "currency": campaign.currency,
             "cost_total": _amount_text(campaign.cost_total), "cost_per_click": _amount_text(campaign.cost_per_click)}
@@ -430,7 +430,7 @@ def _edit_context(session: DbSession, campaign: Campaign, form: dict[str, str],
             "action": f"/campaign/{campaign.id}/edit", "submit_label": "Save Changes"}
 
 
-@router.post("/campaign/{campaign_id:int}/edit", dependencies=[Depends(require_csrf)])
+@router.post("/campaign/{campaign_id:int}/edit", dependencies=EDIT)
 def edit(request: Request, session: DbSession, campaign: CampaignDep, name: FormText = "", offer_url: FormText = "",
          currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "") -> Response:
     """Save the name, offer URL, costs and (while it has no revenue) the currency; errors come back inline,
@@ -449,7 +449,7 @@ def edit(request: Request, session: DbSession, campaign: CampaignDep, name: Form
     return _go_to(request, f"/campaign/{campaign.id}")
 
 
-@router.post("/campaign/{campaign_id:int}/archive", dependencies=[Depends(require_csrf)])
+@router.post("/campaign/{campaign_id:int}/archive", dependencies=EDIT)
 def archive(request: Request, session: DbSession, campaign: CampaignDep,
             archived: Annotated[bool, Form()] = True) -> Response:
     """Archive (or bring back) a campaign. Archived campaigns keep accepting and counting events."""
@@ -458,7 +458,7 @@ def archive(request: Request, session: DbSession, campaign: CampaignDep,
     return _go_to(request, f"/campaign/{campaign.id}")
 
 
-@router.get("/campaign/{campaign_id:int}/delete")
+@router.get("/campaign/{campaign_id:int}/delete", dependencies=EDIT_PAGE)
 def delete_page(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
     """The confirmation: what deleting removes, and that it cannot be undone."""
     totals = queries.campaign_totals(session=session, campaign_id=campaign.id)
@@ -470,7 +470,7 @@ def _purge_in_background(db: Database) -> None:
         purge_deleted_campaigns(conn)
 
 
-@router.post("/campaign/{campaign_id:int}/delete", dependencies=[Depends(require_csrf)])
+@router.post("/campaign/{campaign_id:int}/delete", dependencies=EDIT)
 def delete(request: Request, db: Db, session: DbSession, campaign: CampaignDep,
            background: BackgroundTasks) -> Response:
     """Hide the campaign at once; its events, journeys and stats are removed in batches after the answer."""
