@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from common.campaigns import CampaignError, Money, create_campaign, set_archived, update_campaign
 from common.models import Campaign
-from web.api.auth import READ, WRITE
+from web.api.auth import READ, WRITE, TokenRoute
 from web.api.params import CampaignParam, CountsParam, PeriodParam
 from web.api.schemas import (
     ERROR_EXAMPLES,
@@ -22,8 +22,11 @@ from web.api.schemas import (
 from web.dashboard.campaign_table import DEFAULT_SORT, DESCENDING_FIRST, SORTS, TableQuery, campaign_table
 from web.dashboard.deps import DbSession
 
-reader = APIRouter(prefix="/api/v1", tags=["campaigns"], dependencies=READ, responses=ERROR_EXAMPLES)
-writer = APIRouter(prefix="/api/v1", tags=["campaigns"], dependencies=WRITE, responses=ERROR_EXAMPLES)
+# One router per route class: reading, and changing campaigns (a write token of an editor or an admin).
+reader = APIRouter(prefix="/api/v1", tags=["campaigns"], route_class=TokenRoute, dependencies=READ,
+                   responses=ERROR_EXAMPLES)
+writer = APIRouter(prefix="/api/v1", tags=["campaigns"], route_class=TokenRoute, dependencies=WRITE,
+                   responses=ERROR_EXAMPLES)
 
 SORT_PATTERN = "^(" + "|".join(sorted(SORTS)) + ")$"  # the home table's columns
 

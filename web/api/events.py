@@ -5,14 +5,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from web.api.auth import READ
+from web.api.auth import READ, TokenRoute
 from web.api.params import CampaignParam, FiltersParam, PeriodParam
 from web.api.schemas import ERROR_EXAMPLES, NOT_FOUND
 from web.dashboard import queries
 from web.dashboard.deps import Db, DbSession
 from web.dashboard.export import csv_download, ndjson_download
 
-router = APIRouter(prefix="/api/v1", tags=["events"], dependencies=READ, responses={**ERROR_EXAMPLES, **NOT_FOUND})
+router = APIRouter(prefix="/api/v1", tags=["events"], route_class=TokenRoute, dependencies=READ,
+                   responses={**ERROR_EXAMPLES, **NOT_FOUND})
 
 _NDJSON_EXAMPLE = ('{"id":90211,"created_at":"2026-12-06T09:12:44.120000Z","event_type":"email_click",'
                    '"email":"ann@example.org","domain":"news.example.com","ip":"203.0.113.9",'

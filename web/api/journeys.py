@@ -4,14 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from web.api.auth import READ
+from web.api.auth import READ, TokenRoute
 from web.api.params import CampaignParam, FiltersParam, PeriodParam, invalid
 from web.api.schemas import ERROR_EXAMPLES, NOT_FOUND, JourneyOut, JourneyPage
 from web.dashboard import queries
 from web.dashboard.deps import DbSession
 from web.dashboard.queries import JourneyCursor
 
-router = APIRouter(prefix="/api/v1", tags=["journeys"], dependencies=READ, responses={**ERROR_EXAMPLES, **NOT_FOUND})
+router = APIRouter(prefix="/api/v1", tags=["journeys"], route_class=TokenRoute, dependencies=READ,
+                   responses={**ERROR_EXAMPLES, **NOT_FOUND})
 
 MAX_LIMIT = 1000
 

@@ -6,7 +6,7 @@ router, reading the report and returning it with the same range and counts param
 """
 from fastapi import APIRouter, Request
 
-from web.api.auth import READ
+from web.api.auth import READ, TokenRoute
 from web.api.params import CampaignParam, CountsParam, PeriodParam
 from web.api.schemas import (
     ERROR_EXAMPLES,
@@ -24,7 +24,8 @@ from web.dashboard.deps import DbSession
 from web.dashboard.figures import campaign_figures, campaign_timeline
 from web.dashboard.pages import utc_now
 
-router = APIRouter(prefix="/api/v1/campaigns/{campaign_id}/stats", tags=["stats"], dependencies=READ,
+router = APIRouter(prefix="/api/v1/campaigns/{campaign_id}/stats", tags=["stats"], route_class=TokenRoute,
+                   dependencies=READ,
                    responses={**ERROR_EXAMPLES, **NOT_FOUND})
 
 
