@@ -8,7 +8,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from common.config import get_settings
@@ -132,10 +132,11 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _future_day(text: str) -> datetime:
-    """An expiry given as YYYY-MM-DD: the token works until that day starts (UTC)."""
+def _last_day(text: str) -> datetime:
+    """An expiry given as the last day the token works (YYYY-MM-DD, UTC): the moment it stops, the next midnight
+    (as the Settings page's field means it)."""
     try:
-        return datetime.fromisoformat(text)
+        return datetime.combine(date.fromisoformat(text), time()) + timedelta(days=1)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
 
@@ -276,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--user", required=True, help="the user the token acts for")
     create.add_argument("--scope", required=True, choices=["read", "write"])
     create.add_argument("--name", help="a label, e.g. the tool that uses it")
-    create.add_argument("--expires", type=_future_day, help="YYYY-MM-DD: refused from then on (UTC)")
+    create.add_argument("--expires", type=_last_day, help="YYYY-MM-DD: the last day it works (UTC)")
     actions.add_parser("list", help="every token: id, user, scope, name, expiry, last use")
     actions.add_parser("revoke", help="delete a token by its id").add_argument("id", type=int)
     p = add("create-campaign", cmd_create_campaign)

@@ -44,6 +44,17 @@ def test_token_lifecycle__cli_create_use_list_revoke(capsys: pytest.CaptureFixtu
     assert cli(["token", "revoke", str(stored[0])]) == 2
 
 
+def test_token_create__expiry_is_the_last_day(capsys: pytest.CaptureFixture[str], db: psycopg.Connection) -> None:
+    username, _ = new_user("viewer")
+    assert cli(["token", "create", "--user", username, "--scope", "read", "--expires", "2099-12-31"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert db.execute("SELECT expires_at FROM api_tokens WHERE token_hash = %s",
+                      (hashlib.sha256(token.encode()).hexdigest(),)).fetchone() == (datetime(2100, 1, 1),)
+    with pytest.raises(SystemExit) as exit_:
+        cli(["token", "create", "--user", username, "--scope", "read", "--expires", "someday"])
+    assert exit_.value.code == 2
+
+
 def test_token_create__refused_cases(capsys: pytest.CaptureFixture[str]) -> None:
     viewer, _ = new_user("viewer")
     assert cli(["token", "create", "--user", viewer, "--scope", "write"]) == 2
