@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from common.config import get_settings
+from common.roles import DEFAULT_ROLE, ROLES
 
 if TYPE_CHECKING:
     from common.db import Conn
@@ -218,7 +219,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     with get_session() as session:
         users = list_users(session=session)
         for user, sessions in users:
-            print(f"{user.username}\t{'enabled' if user.is_active else 'disabled'}\t{sessions} session(s)\t"
+            print(f"{user.username}\t{user.role}\t{'enabled' if user.is_active else 'disabled'}\t{sessions} session(s)\t"
                   f"created {user.created_at:%Y-%m-%d}")
     say(f"{len(users)} user(s)")
     return 0
@@ -235,7 +236,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
     try:
         with get_session() as session:
-            create_user(session=session, username=args.username, password=_password(args))
+            create_user(session=session, username=args.username, password=_password(args), role=args.role)
     except UserError as exc:
         return refuse(str(exc))
     say(f"user {args.username.strip().lower()!r} created")
@@ -245,11 +246,12 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 def cmd_user_reset_password(args: argparse.Namespace) -> int:
     """Set a dashboard user's password; its sessions end."""
     from common.db import get_session
-    from common.users import UserError, reset_password
+    from common.users import UserError, existing_user, set_password
 
     try:
         with get_session() as session:
-            ended = reset_password(session=session, username=args.username, password=_password(args))
+            user = existing_user(session=session, username=args.username)
+            ended = set_password(session=session, user=user, password=_password(args))
     except UserError as exc:
         return refuse(str(exc))
     say(f"password of {args.username.strip().lower()!r} set; {ended} session(s) ended")
@@ -258,16 +260,32 @@ def cmd_user_reset_password(args: argparse.Namespace) -> int:
 
 def _set_active(args: argparse.Namespace, active: bool) -> int:
     from common.db import get_session
-    from common.users import UserError, set_active
+    from common.users import UserError, existing_user, set_active
 
     try:
         with get_session() as session:
-            changed, ended = set_active(session=session, username=args.username, active=active)
+            user = existing_user(session=session, username=args.username)
+            changed = user.is_active != active
+            ended = set_active(session=session, user=user, active=active)
     except UserError as exc:
         return refuse(str(exc))
     state = "enabled" if active else "disabled"
     say(f"user {args.username.strip().lower()!r} {state if changed else f'was already {state}'}"
         + ("" if active else f"; {ended} session(s) ended"))
+    return 0
+
+
+def cmd_user_set_role(args: argparse.Namespace) -> int:
+    """Give a dashboard user another role (admin, editor or viewer)."""
+    from common.db import get_session
+    from common.users import UserError, existing_user, set_role
+
+    try:
+        with get_session() as session:
+            set_role(session=session, user=existing_user(session=session, username=args.username), role=args.role)
+    except UserError as exc:
+        return refuse(str(exc))
+    say(f"user {args.username.strip().lower()!r} is now {args.role}")
     return 0
 
 
@@ -305,6 +323,11 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
         p.add_argument("username")
         if name in ("create", "reset-password"):
             p.add_argument("--password", help="omit to be asked (keeps it out of shell history)")
+        if name == "create":
+            p.add_argument("--role", choices=list(ROLES), help=f"(default {DEFAULT_ROLE})")
+    p = add(user, "set-role", cmd_user_set_role)
+    p.add_argument("username")
+    p.add_argument("role", choices=list(ROLES))
     dead = group("dead", "dead letters: accepted events the worker could not store")
     add(dead, "list", cmd_dead_list).add_argument("--limit", type=int, default=50, help="(%(default)s)")
     for name, fn in (("requeue", cmd_dead_requeue), ("drop", cmd_dead_drop)):

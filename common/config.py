@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 7 * 24 * 3600
     login_max_failures: int = 5  # per username+ip within login_failure_window_seconds
     login_failure_window_seconds: int = 300
+    # Requests per API token (limits' notation: "600/minute", "10/second;1000/hour"), counted in Redis across
+    # web processes; past it the API answers 429 with Retry-After.
+    api_rate_limit: str = "600/minute"
 
     # --- ingest (web tier) ---
     ingest_queue: str = "ingest"
@@ -159,6 +162,17 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
+        return value
+
+    @field_validator("api_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"API_RATE_LIMIT: not a rate limit such as 600/minute: {value!r}") from None
         return value
 
     @field_validator("default_currency")

@@ -13,6 +13,7 @@ from common.config import Settings, get_settings
 from common.db import Database
 from common.logs import configure_logging
 from web import health
+from web.api import install as install_api
 from web.dashboard.routes import install as install_dashboard
 from web.ingest import api, pixel, postback, redirect
 from web.ingest.fastpath import EventFastPath
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_dashboard(app)
+    install_api(app, settings)
     return app
 
 
