@@ -9,6 +9,7 @@ from common.config import Settings
 INGEST_TASK = "tracker.ingest_batch"
 RETENTION_TASK = "tracker.apply_retention"
 RECOVER_TASK = "tracker.recover_dropped_batches"
+REPORT_FOLD_TASK = "tracker.fold_reports"
 
 
 def batch_argsrepr(count: int) -> str:
@@ -40,7 +41,8 @@ def make_celery(s: Settings) -> Celery:
     app.conf.update(
         task_default_queue=s.ingest_queue,
         task_routes={INGEST_TASK: {"queue": s.ingest_queue}, RETENTION_TASK: {"queue": s.maintenance_queue},
-                     RECOVER_TASK: {"queue": s.maintenance_queue}},
+                     RECOVER_TASK: {"queue": s.maintenance_queue},
+                     REPORT_FOLD_TASK: {"queue": s.maintenance_queue}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

@@ -3,12 +3,14 @@
 Rollups stay equal to a recount of the events that remain: counts (per domain and per hour) are
 decremented, a recipient whose per-type count drops to zero stops counting as a unique user of that type, a
 journey with no events left is removed, and a journey's first_seen moves to its oldest remaining event (the
-recipient moves to that hour in hourly_stats). Works in small batches, each
+recipient moves to that hour in hourly_stats); report_stats likewise (common/reports.py). Works in small batches, each
 one transaction, so ingest is never blocked for long.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from common import reports
 from common.db import Conn
 from common.rollups import (
     COUNT_JOURNEY_DELTAS,
@@ -29,9 +31,12 @@ from common.rollups import (
     user_changes,
 )
 
+_DOOMED = "SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED"
+
+# The events of _DOOMED (%(ids)s, locked by this transaction), deleted and folded out of the rollups.
 _DELETE_BATCH = f"""
 WITH doomed AS (
-    SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+    SELECT unnest(%(ids)s::bigint[]) AS id
 ), del AS (
     DELETE FROM events e USING doomed WHERE e.id = doomed.id
     RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.payout, e.created_at, {flags("e.")}
@@ -94,7 +99,11 @@ def delete_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> 
     """Delete up to `batch` events older than `cutoff` and fold them out of the rollups (daily_stats' days are
     those of `timezone`, DASHBOARD_TIMEZONE); returns how many."""
     with conn.transaction():
-        row = conn.execute(_DELETE_BATCH, {"cutoff": cutoff, "batch": batch, "tz": timezone}).fetchone()
+        ids = [r[0] for r in conn.execute(_DOOMED, {"cutoff": cutoff, "batch": batch})]
+        if not ids:
+            return 0
+        reports.forget(conn, ids, timezone=timezone)
+        row = conn.execute(_DELETE_BATCH, {"ids": ids, "tz": timezone}).fetchone()
         assert row is not None  # an aggregate always returns one row
         deleted, campaign_ids, emails, domains = row
         if campaign_ids:
@@ -103,4 +112,5 @@ def delete_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> 
         if deleted:
             conn.execute(_DELETE_EMPTY_HOURS, {"cutoff": cutoff})
             conn.execute(_DELETE_EMPTY_DAYS, {"cutoff": cutoff, "tz": timezone})
+            reports.delete_empty_days(conn, up_to=cutoff.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date())
     return int(deleted)

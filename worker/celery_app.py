@@ -9,7 +9,7 @@ from common.adapters import kombu as kombu_adapter
 from common.config import get_settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import InflightBatches
-from common.queue import RECOVER_TASK, RETENTION_TASK, make_celery
+from common.queue import RECOVER_TASK, REPORT_FOLD_TASK, RETENTION_TASK, make_celery
 
 settings = get_settings()
 celery_app = make_celery(settings)
@@ -20,6 +20,10 @@ celery_app.conf.include = ["worker.tasks"]
 celery_app.conf.beat_schedule = {
     # Hourly: cheap when there is nothing to delete (a BRIN index scan), and old data never piles up.
     "retention": {"task": RETENTION_TASK, "schedule": crontab(minute=17)},
+    # The reports' queue into report_stats (common/reports.py); a run that waited longer than the period is
+    # dropped, the next one folds everything.
+    "reports": {"task": REPORT_FOLD_TASK, "schedule": settings.report_fold_seconds,
+                "options": {"expires": settings.report_fold_seconds}},
 }
 if inflight.enabled:
     # Two Redis reads when there is nothing to recover; a run that waited longer than the period is dropped.
