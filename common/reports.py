@@ -158,15 +158,24 @@ DELETE FROM report_stats s USING (
 WHERE s.campaign_id = g.campaign_id AND s.dimension = g.dimension AND s.day = g.day
 """
 
-# A campaign's report rows recomputed from its counted events (those not queued; the fold adds the rest).
-_REBUILD = f"""
+
+
+def _whole_journeys(events: str) -> str:
+    """Adds events rows matching `events` that are whole journeys, none of them counted yet (a rebuild, or the
+    generator's new recipients): their first touches are among them, no other event needs reading."""
+    return f"""
 WITH changed AS (
-    SELECT {_FLAGGED} FROM events WHERE campaign_id = %(cid)s AND id NOT IN (SELECT event_id FROM report_queue)
+    SELECT {_FLAGGED} FROM events WHERE {events}
 ), candidates AS (
     SELECT id, {_JOURNEY}, created_at, false AS before, true AS after FROM changed
 ), {_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}
 SELECT count(*) FROM changed
 """
+
+
+# A campaign's report rows recomputed from its counted events (those not queued; the fold adds the rest).
+_REBUILD = _whole_journeys("campaign_id = %(cid)s AND id NOT IN (SELECT event_id FROM report_queue)")
+_ADD_NEW_JOURNEYS = _whole_journeys("id = ANY(%(ids)s::bigint[])")
 
 
 def lock(conn: Conn) -> None:
@@ -201,3 +210,10 @@ def rebuild(conn: Conn, campaign_id: int, *, timezone: str, max_values: int) -> 
         conn.execute("DELETE FROM report_stats WHERE campaign_id = %s", (campaign_id,))
         row = conn.execute(_REBUILD, {"cid": campaign_id, "tz": timezone, "cap": max_values}).fetchone()
     return int(row[0]) if row else 0
+
+
+def add_new_journeys(conn: Conn, ids: list[int], *, timezone: str, max_values: int) -> None:
+    """Count events `ids`, the whole journeys of recipients new to their campaign, inserted in the caller's
+    transaction without the queue (common/generate.py)."""
+    lock(conn)
+    conn.execute(_ADD_NEW_JOURNEYS, {"ids": ids, "tz": timezone, "cap": max_values})
