@@ -198,3 +198,22 @@ def test_reports__need_sign_in(anonymous_client: Client) -> None:
 def test_reports__unknown_campaign(dashboard_client: Client) -> None:
     assert dashboard_client.get("/campaign/999999999/reports").status_code == 404
     assert dashboard_client.get("/campaign/999999999/reports.csv").status_code == 404
+
+
+def test_reports__a_row_opens_the_journeys_with_that_value(dashboard_client: Client, report_campaign: int) -> None:
+    html = dashboard_client.get(f"/campaign/{report_campaign}/reports", params={"by": "device"}).text
+    link = re.search(r'href="([^"]*by=device&amp;value=mobile[^"]*)"', html)
+    assert link is not None
+    page = dashboard_client.get(link.group(1).replace("&amp;", "&").split("#")[0]).text
+    assert 'id="filter-report"' in page and "Device: mobile" in page
+    assert "p@x.com" in page and "d@x.com" not in page and "bot@x.com" not in page
+    # The fragment, the export and "(none)" (an empty value) keep to it too.
+    users = dashboard_client.get(f"/campaign/{report_campaign}/users", params={"by": "utm_source", "value": ""},
+                                 headers=HX).text
+    assert "p@x.com" in users and "d@x.com" not in users
+    export = dashboard_client.get(f"/campaign/{report_campaign}/export/events.csv",
+                                  params={"by": "device", "value": "desktop"}).text
+    assert "d@x.com" in export and "p@x.com" not in export
+    hour = dashboard_client.get(f"/campaign/{report_campaign}/users",
+                                params={"by": "hour", "value": f"{time.gmtime().tm_hour:02d}"}, headers=HX).text
+    assert "p@x.com" in hour  # the hour of day in DASHBOARD_TIMEZONE (UTC in the tests)

@@ -40,10 +40,15 @@ def _report(request: Request, session: DbSession, campaign_id: int, period: Peri
 
 
 def _journeys_link(campaign_id: int, report: Report, value: str, view: dict[str, str]) -> str | None:
-    """Where a row leads: the campaign's journeys filtered by the value (the sending domain's filter)."""
-    if report.dimension.name != "domain" or value in ("", OTHER):
+    """Where a row leads: the campaign's journeys with an event of that value (a sending domain: its filter).
+    "(other)" is many values: no link."""
+    if value == OTHER:
         return None
-    return f"/campaign/{campaign_id}?" + urlencode({"domain": value, **view}) + "#journeys"
+    if report.dimension.name == "domain" and value:
+        params = {"domain": value}
+    else:
+        params = {"by": report.dimension.name, "value": value}
+    return f"/campaign/{campaign_id}?" + urlencode({**params, **view}) + "#journeys"
 
 
 def _context(request: Request, session: DbSession, campaign: Any, period: Period, counts: str | None,
