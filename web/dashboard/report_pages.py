@@ -20,7 +20,16 @@ from web.dashboard.pages import (
 )
 from web.dashboard.period import Period
 from web.dashboard.render import is_htmx, render, secured
-from web.dashboard.report import DEFAULT_SORT, SORTS, Report, build_report, csv_header, csv_row, dimension
+from web.dashboard.report import (
+    DEFAULT_SORT,
+    SORTS,
+    TOP_ROWS,
+    Report,
+    build_report,
+    csv_header,
+    csv_row,
+    dimension,
+)
 
 router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False)
 
@@ -69,6 +78,7 @@ def _context(request: Request, session: DbSession, campaign: Any, period: Period
         "campaign": campaign,
         "report": report,
         "dimensions": DIMENSIONS,
+        "top_rows": TOP_ROWS,
         "sorts": SORTS,
         "sort_urls": {key: sort_url(key) for key in SORTS},
         "links": {row.value: _journeys_link(campaign.id, report, row.value, context["view_params"])
