@@ -198,7 +198,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             bar.set_postfix(events=f"{events_so_far:,}")
 
         total = generate(conn, campaign_id=campaign.id, shape=shape, progress=progress,
-                         timezone=get_settings().dashboard_timezone)
+                         timezone=get_settings().dashboard_timezone, max_values=get_settings().report_max_values)
     _say(f"inserted {total:,} events into campaign {campaign.id}")
     print(campaign.id)
     return 0

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     maintenance_vacuum_scale_factor: float = Field(default=0.2, ge=0)
     # An email click this many seconds from the same recipient's previous one is a bot ("burst"); 0 = off.
     burst_window_seconds: float = Field(default=10.0, ge=0)
+    # Reports (common/reports.py): the beat job folds the events ingest queued into report_stats this often,
+    # and keeps at most this many values per (campaign, dimension, day); the rest are counted as "(other)".
+    report_fold_seconds: float = Field(default=5.0, gt=0)
+    report_max_values: int = Field(default=500, ge=1, le=100_000)
 
     # --- webhooks (worker/webhooks.py; docs/api.md#webhooks) ---
     webhook_queue: str = "webhooks"

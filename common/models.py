@@ -26,6 +26,7 @@ from common.vocabulary import (
     DAILY_COUNTERS,
     JOURNEY_AMOUNTS,
     JOURNEY_COUNTERS,
+    REPORT_COUNTERS,
     ROLLUP_COUNTERS,
 )
 
@@ -187,6 +188,29 @@ class DailyStats(DailyCounters, Base):
         Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class ReportCounters:
+    """report_stats' counters (common/vocabulary.py's REPORT_COUNTERS), set below."""
+
+
+for _name in REPORT_COUNTERS:
+    setattr(ReportCounters, _name, mapped_column(_name, AMOUNT if _name in AMOUNT_COUNTERS else BigInteger,
+                                                 nullable=False, server_default=text("0")))
+
+
+class ReportStats(ReportCounters, Base):
+    """Per (campaign, dimension, day of DASHBOARD_TIMEZONE, value): the reports' rollup (common/reports.py,
+    migration 0011)."""
+
+    __tablename__ = "report_stats"
+
+    campaign_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    dimension: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
 class RollupState(Base):

@@ -54,7 +54,8 @@ _INCOMING = """incoming_events AS (
 )"""
 
 # One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
-# only the inserted rows into journeys, hourly_stats and domain_stats. Inputs are ordered so concurrent
+# only the inserted rows into journeys, hourly_stats, domain_stats and daily_stats, and queue them for the reports
+# (common/reports.py folds the queue later: the report rows' upserts stay off this path). Inputs are ordered so concurrent
 # writers lock rows in the same order. A journey's per-type count that equals this batch's delta was zero
 # before: a new unique user.
 # Email clicks get the burst verdict (common/burst.py) on the way in, so what is stored is what is counted.
@@ -67,7 +68,7 @@ WITH {_INCOMING}, ins AS (
     WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = i.campaign_id)
     ORDER BY id
     ON CONFLICT (id) DO NOTHING
-    RETURNING /*id*/campaign_id, email, domain, event_type, payout, created_at, {flags()},
+    RETURNING id, campaign_id, email, domain, event_type, payout, created_at, {flags()},
               CASE WHEN event_type = '{EMAIL_CLICK.name}' AND {by_rules_human("events")} THEN created_at END
                   AS click_at
 ), jd AS (
@@ -112,6 +113,8 @@ WITH {_INCOMING}, ins AS (
     RETURNING 1
 ), dd AS (
     {insert_daily("ins")}
+), rq AS (
+    INSERT INTO report_queue (event_id) SELECT id FROM ins
 )/*outbox*/
 SELECT count(*) FROM ins
 """
@@ -127,7 +130,7 @@ _OUTBOX = f""", wh AS (
     ON CONFLICT (event_id) DO NOTHING
 )"""
 _STATEMENT = _MERGE
-_STATEMENT_WITH_OUTBOX = _MERGE.replace("/*id*/", "id, ").replace("/*outbox*/", _OUTBOX)
+_STATEMENT_WITH_OUTBOX = _MERGE.replace("/*outbox*/", _OUTBOX)
 
 
 def _enriched(event: Event) -> Event:

@@ -11,7 +11,14 @@ from common.config import get_settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import InflightBatches
 from common.logs import REQUEST_ID, configure_logging
-from common.queue import MAINTAIN_TASK, RECOVER_TASK, RETENTION_TASK, WEBHOOK_TASK, make_celery
+from common.queue import (
+    MAINTAIN_TASK,
+    RECOVER_TASK,
+    REPORT_FOLD_TASK,
+    RETENTION_TASK,
+    WEBHOOK_TASK,
+    make_celery,
+)
 
 settings = get_settings()
 celery_app = make_celery(settings)
@@ -31,6 +38,10 @@ celery_app.conf.beat_schedule = {
     # One indexed query when nothing is due; a tick the webhook worker has not taken by the next one is dropped.
     "webhooks": {"task": WEBHOOK_TASK, "schedule": settings.webhook_poll_seconds,
                  "options": {"expires": settings.webhook_poll_seconds}},
+    # The reports' queue into report_stats (common/reports.py); a run that waited longer than the period is
+    # dropped, the next one folds everything.
+    "reports": {"task": REPORT_FOLD_TASK, "schedule": settings.report_fold_seconds,
+                "options": {"expires": settings.report_fold_seconds}},
 }
 if inflight.enabled:
     # Two Redis reads when there is nothing to recover; a run that waited longer than the period is dropped.

@@ -20,7 +20,8 @@ from common.db import Conn, connect
 from common.event import Batch, from_wire
 from common.inflight import QueuedBatches
 from common.maintenance import INGEST_TABLES, Policy, maintain, read_stats
-from common.queue import INGEST_TASK, MAINTAIN_TASK, RECOVER_TASK, RETENTION_TASK
+from common.queue import INGEST_TASK, MAINTAIN_TASK, RECOVER_TASK, REPORT_FOLD_TASK, RETENTION_TASK
+from common.reports import fold
 from common.retention import delete_batch
 from common.store import StoreOptions, store_events
 from worker.celery_app import celery_app, inflight, settings
@@ -288,3 +289,14 @@ _maintenance = _MaintenanceThread()
 def maintain_tables() -> None:
     """Analyse and vacuum the hot tables that need it (common/maintenance.py), on the maintenance thread."""
     _maintenance.request()
+
+
+@celery_app.task(name=REPORT_FOLD_TASK, ignore_result=True)
+def fold_reports() -> int:
+    """Count the events ingest queued for the reports into report_stats (common/reports.py)."""
+    try:
+        return fold(_db.get(), timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+    except TRANSIENT as exc:
+        _db.failed()
+        log.warning("reports not folded (the next run tries again): %s", exc)
+        return 0

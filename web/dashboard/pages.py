@@ -39,7 +39,7 @@ from web.dashboard.deps import Db, DbSession
 from web.dashboard.export import csv_download
 from web.dashboard.figures import campaign_figures, campaign_timeline
 from web.dashboard.period import PRESETS, Period
-from web.dashboard.queries import JourneyCursor, JourneyFilters
+from web.dashboard.queries import JourneyCursor, JourneyFilters, ReportValue
 from web.dashboard.render import is_htmx, render, secured
 from web.dashboard.timing import TimedRoute
 
@@ -53,6 +53,16 @@ EVENT_CHOICES = tuple((t.name, t.label) for t in EVENT_TYPES)
 Domain = Annotated[str | None, Query(max_length=255)]
 EventFilter = Annotated[str | None, Query(max_length=50)]
 Search = Annotated[str | None, Query(alias="q", max_length=1000)]
+# A report row's drill-down (the Reports tab): journeys with an event of that value.
+ReportBy = Annotated[str | None, Query(alias="by", max_length=100)]
+ReportValueParam = Annotated[str | None, Query(alias="value", max_length=1000)]
+
+
+def _report_value(request: Request, by: ReportBy = None, value: ReportValueParam = None) -> ReportValue | None:
+    return ReportValue.parse(by, value, request.app.state.settings.dashboard_timezone)
+
+
+ReportDep = Annotated[ReportValue | None, Depends(_report_value)]
 # `?counts=all`: every event; anything else: people only (bots subtracted). Kept in every URL a page makes.
 CountsMode = Annotated[str | None, Query(alias="counts", max_length=10)]
 ALL_COUNTS = {"counts": "all"}
@@ -318,9 +328,9 @@ def _domains_context(all_counts: bool, domains: list[queries.DomainRow]) -> dict
 @router.get("/campaign/{campaign_id:int}")
 def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
                   domain: Domain = None, event: EventFilter = None, search: Search = None,
-                  counts: CountsMode = None) -> Response:
+                  counts: CountsMode = None, report: ReportDep = None) -> Response:
     """The campaign page; the filter parameters let the journeys filter work without JavaScript too."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     page_size = request.app.state.settings.journeys_page_size
     context = _counts_context(request, counts, period=period)
     all_counts = context["all_counts"]
@@ -368,11 +378,11 @@ def chart(request: Request, session: DbSession, campaign: CampaignDep, period: P
 
 @router.get("/campaign/{campaign_id:int}/users")
 def journeys(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
-             event: EventFilter = None, search: Search = None, counts: CountsMode = None,
+             event: EventFilter = None, search: Search = None, counts: CountsMode = None, report: ReportDep = None,
              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
              after: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     """The journeys table for the filters; with an offset ("Load more"), just the next rows and the footer."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     page_size = request.app.state.settings.journeys_page_size
     counts_context = _counts_context(request, counts, path=f"/campaign/{campaign.id}", period=period)
     context = {**counts_context, **_journeys_context(session, campaign, filters, page_size,
@@ -393,18 +403,18 @@ def journeys(request: Request, session: DbSession, campaign: CampaignDep, period
 
 @router.get("/campaign/{campaign_id:int}/export/events.csv")
 def export_events(db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
-                  event: EventFilter = None, search: Search = None) -> Response:
+                  event: EventFilter = None, search: Search = None, report: ReportDep = None) -> Response:
     """Every event of the campaign (for the journeys filters and the date range), streamed as CSV."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     stmt = queries.export_events_query(session=session, campaign_id=campaign.id, filters=filters, period=period)
     return csv_download(db, f"campaign-{campaign.id}-events.csv", stmt)
 
 
 @router.get("/campaign/{campaign_id:int}/export/journeys.csv")
 def export_journeys(db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
-                    event: EventFilter = None, search: Search = None) -> Response:
+                    event: EventFilter = None, search: Search = None, report: ReportDep = None) -> Response:
     """The journeys matching the filters (first seen in the date range), streamed as CSV."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     stmt = queries.export_journeys_query(session=session, campaign_id=campaign.id, filters=filters, period=period)
     return csv_download(db, f"campaign-{campaign.id}-journeys.csv", stmt)
 
