@@ -37,8 +37,8 @@ def _day(text: str) -> date:
 # --- rollups ------------------------------------------------------------------------------------------------
 
 def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
-    """Recompute every rollup (journeys, domain_stats, hourly_stats, daily_stats) from the events; prints what
-    changed. Safe while the tracker runs: event writes wait while one campaign is recounted."""
+    """Recompute every rollup (journeys, domain_stats, hourly_stats, daily_stats, report_stats) from the events;
+    prints what changed. Safe while the tracker runs: event writes wait while one campaign is recounted."""
     from tqdm import tqdm
 
     from common.db import connect
@@ -53,7 +53,7 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
         summary,
     )
 
-    zone = get_settings().dashboard_timezone
+    zone, max_values = get_settings().dashboard_timezone, get_settings().report_max_values
     with connect() as conn:
         ids = campaign_ids(conn, args.campaign)
         if args.campaign is not None and not ids:
@@ -63,7 +63,7 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
             check_zone(conn, timezone=zone, every_campaign=args.campaign is None)
             with repair_lock(conn), tqdm(ids, unit=" campaigns", disable=None) as bar:
                 for campaign_id in bar:
-                    changes = rebuild_campaign(conn, campaign_id=campaign_id, timezone=zone)
+                    changes = rebuild_campaign(conn, campaign_id=campaign_id, timezone=zone, max_values=max_values)
                     if line := summary([changes]):
                         bar.write(f"tracker: campaign {campaign_id}: {line}")
                     results.append(changes)
@@ -104,7 +104,8 @@ def cmd_bots_reclassify(args: argparse.Namespace) -> int:
             with repair_lock(conn), tqdm(unit=" events", disable=None) as bar:
                 for campaign_id in ids:
                     done = reclassify_campaign(conn, campaign_id=campaign_id, since=since,
-                                               options=StoreOptions.of(s), progress=bar.update)
+                                               options=StoreOptions.of(s), max_values=s.report_max_values,
+                                               progress=bar.update)
                     if done.to_bot or done.to_human or done.reason:
                         bar.write(f"tracker: campaign {campaign_id}: {done}; rollups: {summary([done.rollups])}")
                     results.append(done)

@@ -135,7 +135,7 @@ def judge_events(conn: Conn, *, campaign_id: int, since: datetime,
 
 
 def reclassify_campaign(conn: Conn, *, campaign_id: int, since: datetime, options: StoreOptions,
-                        progress: Callable[[int], None] = lambda n: None) -> Reclassified:
+                        max_values: int, progress: Callable[[int], None] = lambda n: None) -> Reclassified:
     """Both steps for one campaign (see the module docstring)."""
     done = Reclassified(events=judge_events(conn, campaign_id=campaign_id, since=since, progress=progress))
 
@@ -148,5 +148,6 @@ def reclassify_campaign(conn: Conn, *, campaign_id: int, since: datetime, option
             elif was:
                 done.to_human += 1
 
-    done.rollups = rebuild_campaign(conn, campaign_id=campaign_id, timezone=options.timezone, before=apply)
+    done.rollups = rebuild_campaign(conn, campaign_id=campaign_id, timezone=options.timezone,
+                                   max_values=max_values, before=apply)
     return done
