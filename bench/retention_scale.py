@@ -40,10 +40,10 @@ import psycopg
 
 from common import retention
 from common.config import Settings
-from common.partitions import detach_before, retired_tables
+from common.partitions import months_before
 from common.queue import make_celery, queue_depth
 from common.repartition import partition_events
-from common.retention import delete_batch, subtract_retired_batch
+from common.retention import delete_batch, month_deletion, retention_batch
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 
@@ -226,13 +226,16 @@ def _check(conn: psycopg.Connection[Any], cid: int) -> str:
 _DEADLOCKS = [0]  # batches run again after a deadlock with ingest (both update the same rollup rows)
 
 
-def _sample(conn: psycopg.Connection[Any], statement: str, params: dict[str, Any]) -> str:
-    """One batch's own WAL and time (EXPLAIN ANALYZE's counters: nothing else on the server counts), rolled
-    back. Its full-page images depend on when the last checkpoint was (max_wal_size, checkpoint_timeout)."""
+def _sample(conn: psycopg.Connection[Any], doomed: str, params: dict[str, Any]) -> str:
+    """One batch's delete-and-subtract statement alone (retention._DELETE_BATCH, for the ids `doomed` selects),
+    under EXPLAIN ANALYZE, rolled back: its WAL is its own (nothing else on the server counts). Its full-page
+    images depend on when the last checkpoint was (max_wal_size, checkpoint_timeout)."""
     while True:
         try:
             with conn.transaction(force_rollback=True):
-                plan = conn.execute("EXPLAIN (ANALYZE, WAL, BUFFERS, FORMAT JSON) " + statement, params).fetchone()  # type: ignore[operator]
+                ids = [r[0] for r in conn.execute(doomed, params)]  # type: ignore[arg-type]
+                plan = conn.execute("EXPLAIN (ANALYZE, WAL, BUFFERS, FORMAT JSON) " + retention._DELETE_BATCH,  # type: ignore[operator]
+                                    {**params, "ids": ids}).fetchone()
             break
         except psycopg.errors.DeadlockDetected:
             _DEADLOCKS[0] += 1
@@ -260,7 +263,7 @@ def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch:
     docs/performance.md), the partitions' runs to the end."""
     params = {"cutoff": cutoff, "batch": batch, "tz": "UTC"}
     if arm == "delete":
-        print("sample         " + _sample(conn, retention._DELETE_BATCH, params))
+        print("sample         " + _sample(conn, retention._RETENTION.doomed, params))
         total, stop_at = 0, time.monotonic() + budget
         while True:
             n = _retrying(lambda: delete_batch(conn, cutoff=cutoff, batch=batch, timezone="UTC"))
@@ -269,17 +272,16 @@ def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch:
             if n < batch or time.monotonic() > stop_at:
                 return total
     total = 0
-    detach_before(conn, cutoff)
-    tick()
-    print("sample         " + _sample(conn, retention._retired_batch(retired_tables(conn)[0]), params))
-    for table in retired_tables(conn):
-        def one(table: str = table) -> int:
-            return subtract_retired_batch(conn, table=table, batch=batch, timezone="UTC")
+    print("sample         " + _sample(conn, month_deletion(months_before(conn, cutoff)[0]).doomed, params))
 
-        while (n := _retrying(one)) == batch:
-            total += n
-            tick()
-        total += n
+    def one() -> int:
+        n, more[0] = retention_batch(conn, cutoff=cutoff, batch=batch, timezone="UTC")
+        return n
+
+    more = [True]
+    while more[0]:
+        total += _retrying(one)
+        tick()
     return total
 
 

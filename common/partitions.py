@@ -4,10 +4,9 @@ The partitioned table's primary key is (id, created_at): Postgres wants the part
 index. Idempotency still holds because an event's created_at is set once by the web tier (`received_at`) and
 travels with its id in every redelivery of its batch, so a repeated (id, created_at) is a repeated event.
 
-Retention then takes a month out whole: the partition is detached (CONCURRENTLY, so ingest is not blocked),
-which leaves it as a plain table named events_YYYY_MM that is no longer part of `events`. Its rows are then
-taken out of the rollups a batch at a time (common/retention.py) and the empty table is dropped. A detached
-month is thus the record of the subtraction still owed: an interrupted run resumes from it.
+Retention then empties a month wholly past its cutoff batch by batch, with the statement that keeps the
+rollups exact (common/retention.py), its events found by the partition's primary key, and drops the emptied
+partition: detached CONCURRENTLY (ingest is not blocked), then dropped.
 """
 
 import re
@@ -69,28 +68,26 @@ def attached_months(conn: Conn, parent: str = "events") -> list[date]:
     return sorted(m for (name,) in rows if (m := month_of(name)) is not None)
 
 
-def retired_tables(conn: Conn) -> list[str]:
-    """Detached months whose rows are still owed to the rollups (tables events_YYYY_MM in no partition tree)."""
+def months_before(conn: Conn, cutoff: datetime) -> list[str]:
+    """The partitions of months that end at or before `cutoff`, oldest first, and any month detached but not
+    yet dropped (an interrupted drop_month)."""
+    past = [month_name(m) for m in attached_months(conn)
+            if datetime.combine(next_month(m), datetime.min.time()) <= cutoff]
     rows = conn.execute("""SELECT c.relname FROM pg_class c
         WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace AND c.relname ~ '^events_\\d{4}_\\d{2}$'
-          AND NOT c.relispartition ORDER BY c.relname""").fetchall()
-    return [name for (name,) in rows]
+          AND NOT c.relispartition""").fetchall()
+    return sorted({*past, *(name for (name,) in rows)})
 
 
-def detach_before(conn: Conn, cutoff: datetime) -> list[str]:
-    """Detach every month that ends at or before `cutoff`. `conn` must be in autocommit: DETACH ... CONCURRENTLY
-    waits for the transactions that use `events` instead of locking them out. A detach interrupted half-way is
-    finished (FINALIZE) first."""
-    pending = conn.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                           "WHERE i.inhparent = 'events'::regclass AND i.inhdetachpending").fetchall()
-    for (name,) in pending:
-        conn.execute(f"ALTER TABLE events DETACH PARTITION {name} FINALIZE")
-    detached = []
-    for month in attached_months(conn):
-        if datetime.combine(next_month(month), datetime.min.time()) <= cutoff:
-            conn.execute(f"ALTER TABLE events DETACH PARTITION {month_name(month)} CONCURRENTLY")
-            detached.append(month_name(month))
-    return [name for (name,) in pending] + detached
+def drop_month(conn: Conn, name: str) -> None:
+    """Drop the emptied partition `name`: detached CONCURRENTLY (ingest is not blocked; `conn` must be in
+    autocommit), then dropped. Resumes a detach or a drop that was interrupted."""
+    state = conn.execute("SELECT i.inhdetachpending FROM pg_inherits i WHERE i.inhrelid = to_regclass(%s)",
+                         (name,)).fetchone()
+    if state is not None:
+        how = "FINALIZE" if state[0] else "CONCURRENTLY"
+        conn.execute(f"ALTER TABLE events DETACH PARTITION {name} {how}")
+    conn.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def is_partitioned(conn: Conn) -> bool:

@@ -3,14 +3,26 @@
 Rollups stay equal to a recount of the events that remain: counts (per domain and per hour) are
 decremented, a recipient whose per-type count drops to zero stops counting as a unique user of that type, a
 journey with no events left is removed, and a journey's first_seen moves to its oldest remaining event (the
-recipient moves to that hour in hourly_stats). Works in small batches, each
+recipient moves to that hour in hourly_stats); report_stats likewise (common/reports.py). Works in small
+batches, each
 one transaction, so ingest is never blocked for long.
+
+A recipient's erasure (`tracker recipient erase`, common/erase.py) deletes their events with the same
+statement, selecting them by email instead of by age.
+
+With `events` partitioned by month (common/partitions.py), a month wholly past the cutoff is emptied the
+same way, its events found through its own partition's primary key rather than by age, and then dropped
+whole: its space goes back to the file system, and the other months are never rescanned.
 """
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from common import reports
 from common.db import Conn
-from common.partitions import month_of, next_month, retired_tables
+from common.partitions import drop_month, months_before
 from common.rollups import (
     COUNT_JOURNEY_DELTAS,
     HOUR,
@@ -30,14 +42,15 @@ from common.rollups import (
     user_changes,
 )
 
-
-def _subtract(doomed: str, gone: str, *, kept: str) -> str:
-    """The statement that takes a set of events out of the rollups: CTE `doomed` (their ids) and CTE `del`
-    (`gone`: the rows, with campaign_id, email, domain, event_type, payout, created_at and the flags), which
-    deletes them or reads rows about to be dropped; `kept` is the condition on `events e` of an event that
-    remains, from which a journey's new first_seen is read."""
-    return f"""
-WITH doomed AS ({doomed}), del AS ({gone}), jd AS (
+# Deletes events %(ids)s (selected and locked by this transaction) and takes them out of the rollups; returns
+# how many, and the journeys it emptied.
+_DELETE_BATCH = f"""
+WITH doomed AS (
+    SELECT unnest(%(ids)s::bigint[]) AS id
+), del AS (
+    DELETE FROM events e USING doomed WHERE e.id = doomed.id
+    RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.payout, e.created_at, {flags("e.")}
+), jd AS (
     SELECT campaign_id, email, domain, {COUNT_JOURNEY_DELTAS}
     FROM del GROUP BY campaign_id, email, domain
 ), jj AS (
@@ -45,7 +58,8 @@ WITH doomed AS ({doomed}), del AS ({gone}), jd AS (
         previous_first_seen = t.first_seen,
         {SUBTRACT_FROM_JOURNEY},
         first_seen = coalesce((SELECT min(created_at) FROM events e WHERE e.campaign_id = t.campaign_id
-                               AND e.email = t.email AND e.domain = t.domain AND {kept}), t.first_seen)
+                               AND e.email = t.email AND e.domain = t.domain
+                               AND e.id NOT IN (SELECT id FROM doomed)), t.first_seen)
     FROM jd
     WHERE t.campaign_id = jd.campaign_id AND t.email = jd.email AND t.domain = jd.domain
     RETURNING t.campaign_id, t.email, t.domain, {journey_counts("t")},
@@ -80,75 +94,105 @@ SELECT (SELECT count(*) FROM del), array_agg(campaign_id), array_agg(email), arr
 """
 
 
-_GONE_COLUMNS = f"e.campaign_id, e.email, e.domain, e.event_type, e.payout, e.created_at, {flags('e.')}"
-
-# Today's layout: the oldest events of `events`, deleted a batch at a time (the BRIN index finds them).
-_DELETE_BATCH = _subtract(
-    "SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED",
-    f"DELETE FROM events e USING doomed WHERE e.id = doomed.id RETURNING {_GONE_COLUMNS}",
-    kept="e.id NOT IN (SELECT id FROM doomed)",
-)
-
 # A row updated by one CTE cannot be deleted by another in the same statement: emptied rows go separately.
 _DELETE_EMPTY_JOURNEYS = f"""
 DELETE FROM journeys WHERE (campaign_id, email, domain) IN (SELECT * FROM unnest(%s::int[], %s::text[], %s::text[]))
   AND {JOURNEY_EMPTY}
 """
 _DELETE_EMPTY_STATS = f"DELETE FROM domain_stats WHERE {ROLLUP_EMPTY}"
-# Only hours (and days) the cutoff has reached can have been emptied.
-_DELETE_EMPTY_HOURS = f"DELETE FROM hourly_stats WHERE hour <= %(cutoff)s AND {ROLLUP_EMPTY}"
-_DELETE_EMPTY_DAYS = f"""DELETE FROM daily_stats
-WHERE day <= (%(cutoff)s::timestamp AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AND {JOURNEY_EMPTY}"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Deletion:
+    """A way of deleting events: which ids a batch takes (locked), and where the hourly and daily rows it may
+    empty can be."""
+
+    doomed: str  # a SELECT of event ids, limited to a batch
+    hours: str  # a condition on hourly_stats
+    days: str  # ...and on daily_stats
+
+    def empty_hours(self) -> str:
+        return f"DELETE FROM hourly_stats WHERE {self.hours} AND {ROLLUP_EMPTY}"
+
+    def empty_days(self) -> str:
+        return f"DELETE FROM daily_stats WHERE {self.days} AND {JOURNEY_EMPTY}"
+
+
+# Retention: the oldest events first; only hours (and days) the cutoff has reached can have been emptied.
+_RETENTION = _Deletion(
+    "SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED",
+    hours="hour <= %(cutoff)s",
+    days="day <= (%(cutoff)s::timestamp AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date")
+# A recipient's erasure (common/erase.py): every event of `email` in `campaigns`, waiting for any being written.
+_ERASURE = _Deletion(
+    "SELECT id FROM events WHERE email = %(email)s AND campaign_id = ANY(%(campaigns)s) ORDER BY id "
+    "LIMIT %(batch)s FOR UPDATE",
+    hours="campaign_id = ANY(%(campaigns)s)",
+    days="campaign_id = ANY(%(campaigns)s)")
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    events: int
+    journeys: int  # emptied, so removed
+
+
+def _delete(conn: Conn, deletion: _Deletion, params: dict[str, Any], *, report_days_up_to: date,
+            campaign_ids: list[int] | None = None) -> Deleted:
+    """One batch of `deletion`, in one transaction."""
+    with conn.transaction():
+        ids = [r[0] for r in conn.execute(deletion.doomed, params)]
+        if not ids:
+            return Deleted(0, 0)
+        reports.forget(conn, ids, timezone=params["tz"])
+        row = conn.execute(_DELETE_BATCH, {**params, "ids": ids}).fetchone()
+        assert row is not None  # an aggregate always returns one row
+        deleted, emptied_campaigns, emails, domains = row
+        journeys = 0
+        if emptied_campaigns:
+            journeys = conn.execute(_DELETE_EMPTY_JOURNEYS, (emptied_campaigns, emails, domains)).rowcount
+            conn.execute(_DELETE_EMPTY_STATS)
+        if deleted:
+            conn.execute(deletion.empty_hours(), params)
+            conn.execute(deletion.empty_days(), params)
+            reports.delete_empty_days(conn, up_to=report_days_up_to, campaign_ids=campaign_ids)
+    return Deleted(int(deleted), journeys)
 
 
 def delete_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> int:
     """Delete up to `batch` events older than `cutoff` and fold them out of the rollups (daily_stats' days are
     those of `timezone`, DASHBOARD_TIMEZONE); returns how many."""
-    return _run(conn, _DELETE_BATCH, cutoff=cutoff, batch=batch, timezone=timezone)
+    params, up_to = _retention_params(cutoff, batch, timezone)
+    return _delete(conn, _RETENTION, params, report_days_up_to=up_to).events
 
 
-def _retired_batch(table: str) -> str:
-    """A batch of a detached month (common/partitions.py): its rows are no longer in `events`, so every event
-    left there is kept."""
-    return _subtract(f"SELECT id FROM {table} ORDER BY id LIMIT %(batch)s",
-                     f"DELETE FROM {table} e USING doomed WHERE e.id = doomed.id RETURNING {_GONE_COLUMNS}",
-                     kept="true")
+def _retention_params(cutoff: datetime, batch: int, timezone: str) -> tuple[dict[str, Any], date]:
+    up_to = cutoff.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+    return {"cutoff": cutoff, "batch": batch, "tz": timezone}, up_to
 
 
-def subtract_retired_batch(conn: Conn, *, table: str, batch: int, timezone: str) -> int:
-    """Take up to `batch` rows of detached month `table` out of the rollups (deleting them from it); returns
-    how many. Drops the table once it is empty."""
-    month = month_of(table)
-    if month is None:
-        raise ValueError(f"not a month of events: {table!r}")
-    end = datetime.combine(next_month(month), datetime.min.time())
-    taken = _run(conn, _retired_batch(table), cutoff=end, batch=batch, timezone=timezone)
-    if taken < batch:
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
-    return taken
+def month_deletion(partition: str) -> _Deletion:
+    """A month of events partitioned by month, wholly past the cutoff: its events by id (its primary key)."""
+    return _Deletion(f"SELECT id FROM {partition} ORDER BY id LIMIT %(batch)s FOR UPDATE SKIP LOCKED",
+                     hours=_RETENTION.hours, days=_RETENTION.days)
 
 
 def retention_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> tuple[int, bool]:
-    """One batch of retention in either layout of `events`: the rows of a detached month first (see
-    detach_before), then events older than `cutoff` still in `events` (today's layout, or a month only partly
-    past the cutoff). Returns how many events went and whether more may remain."""
-    retired = retired_tables(conn)
-    if retired:
-        return subtract_retired_batch(conn, table=retired[0], batch=batch, timezone=timezone), True
-    deleted = delete_batch(conn, cutoff=cutoff, batch=batch, timezone=timezone)
+    """One batch of retention in either layout of `events`: with monthly partitions, the oldest month wholly
+    past `cutoff` first (dropped once empty), then what else is older than `cutoff` (the days of the month the
+    cutoff cuts; on one table, everything). Returns how many events went and whether more may remain."""
+    params, up_to = _retention_params(cutoff, batch, timezone)
+    for month in months_before(conn, cutoff):
+        deleted = _delete(conn, month_deletion(month), params, report_days_up_to=up_to).events
+        if deleted:
+            return deleted, True
+        drop_month(conn, month)
+    deleted = _delete(conn, _RETENTION, params, report_days_up_to=up_to).events
     return deleted, deleted == batch
 
 
-def _run(conn: Conn, statement: str, *, cutoff: datetime, batch: int, timezone: str) -> int:
-    """One batch of `statement` (_subtract's), and the rollup rows it emptied, in one transaction."""
-    with conn.transaction():
-        row = conn.execute(statement, {"cutoff": cutoff, "batch": batch, "tz": timezone}).fetchone()
-        assert row is not None  # an aggregate always returns one row
-        deleted, campaign_ids, emails, domains = row
-        if campaign_ids:
-            conn.execute(_DELETE_EMPTY_JOURNEYS, (campaign_ids, emails, domains))
-            conn.execute(_DELETE_EMPTY_STATS)
-        if deleted:
-            conn.execute(_DELETE_EMPTY_HOURS, {"cutoff": cutoff})
-            conn.execute(_DELETE_EMPTY_DAYS, {"cutoff": cutoff, "tz": timezone})
-    return int(deleted)
+def erase_batch(conn: Conn, *, email: str, campaign_ids: list[int], batch: int, timezone: str) -> Deleted:
+    """Delete up to `batch` of the recipient's events in those campaigns, folding them out of the rollups as
+    retention does; the journeys they empty go too."""
+    return _delete(conn, _ERASURE, {"email": email, "campaigns": campaign_ids, "batch": batch, "tz": timezone},
+                   report_days_up_to=date.max, campaign_ids=campaign_ids)
