@@ -14,7 +14,8 @@ latency p50/p99/max and answered rate before and during retention, the deepest q
 The cutoff is the month boundary nearest the wanted share, the same for both arms, so both drop the same rows.
 
 Base database: `tracker generate --events 10000000 --users 1000000 --domains 20 --days 300` into an empty
-migrated database (300 days: monthly partitions need several months to drop). Usage:
+database migrated to head (300 days: monthly partitions need several months to drop); migrate it again
+after a pull that adds migrations. Usage:
   DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \\
     python bench/retention_scale.py --base tracker_retention_base [--arms delete,partitions] [--rate 100]
 """
