@@ -227,15 +227,15 @@ def _check(conn: psycopg.Connection[Any], cid: int) -> str:
 _DEADLOCKS = [0]  # batches run again after a deadlock with ingest (both update the same rollup rows)
 
 
-def _sample(conn: psycopg.Connection[Any], doomed: str, params: dict[str, Any]) -> str:
-    """One batch's delete-and-subtract statement alone (retention._DELETE_BATCH, for the ids `doomed` selects),
+def _sample(conn: psycopg.Connection[Any], deletion: Any, params: dict[str, Any]) -> str:
+    """One batch's delete-and-subtract statement alone (`deletion.statement`, for the ids it selects),
     under EXPLAIN ANALYZE, rolled back: its WAL is its own (nothing else on the server counts). Its full-page
     images depend on when the last checkpoint was (max_wal_size, checkpoint_timeout)."""
     while True:
         try:
             with conn.transaction(force_rollback=True):
-                ids = [r[0] for r in conn.execute(doomed, params)]  # type: ignore[arg-type]
-                plan = conn.execute("EXPLAIN (ANALYZE, WAL, BUFFERS, FORMAT JSON) " + retention._DELETE_BATCH,  # type: ignore[operator]
+                ids = [r[0] for r in conn.execute(deletion.doomed, params)]
+                plan = conn.execute("EXPLAIN (ANALYZE, WAL, BUFFERS, FORMAT JSON) " + deletion.statement,
                                     {**params, "ids": ids}).fetchone()
             break
         except psycopg.errors.DeadlockDetected:
@@ -264,7 +264,7 @@ def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch:
     docs/performance.md), the partitions' runs to the end."""
     params = {"cutoff": cutoff, "batch": batch, "tz": "UTC"}
     if arm == "delete":
-        print("sample         " + _sample(conn, retention._RETENTION.doomed, params))
+        print("sample         " + _sample(conn, retention._RETENTION, params))
         total, stop_at = 0, time.monotonic() + budget
         while True:
             n = _retrying(lambda: delete_batch(conn, cutoff=cutoff, batch=batch, timezone="UTC"))
@@ -273,7 +273,7 @@ def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch:
             if n < batch or time.monotonic() > stop_at:
                 return total
     total = 0
-    print("sample         " + _sample(conn, month_deletion(months_before(conn, cutoff)[0]).doomed, params))
+    print("sample         " + _sample(conn, month_deletion(months_before(conn, cutoff)[0]), params))
 
     def one() -> int:
         n, more[0] = retention_batch(conn, cutoff=cutoff, batch=batch, timezone="UTC")
