@@ -351,6 +351,29 @@ def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warm
         _admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
 
+def samples(base: str, cutoff: datetime, batch: int) -> None:
+    """Without the stack: one batch of each arm under EXPLAIN (ANALYZE, WAL), on one copy (converted between
+    the two), and the time to find it."""
+    db = f"retention_bench_samples_{os.getpid()}"
+    _admin(f"CREATE DATABASE {db} TEMPLATE {base} STRATEGY FILE_COPY")
+    try:
+        with psycopg.connect(_dsn(db), autocommit=True) as conn:
+            params = {"cutoff": cutoff, "batch": batch, "tz": "UTC"}
+            for arm in ("delete", "partitions"):
+                if arm == "partitions":
+                    t = time.monotonic()
+                    partition_events(conn, ahead=2, progress=lambda done, total: None)
+                    conn.execute("ANALYZE events")
+                    print(f"converted to monthly partitions in {time.monotonic() - t:.0f} s")
+                deletion = retention._RETENTION if arm == "delete" else month_deletion(months_before(conn, cutoff)[0])
+                t = time.monotonic()
+                with conn.transaction(force_rollback=True):
+                    conn.execute(deletion.doomed, params).fetchall()  # type: ignore[arg-type]
+                print(f"{arm:10} finding a batch {1000 * (time.monotonic() - t):.0f} ms; {_sample(conn, deletion, params)}")
+    finally:
+        _admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", default="tracker_retention_base")
@@ -360,6 +383,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=5000, help="RETENTION_BATCH_SIZE (%(default)s)")
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds of load before retention starts")
     parser.add_argument("--budget", type=float, default=360.0, help="seconds today's retention may run (%(default)s)")
+    parser.add_argument("--samples", action="store_true", help="only one batch of each arm, without the stack")
     parser.add_argument("--prepare", action="store_true", help="rewrite the base in time order first (once)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # the finally blocks stop the stack, drop the copies
@@ -372,6 +396,9 @@ def main() -> None:
     print(f"machine {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; "
           f"{row[0]:,} events, {row[1]:,} ({100 * row[1] / row[0]:.1f} %) before {cutoff:%Y-%m-%d}; "
           f"load {args.rate:.0f} email clicks/s; batches of {args.batch}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    if args.samples:
+        samples(args.base, cutoff, args.batch)
+        return
     for arm in args.arms.split(","):
         run_arm(arm, args.base, cutoff, args.rate, args.batch, args.warmup, args.budget)
 
