@@ -69,9 +69,9 @@ def test_dockerfile__locked_runtime_set_and_the_source_tree() -> None:
     assert {".env", ".data", ".venv", "**/__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"} <= ignored
 
 
-def test_procfile__release_web_worker_webhooks_beat_flower() -> None:
+def test_procfile__release_web_worker_webhooks_beat_flower_metrics() -> None:
     entries = _procfile()
-    assert set(entries) == {"release", "web", "worker", "webhooks", "beat", "flower"}
+    assert set(entries) == {"release", "web", "worker", "webhooks", "beat", "flower", "metrics"}
     # The webhook sender consumes its own queue only: a slow receiver never holds up an ingest batch.
     assert "--queues ${WEBHOOK_QUEUE:-webhooks} " in entries["webhooks"] and "webhooks" not in entries["worker"]
     assert "maintenance" in entries["worker"] and "beat" in entries["beat"]
@@ -80,6 +80,7 @@ def test_procfile__release_web_worker_webhooks_beat_flower() -> None:
     # platform that sets only PORT still gets its own.
     assert "--port ${WEB_PORT:-${PORT:-8000}}" in entries["web"]
     assert "celery" in entries["worker"] and "flower" in entries["flower"]
+    assert "common.cli metrics" in entries["metrics"]
 
 
 def test_env_example__documents_every_setting() -> None:

@@ -13,7 +13,7 @@ conversion, only for a campaign with a webhook URL (common/store.py); the webhoo
 (worker/webhooks.py). One row per conversion (unique event_id): a redelivered batch inserts no second one.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-06
 """
 from collections.abc import Sequence
@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

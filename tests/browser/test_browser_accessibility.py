@@ -60,7 +60,7 @@ def audited_campaign(web: str) -> int:
 
 @pytest.mark.parametrize("path", ["/", "/?archived=1", "/?sort=roi&dir=desc&range=30d", "/create",
                                   "/campaign/{cid}", "/campaign/{cid}?counts=all&range=7d", "/campaign/{cid}/edit",
-                                  "/campaign/{cid}/delete", "/campaign/999999999"])
+                                  "/campaign/{cid}/delete", "/campaign/999999999", "/settings", "/users"])
 def test_dashboard_page__no_serious_or_critical_findings(audited: Callable[[bool], Page], audited_campaign: int,
                                                          path: str) -> None:
     page = audited(True)

@@ -366,16 +366,35 @@ def _flag_cell(traffic: Traffic, name: str) -> Any:
     return case((Event.extra_params[ENRICH_KEY][key].astext == value, "true"), else_="false").label(name)
 
 
+def _flag(traffic: Traffic, name: str) -> Any:
+    """Whether the event's stored enrichment puts it in `traffic`, as a boolean (for JSON)."""
+    assert traffic.marker is not None
+    key, value = traffic.marker
+    return func.coalesce(Event.extra_params[ENRICH_KEY][key].astext == value, False).label(name)
+
+
+_FLAGS = ((BOTS, "is_bot"), (UNKNOWN, "visitor_unknown"))
+
+
+def _event_columns(spreadsheet: bool) -> list[Any]:
+    """An event's exported columns: for a CSV opened in a spreadsheet, text cells quoted against formulas and
+    every cell text; for JSON, the values as they are (UTC times with a Z, booleans, extra_params an object)."""
+    if spreadsheet:
+        return [Event.id, Event.created_at, Event.event_type, _text_cell(Event.email, "email"),
+                _text_cell(Event.domain, "domain"), _text_cell(Event.ip, "ip"),
+                _text_cell(Event.user_agent, "user_agent"), *(_flag_cell(t, name) for t, name in _FLAGS),
+                Event.payout, cast(Event.extra_params, Text).label("extra_params")]
+    return [Event.id, func.to_char(Event.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"').label("created_at"),
+            Event.event_type, Event.email, Event.domain, Event.ip, Event.user_agent,
+            *(_flag(t, name) for t, name in _FLAGS), Event.payout, Event.extra_params]
+
+
 def export_events_query(*, session: Session, campaign_id: int, filters: JourneyFilters,
-                        period: Period = ALL_TIME) -> Select[Any]:
-    """The campaign's events for the domain, event and email filters, as CSV-safe columns, in storage order:
-    sorting millions of rows would hold back the first byte of the download until the whole sort is done."""
-    stmt = select(
-        Event.id, Event.created_at, Event.event_type, _text_cell(Event.email, "email"),
-        _text_cell(Event.domain, "domain"), _text_cell(Event.ip, "ip"), _text_cell(Event.user_agent, "user_agent"),
-        *(_flag_cell(traffic, name) for traffic, name in ((BOTS, "is_bot"), (UNKNOWN, "visitor_unknown"))),
-        Event.payout, cast(Event.extra_params, Text).label("extra_params"),
-    ).where(Event.campaign_id == campaign_id)
+                        period: Period = ALL_TIME, spreadsheet: bool = True) -> Select[Any]:
+    """The campaign's events for the domain, event and email filters (CSV-safe columns unless `spreadsheet` is
+    off), in storage order: sorting millions of rows would hold back the first byte of the download until the
+    whole sort is done."""
+    stmt = select(*_event_columns(spreadsheet)).where(Event.campaign_id == campaign_id)
     if filters.domain:
         stmt = stmt.where(Event.domain == filters.domain)
     if filters.event:

@@ -1,14 +1,25 @@
 """Which campaigns exist, with their offer URLs and link tokens, cached in the web process: validating `cid` and
-sending a tracking link's click on to its offer rarely cost a query, by id or by token alike."""
+sending a tracking link's click on to its offer rarely cost a query, by id or by token alike.
+
+Every web process on every host keeps its own copy, kept current by a change counter in PostgreSQL
+(`change_counters`, bumped by a trigger on `campaigns`, migration 0014): every CAMPAIGN_CHECK_SECONDS one
+request starts a read of that one row in the background, and the cache reloads when it moved. A campaign
+deleted or edited (its offer, its switched-off id links) through any host is seen by every host within
+CAMPAIGN_CHECK_SECONDS (plus the reload).
+"""
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from common.db import Conn, Database
 
+log = logging.getLogger(__name__)
 _MAX_MISSES = 10_000
 _COLUMNS = "id, offer_url, link_token, id_links"
+# A deleted campaign (marked, even before it is purged) is unknown.
+_LIVE = "deleted_at IS NULL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +36,20 @@ def _link(row: tuple[Any, ...]) -> Link:
     return Link(int(row[0]), str(row[1]), str(row[2]), bool(row[3]))
 
 
-def _all_links(conn: Conn) -> list[Link]:
-    return [_link(row) for row in conn.execute(f"SELECT {_COLUMNS} FROM campaigns").fetchall()]
+def _version(conn: Conn) -> int:
+    row = conn.execute("SELECT value FROM change_counters WHERE name = 'campaigns'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _load(conn: Conn) -> tuple[int, list[Link]]:
+    """The counter, then the campaigns: a change in between reloads once more at the next check, never less."""
+    version = _version(conn)
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM campaigns WHERE {_LIVE}").fetchall()
+    return version, [_link(row) for row in rows]
 
 
 def _link_where(conn: Conn, column: str, value: int | str) -> Link | None:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM campaigns WHERE {column} = %s", (value,)).fetchone()
+    row = conn.execute(f"SELECT {_COLUMNS} FROM campaigns WHERE {column} = %s AND {_LIVE}", (value,)).fetchone()
     return None if row is None else _link(row)
 
 
@@ -55,74 +74,79 @@ class _Misses:
 
 
 class CampaignCache:
-    """Every campaign's link, by id and by token, reloaded every `ttl` seconds so deleted campaigns drop out and
-    edited offers (and switched-off id links) are picked up. (Offer URLs are at most 2 KB: even thousands of
-    campaigns are a few MB.)
+    """Every live campaign's link, by id and by token (offer URLs are at most 2 KB: even thousands of campaigns
+    are a few MB).
 
-    A key not in the maps is looked up on its own (a campaign created a moment ago is found at once);
-    one that matches nothing is remembered for `miss_ttl` seconds.
+    A key not in the maps is looked up on its own (a campaign created a moment ago is found at once); one that
+    matches nothing is remembered for `miss_ttl` seconds.
     """
 
-    def __init__(self, db: Database, ttl: float, miss_ttl: float) -> None:
+    def __init__(self, db: Database, check_seconds: float, miss_ttl: float) -> None:
         self._db = db
-        self._ttl = ttl
+        self._check_seconds = check_seconds
         self._by_id: dict[int, Link] = {}
         self._by_token: dict[str, Link] = {}
         self._misses = _Misses(miss_ttl)
-        self._loaded_at = float("-inf")
-        self._loading: asyncio.Future[list[Link]] | None = None
+        self._version: int | None = None  # None until the first load
+        self._checked_at = float("-inf")
+        self._checking: asyncio.Future[None] | None = None
 
-    async def _reload(self) -> None:
-        # Concurrent requests share one reload.
-        if self._loading is None:
-            self._loading = asyncio.ensure_future(self._db.run(_all_links))
-        loading = self._loading
+    async def _check(self) -> None:
+        """Reload when the change counter moved; on a database error keep what is known (and retry later)."""
         try:
-            links = await asyncio.shield(loading)
-            self._by_id = {link.campaign_id: link for link in links}
-            self._by_token = {link.token: link for link in links}
-            self._loaded_at = time.monotonic()
-            self._misses.clear()
+            if self._version is None or await self._db.run(_version) != self._version:
+                self._version, links = await self._db.run(_load)
+                self._by_id = {link.campaign_id: link for link in links}
+                self._by_token = {link.token: link for link in links}
+                self._misses.clear()
         finally:
-            if self._loading is loading:
-                self._loading = None
+            self._checking = None
 
-    def _remember(self, link: Link) -> Link:
-        self._by_id[link.campaign_id] = link
-        self._by_token[link.token] = link
-        return link
+    def _check_if_due(self) -> None:
+        # The request that finds the check due starts it and goes on with what is known: no request waits.
+        now = time.monotonic()
+        if now - self._checked_at > self._check_seconds and self._checking is None:
+            self._checked_at = now
+            self._checking = asyncio.ensure_future(self._check())
+            self._checking.add_done_callback(_log_failure)
 
     async def _find(self, key: int | str, column: str) -> Link | None:
-        if time.monotonic() - self._loaded_at > self._ttl:
-            await self._reload()
+        if self._version is None:  # the first request waits for the first load (concurrent ones share it)
+            self._check_if_due()
+            if self._checking is not None:
+                await asyncio.shield(self._checking)
+        else:
+            self._check_if_due()
         link = self._by_id.get(key) if isinstance(key, int) else self._by_token.get(key)
         if link is not None:
             return link
         if key in self._misses:
             return None
         link = await self._db.run(_link_where, column, key)
-        if link is not None:
-            return self._remember(link)
-        self._misses.add(key)
-        return None
+        if link is None:
+            self._misses.add(key)
+            return None
+        self._by_id[link.campaign_id] = link
+        self._by_token[link.token] = link
+        return link
 
-    # The common answer (cached, fresh) in one dict lookup and no second coroutine, by id and by token alike.
     async def by_id(self, campaign_id: int) -> Link | None:
         """The campaign's link, or None when there is no such campaign."""
-        link = self._by_id.get(campaign_id)
-        if link is not None and time.monotonic() - self._loaded_at <= self._ttl:
-            return link
         return await self._find(campaign_id, "id")
 
     async def by_token(self, token: str) -> Link | None:
         """The campaign whose tracking link has this token, or None."""
-        link = self._by_token.get(token)
-        if link is not None and time.monotonic() - self._loaded_at <= self._ttl:
-            return link
         return await self._find(token, "link_token")
 
     async def exists(self, campaign_id: int) -> bool:
         # Every event asks: the common answer without a second coroutine (as fast as the old set of ids).
-        if campaign_id in self._by_id and time.monotonic() - self._loaded_at <= self._ttl:
+        if campaign_id in self._by_id:
+            if time.monotonic() - self._checked_at > self._check_seconds:
+                self._check_if_due()
             return True
         return await self.by_id(campaign_id) is not None
+
+
+def _log_failure(check: "asyncio.Future[None]") -> None:
+    if not check.cancelled() and check.exception() is not None:
+        log.warning("campaign cache not checked (kept as it was): %s", check.exception())

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, Response
 
 from common.validation import EventRejected, parse_query
 from common.vocabulary import EMAIL_CLICK
-from web.ingest.api import record, tracker_error
+from web.ingest.api import record, refused, tracker_error
 from web.ingest.campaign_cache import CampaignCache, Link
 from web.ingest.pipeline import IngestPipeline
 from web.ingest.visitor import visitor_of
@@ -142,7 +142,7 @@ async def tracking_link(key: str, request: Request) -> Response:
     try:
         pairs = parse_query(request.scope["query_string"], pipeline.limits)
     except EventRejected as exc:
-        error = exc.error
+        error = refused(exc).error
     else:
         # The offer gets what the link carried (trimmed), also when it is refused below.
         for name in ("email", "domain"):
