@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from common.models import User
 from common.roles import ROLES, Permission, scopes_for
 from common.tokens import TokenError, create_token, list_tokens, revoke_token
 from common.users import (
@@ -147,7 +148,7 @@ def create_user(request: Request, session: DbSession, username: FormText = "", p
     return _done("/users", "created")
 
 
-def _other_user(request: Request, session: DbSession, me: CurrentUser, user_id: int) -> Any:
+def _other_user(request: Request, session: DbSession, me: CurrentUser, user_id: int) -> User | Response:
     """The user to change, or an error page: unknown (404), or oneself (an admin cannot lock themselves out)."""
     target = get_user(session=session, user_id=user_id) if user_id <= 2**31 - 1 else None
     if target is None:
