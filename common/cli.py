@@ -1,18 +1,21 @@
-"""`tracker` command line: set-up, users, campaigns, queue, Flower.
+"""`tracker` command line: set-up, campaigns, queue, Flower; users and the tools to mend in common/cli_mend.py.
 
 Run `tracker --help` (or `python -m common.cli --help`) for the list of commands.
 """
 import argparse
-import getpass
 import os
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from common.cli_mend import add_commands
 from common.config import get_settings
-from common.roles import ROLES
+
+if TYPE_CHECKING:
+    from common.doctor import Finding
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -78,24 +81,8 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
         _say("=" * 60)
         _say("created dashboard user 'admin' with password (shown once):")
         _say(f"    {password}")
-        _say("change it with: tracker user admin")
+        _say("change it with: tracker user reset-password admin")
         _say("=" * 60)
-    return 0
-
-
-def cmd_user(args: argparse.Namespace) -> int:
-    """Create a dashboard user or set its password."""
-    from common.db import get_session
-    from common.users import UserError, upsert_user
-
-    password = args.password or getpass.getpass(f"password for {args.username}: ")
-    try:
-        with get_session() as session:
-            _, created = upsert_user(session=session, username=args.username, password=password, role=args.role)
-    except UserError as exc:
-        _say(f"error: {exc}")
-        return 2
-    _say(f"user {args.username!r} {'created' if created else 'updated'}")
     return 0
 
 
@@ -167,6 +154,27 @@ def cmd_queue(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check settings, services, versions, migrations, maintenance, queue, dead letters and clock; exit 1 on a
+    failure."""
+    from common.doctor import Doctor
+
+    doctor = Doctor(get_settings())
+    try:
+        findings = list(_printed(doctor.findings()))
+    finally:
+        doctor.close()
+    failed = [f for f in findings if f.status == "FAIL"]
+    _say(f"{len(failed)} of {len(findings)} checks failed" if failed else f"all {len(findings)} checks passed")
+    return 1 if failed else 0
+
+
+def _printed(findings: "Iterator[Finding]") -> "Iterator[Finding]":
+    for finding in findings:
+        print(finding, flush=True)
+        yield finding
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     """Fill a new campaign with bulk data for load tests (straight into the tables, with rollups)."""
     from tqdm import tqdm
@@ -190,7 +198,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             bar.set_postfix(events=f"{events_so_far:,}")
 
         total = generate(conn, campaign_id=campaign.id, shape=shape, progress=progress,
-                         timezone=get_settings().dashboard_timezone)
+                         timezone=get_settings().dashboard_timezone, max_values=get_settings().report_max_values)
     _say(f"inserted {total:,} events into campaign {campaign.id}")
     print(campaign.id)
     return 0
@@ -249,10 +257,29 @@ def cmd_flower(args: argparse.Namespace) -> int:
         return 2
     # Credentials go through the environment, not argv, so `ps` does not show them.
     env = {**os.environ, "FLOWER_BASIC_AUTH": f"{s.flower_user}:{s.flower_password}"}
-    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "flower",
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the tracker's metrics storage (common/metrics.py), not Flower's
+    # common.flower puts Flower's /metrics behind the same credentials, then runs Celery's `flower` command.
+    argv = [sys.executable, "-m", "common.flower", "-A", "worker.celery_app", "flower",
             f"--address={args.address or s.host}", f"--port={args.port or s.flower_port}"]
     os.execve(sys.executable, argv, env)
     return 0  # not reached
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """Serve the tracker's Prometheus metrics on METRICS_BIND (127.0.0.1:9464), never on the public port."""
+    import logging
+
+    from common.metrics_server import BindError, parse_bind, serve
+
+    s = get_settings()
+    try:
+        host, port = parse_bind(args.bind or s.metrics_bind, s.metrics_token)
+    except BindError as exc:
+        _say(f"error: {exc}")
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve(s, host, port)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -267,10 +294,6 @@ def build_parser() -> argparse.ArgumentParser:
     add("init-env", cmd_init_env).add_argument("--path", default=".env")
     add("migrate", cmd_migrate)
     add("bootstrap", cmd_bootstrap)
-    p = add("user", cmd_user)
-    p.add_argument("username")
-    p.add_argument("--password", help="omit to be asked (keeps it out of shell history)")
-    p.add_argument("--role", choices=list(ROLES), help="admin, editor or viewer (new users: admin)")
     p = add("token", cmd_token)
     actions = p.add_subparsers(dest="action", required=True)
     create = actions.add_parser("create", help="create a token and print it (alone on the last line)")
@@ -287,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cost-total", default="", help="what it cost in all, e.g. 250 (a list rental, a send)")
     p.add_argument("--cost-per-click", default="", help="what each email click cost, e.g. 0.05")
     add("queue", cmd_queue)
+    add("doctor", cmd_doctor)
     p = add("generate", cmd_generate)
     p.add_argument("--events", type=int, default=10_000_000)
     p.add_argument("--users", type=int, default=1_000_000)
@@ -300,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=_positive(float), default=20.0, help="events a second (%(default)s)")
     p.add_argument("--seed", type=int, help="repeat the same demo data")
     p.add_argument("--name", default="Demo: spring sale")
+    add_commands(sub)
+    add("metrics", cmd_metrics).add_argument("--bind", help="HOST:PORT (default: METRICS_BIND)")
     p = add("flower", cmd_flower)
     p.add_argument("--address")
     p.add_argument("--port", type=int)

@@ -4,7 +4,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from common.models import AuthSession, User
@@ -44,13 +44,19 @@ def _check_role(role: str) -> None:
         raise UserError(f"role must be one of: {', '.join(ROLES)}")
 
 
-def upsert_user(*, session: Session, username: str, password: str, role: str | None = None) -> tuple[User, bool]:
-    """Create the user (with `role`, by default DEFAULT_ROLE) or set its password (and `role`, when given);
-    returns (user, created)."""
+def _checked(username: str, password: str) -> str:
+    """The username as stored; UserError when it or the password cannot be accepted."""
     name = username.strip().lower()
     if not name or len(name) > 150 or any(c.isspace() or not c.isprintable() for c in name):
         raise UserError("username must be 1-150 characters, without spaces")
     _check_password(password)
+    return name
+
+
+def upsert_user(*, session: Session, username: str, password: str, role: str | None = None) -> tuple[User, bool]:
+    """Create the user (with `role`, by default DEFAULT_ROLE) or set its password (and `role`, when given);
+    returns (user, created)."""
+    name = _checked(username, password)
     if role is not None:
         _check_role(role)
     user = get_by_username(session=session, username=name)
@@ -65,46 +71,6 @@ def upsert_user(*, session: Session, username: str, password: str, role: str | N
             user.role = role
     session.flush()
     return user, created
-
-
-def list_users(*, session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.username)))
-
-
-def get_user(*, session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id)
-
-
-def set_password(*, session: Session, user: User, password: str, keep_session: str | None = None) -> None:
-    """A new password (own, or reset by an admin); the user's sessions end, but for `keep_session` (the token
-    hash of the session that changed its own password)."""
-    _check_password(password)
-    user.password_hash = _hasher.hash(password)
-    session.execute(delete(AuthSession).where(AuthSession.user_id == user.id,
-                                              AuthSession.token_hash != (keep_session or "")))
-    session.flush()
-
-
-def set_role(*, session: Session, user: User, role: str) -> None:
-    _check_role(role)
-    user.role = role
-    session.flush()
-
-
-def set_active(*, session: Session, user: User, active: bool) -> None:
-    """Disable (signed out everywhere, tokens refused) or enable a user."""
-    user.is_active = active
-    if not active:
-        session.execute(delete(AuthSession).where(AuthSession.user_id == user.id))
-    session.flush()
-
-
-def check_password(*, user: User, password: str) -> bool:
-    """Whether `password` is the user's (to confirm a change of one's own)."""
-    try:
-        return bool(_hasher.verify(user.password_hash, password))
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
@@ -123,3 +89,69 @@ def authenticate(*, session: Session, username: str, password: str) -> User | No
 
 def count_users(*, session: Session) -> int:
     return len(session.scalars(select(User.id)).all())
+
+
+def existing_user(*, session: Session, username: str) -> User:
+    """The user with this name; UserError when there is none."""
+    user = get_by_username(session=session, username=username)
+    if user is None:
+        raise UserError(f"no user {username.strip().lower()!r} (see `tracker user list`)")
+    return user
+
+
+def get_user(*, session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def _end_sessions(session: Session, user: User, keep_session: str | None = None) -> int:
+    """Signs the user out everywhere but `keep_session` (a session's token hash); returns how many ended."""
+    result = session.execute(delete(AuthSession).where(AuthSession.user_id == user.id,
+                                                        AuthSession.token_hash != (keep_session or "")))
+    session.flush()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_users(*, session: Session) -> list[tuple[User, int]]:
+    """Every user, with how many live sessions it has signed in."""
+    live = (select(AuthSession.user_id, func.count().label("n")).where(AuthSession.expires_at > func.now())
+            .group_by(AuthSession.user_id).subquery())
+    rows = session.execute(select(User, func.coalesce(live.c.n, 0)).outerjoin(live, live.c.user_id == User.id)
+                           .order_by(User.username))
+    return [(user, int(n)) for user, n in rows]
+
+
+def create_user(*, session: Session, username: str, password: str, role: str | None = None) -> User:
+    """A new user; UserError when the name is taken."""
+    name = _checked(username, password)
+    if get_by_username(session=session, username=name) is not None:
+        raise UserError(f"user {name!r} exists (use `tracker user reset-password`)")
+    return upsert_user(session=session, username=name, password=password, role=role)[0]
+
+
+def set_password(*, session: Session, user: User, password: str, keep_session: str | None = None) -> int:
+    """A new password (own, or reset by an admin); the user's sessions end, but for `keep_session` (the token
+    hash of the session that changed its own password). Returns how many ended."""
+    _check_password(password)
+    user.password_hash = _hasher.hash(password)
+    return _end_sessions(session, user, keep_session)
+
+
+def set_role(*, session: Session, user: User, role: str) -> None:
+    _check_role(role)
+    user.role = role
+    session.flush()
+
+
+def set_active(*, session: Session, user: User, active: bool) -> int:
+    """Disable (signed out everywhere, tokens refused) or enable a user; returns the sessions ended."""
+    user.is_active = active
+    session.flush()
+    return 0 if active else _end_sessions(session, user)
+
+
+def check_password(*, user: User, password: str) -> bool:
+    """Whether `password` is the user's (to confirm a change of one's own)."""
+    try:
+        return bool(_hasher.verify(user.password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False

@@ -23,7 +23,7 @@ HX = {"HX-Request": "true"}
 # The only routes a signed-out visitor may reach. Everything else in app.routes, including routes added
 # later, is checked by the route walk below.
 PUBLIC_ROUTES = {"/api/event", "/healthz", "/login", "/openapi.json", "/docs", "/docs/oauth2-redirect",
-                 "/redoc", "/api/event.gif", "/api/postback", "/r/{cid}"}
+                 "/redoc", "/api/event.gif", "/api/postback", "/r/{key}"}
 PUBLIC_PREFIXES = ("/static",)
 # The API answers a missing token with 401 JSON, not the sign-in redirect: tests/web/test_roles.py walks it.
 API_PREFIX = "/api/v1/"

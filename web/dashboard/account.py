@@ -120,7 +120,7 @@ def change_password(request: Request, session: DbSession, user: CurrentUser, cur
 
 def _users_page(request: Request, session: DbSession, *, status_code: int = 200, done: str | None = None,
                 error: str | None = None, form: dict[str, str] | None = None) -> Response:
-    return render(request, "users.html", {"users": list_users(session=session), "roles": list(ROLES),
+    return render(request, "users.html", {"users": [user for user, _ in list_users(session=session)], "roles": list(ROLES),
                                           "notice": NOTICES.get(done or ""), "error": error, "form": form or {}},
                   status_code=status_code)
 

@@ -39,12 +39,13 @@ from web.dashboard.deps import Db, DbSession
 from web.dashboard.export import csv_download
 from web.dashboard.figures import campaign_figures, campaign_timeline
 from web.dashboard.period import PRESETS, Period
-from web.dashboard.queries import JourneyCursor, JourneyFilters
+from web.dashboard.queries import JourneyCursor, JourneyFilters, ReportValue
 from web.dashboard.render import is_htmx, render, secured
+from web.dashboard.timing import TimedRoute
 
 MAX_CAMPAIGN_ID = 2**31 - 1
 
-router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False, route_class=TimedRoute)
 
 EVENT_CHOICES = tuple((t.name, t.label) for t in EVENT_TYPES)
 
@@ -52,6 +53,16 @@ EVENT_CHOICES = tuple((t.name, t.label) for t in EVENT_TYPES)
 Domain = Annotated[str | None, Query(max_length=255)]
 EventFilter = Annotated[str | None, Query(max_length=50)]
 Search = Annotated[str | None, Query(alias="q", max_length=1000)]
+# A report row's drill-down (the Reports tab): journeys with an event of that value.
+ReportBy = Annotated[str | None, Query(alias="by", max_length=100)]
+ReportValueParam = Annotated[str | None, Query(alias="value", max_length=1000)]
+
+
+def _report_value(request: Request, by: ReportBy = None, value: ReportValueParam = None) -> ReportValue | None:
+    return ReportValue.parse(by, value, request.app.state.settings.dashboard_timezone)
+
+
+ReportDep = Annotated[ReportValue | None, Depends(_report_value)]
 # `?counts=all`: every event; anything else: people only (bots subtracted). Kept in every URL a page makes.
 CountsMode = Annotated[str | None, Query(alias="counts", max_length=10)]
 ALL_COUNTS = {"counts": "all"}
@@ -317,9 +328,9 @@ def _domains_context(all_counts: bool, domains: list[queries.DomainRow]) -> dict
 @router.get("/campaign/{campaign_id:int}")
 def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
                   domain: Domain = None, event: EventFilter = None, search: Search = None,
-                  counts: CountsMode = None) -> Response:
+                  counts: CountsMode = None, report: ReportDep = None) -> Response:
     """The campaign page; the filter parameters let the journeys filter work without JavaScript too."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     page_size = request.app.state.settings.journeys_page_size
     context = _counts_context(request, counts, period=period)
     all_counts = context["all_counts"]
@@ -367,11 +378,11 @@ def chart(request: Request, session: DbSession, campaign: CampaignDep, period: P
 
 @router.get("/campaign/{campaign_id:int}/users")
 def journeys(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
-             event: EventFilter = None, search: Search = None, counts: CountsMode = None,
+             event: EventFilter = None, search: Search = None, counts: CountsMode = None, report: ReportDep = None,
              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
              after: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     """The journeys table for the filters; with an offset ("Load more"), just the next rows and the footer."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     page_size = request.app.state.settings.journeys_page_size
     counts_context = _counts_context(request, counts, path=f"/campaign/{campaign.id}", period=period)
     context = {**counts_context, **_journeys_context(session, campaign, filters, page_size,
@@ -392,18 +403,18 @@ def journeys(request: Request, session: DbSession, campaign: CampaignDep, period
 
 @router.get("/campaign/{campaign_id:int}/export/events.csv")
 def export_events(db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
-                  event: EventFilter = None, search: Search = None) -> Response:
+                  event: EventFilter = None, search: Search = None, report: ReportDep = None) -> Response:
     """Every event of the campaign (for the journeys filters and the date range), streamed as CSV."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     stmt = queries.export_events_query(session=session, campaign_id=campaign.id, filters=filters, period=period)
     return csv_download(db, f"campaign-{campaign.id}-events.csv", stmt)
 
 
 @router.get("/campaign/{campaign_id:int}/export/journeys.csv")
 def export_journeys(db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
-                    event: EventFilter = None, search: Search = None) -> Response:
+                    event: EventFilter = None, search: Search = None, report: ReportDep = None) -> Response:
     """The journeys matching the filters (first seen in the date range), streamed as CSV."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     stmt = queries.export_journeys_query(session=session, campaign_id=campaign.id, filters=filters, period=period)
     return csv_download(db, f"campaign-{campaign.id}-journeys.csv", stmt)
 
@@ -413,7 +424,8 @@ def export_journeys(db: Db, session: DbSession, campaign: CampaignDep, period: P
 @router.get("/campaign/{campaign_id:int}/edit", dependencies=EDIT_PAGE)
 def edit_page(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
     form = {"name": campaign.name, "offer_url": campaign.offer_url, "currency": campaign.currency,
-            "cost_total": _amount_text(campaign.cost_total), "cost_per_click": _amount_text(campaign.cost_per_click)}
+            "cost_total": _amount_text(campaign.cost_total), "cost_per_click": _amount_text(campaign.cost_per_click),
+            "id_links": "1" if campaign.id_links else "0"}
     return render(request, "edit.html", _edit_context(session, campaign, form, {}))
 
 
@@ -432,16 +444,20 @@ def _edit_context(session: DbSession, campaign: Campaign, form: dict[str, str],
 
 @router.post("/campaign/{campaign_id:int}/edit", dependencies=EDIT)
 def edit(request: Request, session: DbSession, campaign: CampaignDep, name: FormText = "", offer_url: FormText = "",
-         currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "") -> Response:
-    """Save the name, offer URL, costs and (while it has no revenue) the currency; errors come back inline,
-    like the create form's. The costs apply to the whole campaign, every range included."""
+         currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "",
+         id_links: Annotated[str | None, Form(max_length=1)] = None) -> Response:
+    """Save the name, offer URL, costs and (while it has no revenue) the currency, and whether old /r/<id>
+    links still redirect (left alone when the form does not say); errors come back inline, like the create
+    form's. The costs apply to the whole campaign, every range included."""
     try:
         update_campaign(session=session, campaign=campaign, name=name, offer_url=offer_url,
-                        money=_money(currency, cost_total, cost_per_click))
+                        money=_money(currency, cost_total, cost_per_click),
+                        id_links=None if id_links is None else id_links == "1")
     except CampaignError as exc:
         session.rollback()
         form = {"name": name, "offer_url": offer_url, "currency": currency or campaign.currency,
-                "cost_total": cost_total, "cost_per_click": cost_per_click}
+                "cost_total": cost_total, "cost_per_click": cost_per_click,
+                "id_links": id_links or ("1" if campaign.id_links else "0")}
         context = _edit_context(session, campaign, form, exc.errors)
         template = "partials/campaign_form.html" if is_htmx(request) else "edit.html"
         return render(request, template, context, status_code=422)

@@ -6,7 +6,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from web.dashboard import account, login, pages
+from web.dashboard import account, login, pages, report_pages, webhooks
 from web.dashboard.auth import LoginRequired
 from web.dashboard.render import is_htmx, render, secured
 from web.security import local_path
@@ -50,7 +50,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.include_router(login.router)
     app.include_router(pages.router)
+    app.include_router(webhooks.router)
     app.include_router(account.router)
+    app.include_router(report_pages.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(pages.CampaignNotFound, _campaign_not_found)
     app.add_exception_handler(StarletteHTTPException, _http_error)
