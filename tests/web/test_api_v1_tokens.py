@@ -94,7 +94,7 @@ def test_demoted_user__write_token_only_reads(dashboard_app: object) -> None:
     token = new_token(username, "write")
     assert api.post("/api/v1/campaigns", json={"name": "ok", "offer_url": "https://o.example/"},
                     headers=bearer(token)).status_code == 201
-    assert cli(["user", username, "--password", "a-new-password", "--role", "viewer"]) == 0
+    assert cli(["user", "set-role", username, "viewer"]) == 0
     assert api.post("/api/v1/campaigns", json={"name": "no", "offer_url": "https://o.example/"},
                     headers=bearer(token)).status_code == 403
     assert api.get("/api/v1/campaigns", headers=bearer(token)).status_code == 200
