@@ -107,7 +107,7 @@ def test_api_walk__per_role_and_scope(dashboard_app: FastAPI, role_tokens: dict[
     assert ("POST", "/api/v1/campaigns") in routes and ("GET", "/api/v1/campaigns/{campaign_id}/events") in routes
     body: dict[str, Any] = {"name": "Walk", "offer_url": "https://o.example/"}
     for method, template in routes:
-        path = _concrete(template, {"campaign_id": new_campaign()})
+        path = _concrete(template, {"campaign_id": new_campaign(), "dimension_name": "domain"})
         assert client.request(method, path, json=body).status_code == 401, (method, path)
         for who, token in role_tokens.items():
             r = client.request(method, path, json=body, headers=bearer(token))
