@@ -24,8 +24,9 @@ from common.users import (
 from web.dashboard.auth import ADMIN, ADMIN_PAGE, OWN, CurrentUser, current_user
 from web.dashboard.deps import DbSession
 from web.dashboard.render import render, secured
+from web.dashboard.timing import TimedRoute
 
-router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False, route_class=TimedRoute)
 
 FormText = Annotated[str, Form(max_length=4096)]
 # What a redirect after a successful POST says (?done=<key>): fixed texts, nothing from the URL is shown.
