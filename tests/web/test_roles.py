@@ -78,6 +78,7 @@ def test_viewer__pages_hide_what_it_cannot_use(dashboard_app: FastAPI) -> None:
         assert (f'href="/campaign/{cid}/delete"' in campaign) == sees_edit, role
         assert ('id="webhook-form"' in campaign) == sees_edit, role
         assert ('id="webhook-secret"' in campaign) == sees_edit, role  # it could sign forged deliveries
+        assert ('id="postback-url"' in campaign) == sees_edit, role  # its secret records conversions
         assert ('href="/users"' in home) == sees_users, role
         assert 'href="/settings"' in home
         scopes = re.findall(r'<option value="(read|write)"', client.get("/settings").text)
