@@ -1,6 +1,6 @@
 """The campaign page's webhook panel: the URL, the signing secret (rotatable) and the delivery log with its
-Redeliver buttons. Every route needs a signed-in user, and every change the session's CSRF token and a role
-that may change campaigns (editor, admin)."""
+Redeliver buttons. Every route needs a signed-in user; every change the session's CSRF token and a role that
+may change campaigns (a viewer sees the log, not the secret nor the forms)."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
@@ -13,8 +13,9 @@ from web.dashboard.auth import EDIT, current_user
 from web.dashboard.deps import DbSession
 from web.dashboard.pages import CampaignDep
 from web.dashboard.render import is_htmx, render, secured
+from web.dashboard.timing import TimedRoute
 
-router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False, route_class=TimedRoute)
 
 _MAX_DELIVERY_ID = 2**63 - 1
 
