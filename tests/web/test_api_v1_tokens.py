@@ -117,3 +117,14 @@ def test_rate_limit__429_with_retry_after_per_token() -> None:
 def test_rate_limit_setting__refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="API_RATE_LIMIT"):
         Settings(api_rate_limit="lots")
+
+
+def test_rate_limit__redis_down_lets_requests_through(caplog: pytest.LogCaptureFixture) -> None:
+    from tests.services import free_port
+
+    app = create_app(Settings(api_rate_limit="1/minute", redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    api = TestClient(app)
+    token = new_token(new_user("viewer")[0], "read")
+    codes = [api.get("/api/v1/campaigns?page_size=1", headers=bearer(token)).status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
+    assert "API rate limit not checked" in caplog.text
