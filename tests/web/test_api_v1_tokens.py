@@ -38,6 +38,9 @@ def test_token_lifecycle__cli_create_use_list_revoke(capsys: pytest.CaptureFixtu
     assert cli(["token", "list"]) == 0
     listed = [line for line in capsys.readouterr().out.splitlines() if line.startswith(f"{stored[0]}\t")]
     assert listed and username in listed[0] and "sheets" in listed[0] and token not in listed[0]
+    assert cli(["token", "list", "--user", username]) == 0
+    assert [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()] == [username]
+    assert cli(["token", "list", "--user", "nobody-at-all"]) == 2
 
     assert cli(["token", "revoke", str(stored[0])]) == 0
     assert api.get("/api/v1/campaigns", headers=bearer(token)).status_code == 401
