@@ -107,7 +107,11 @@ def cmd_token(args: argparse.Namespace) -> int:
             _say(f"token {row.id} ({row.scope}) for {user.username!r}: shown once, store it now")
             print(token)
         elif args.action == "list":
-            for t in list_tokens(session=session):
+            owner = get_by_username(session=session, username=args.user) if args.user else None
+            if args.user and owner is None:
+                _say(f"error: no user {args.user!r}")
+                return 2
+            for t in list_tokens(session=session, user_id=owner.id if owner else None):
                 expires = t.expires_at.isoformat(" ", "minutes") if t.expires_at else "never"
                 used = t.last_used_at.isoformat(" ", "minutes") if t.last_used_at else "never"
                 print(f"{t.id}\t{t.username}\t{t.scope}\t{t.name}\texpires {expires}\tlast used {used}")
@@ -301,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--scope", required=True, choices=["read", "write"])
     create.add_argument("--name", help="a label, e.g. the tool that uses it")
     create.add_argument("--expires", type=_last_day, help="YYYY-MM-DD: the last day it works (UTC)")
-    actions.add_parser("list", help="every token: id, user, scope, name, expiry, last use")
+    listing = actions.add_parser("list", help="every token: id, user, scope, name, expiry, last use")
+    listing.add_argument("--user", help="only this user's")
     actions.add_parser("revoke", help="delete a token by its id").add_argument("id", type=int)
     p = add("create-campaign", cmd_create_campaign)
     p.add_argument("name")

@@ -76,6 +76,9 @@ def test_viewer__pages_hide_what_it_cannot_use(dashboard_app: FastAPI) -> None:
         assert ('href="/create"' in home) == sees_edit, role
         assert (f'action="/campaign/{cid}/archive"' in campaign) == sees_edit, role
         assert (f'href="/campaign/{cid}/delete"' in campaign) == sees_edit, role
+        assert ('id="webhook-form"' in campaign) == sees_edit, role
+        assert ('id="webhook-secret"' in campaign) == sees_edit, role  # it could sign forged deliveries
+        assert ('id="postback-url"' in campaign) == sees_edit, role  # its secret records conversions
         assert ('href="/users"' in home) == sees_users, role
         assert 'href="/settings"' in home
         scopes = re.findall(r'<option value="(read|write)"', client.get("/settings").text)
@@ -105,7 +108,7 @@ def test_api_walk__per_role_and_scope(dashboard_app: FastAPI, role_tokens: dict[
     assert ("POST", "/api/v1/campaigns") in routes and ("GET", "/api/v1/campaigns/{campaign_id}/events") in routes
     body: dict[str, Any] = {"name": "Walk", "offer_url": "https://o.example/"}
     for method, template in routes:
-        path = _concrete(template, {"campaign_id": new_campaign()})
+        path = _concrete(template, {"campaign_id": new_campaign(), "dimension_name": "domain"})
         assert client.request(method, path, json=body).status_code == 401, (method, path)
         for who, token in role_tokens.items():
             r = client.request(method, path, json=body, headers=bearer(token))
