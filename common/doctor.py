@@ -133,7 +133,7 @@ class Doctor:
         if autovacuum_on(self._conn()):
             return Finding("autovacuum", "ok", "on (the tracker's maintain_tables job runs as well)")
         return Finding("autovacuum", "ok", "off on this server: the tracker's maintain_tables job (beat) analyses "
-                       "and vacuums its own tables; keep exactly one beat running")
+                       "and vacuums its own tables; keep beat running")
 
     def check_statistics(self) -> Finding:
         from common.maintenance import INGEST_TABLES, Policy, read_stats

@@ -4,6 +4,7 @@ The environment is set here, before any application module is imported, so the a
 the test database, a Redis database and queue of the test run's own.
 """
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ TEST_ENV = {
     "TRACKER_ADMIN_USER": "",
     "TRACKER_ADMIN_PASSWORD": "",
     "FLOWER_PASSWORD": "test-flower-password",
+    # Each process's metrics files (common/metrics.py): the run's own folder.
+    "METRICS_DIR": f"/tmp/tracker-metrics-{_RUN}",
     "BROKER_VISIBILITY_TIMEOUT_SECONDS": "10",
     "HOME_REFRESH_SECONDS": "1",
     "STATS_REFRESH_SECONDS": "1",
@@ -52,6 +55,7 @@ def database() -> Iterator[str]:
     name = TEST_ENV["DATABASE_URL"].rsplit("/", 1)[1]
     with psycopg.connect(libpq_dsn().rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    shutil.rmtree(TEST_ENV["METRICS_DIR"], ignore_errors=True)
 
 
 @pytest.fixture

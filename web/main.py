@@ -7,11 +7,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from common import metrics
 from common.adapters import uvicorn as uvicorn_adapter
 from common.config import Settings, get_settings
 from common.db import Database
 from common.logs import configure_logging
 from web import health
+from web.api import install as install_api
 from web.dashboard.routes import install as install_dashboard
 from web.ingest import api, pixel, postback, redirect
 from web.ingest.fastpath import EventFastPath
@@ -24,6 +26,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+    metrics.enable(settings, "web")
 
     db = Database(settings)
 
@@ -49,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_dashboard(app)
+    install_api(app, settings)
     return app
 
 

@@ -5,19 +5,29 @@ import logging
 from celery import signals
 from celery.schedules import crontab
 
+from common import metrics
 from common.adapters import kombu as kombu_adapter
 from common.config import get_settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import InflightBatches
 from common.logs import REQUEST_ID, configure_logging
-from common.queue import MAINTAIN_TASK, RECOVER_TASK, RETENTION_TASK, make_celery
+from common.queue import (
+    MAINTAIN_TASK,
+    RECOVER_TASK,
+    REPORT_FOLD_TASK,
+    RETENTION_TASK,
+    WEBHOOK_TASK,
+    make_celery,
+)
 
 settings = get_settings()
 celery_app = make_celery(settings)
 inflight = InflightBatches(settings)
 
 kombu_adapter.install(settings)  # kombu's Redis transport and JSON decoder fixed, unless off (stock kombu)
-celery_app.conf.include = ["worker.tasks"]
+celery_app.conf.include = ["worker.tasks", "worker.webhooks"]
+# Each run claimed in the database before it is sent: a second beat on another host sends nothing twice.
+celery_app.conf.beat_scheduler = "worker.beat:ClaimingScheduler"
 celery_app.conf.beat_schedule = {
     # Hourly: cheap when there is nothing to delete (a BRIN index scan), and old data never piles up.
     "retention": {"task": RETENTION_TASK, "schedule": crontab(minute=17)},
@@ -25,6 +35,13 @@ celery_app.conf.beat_schedule = {
     # period is dropped, since the next one reads fresher statistics anyway.
     "maintain-tables": {"task": MAINTAIN_TASK, "schedule": settings.maintenance_interval_seconds,
                         "options": {"expires": settings.maintenance_interval_seconds}},
+    # One indexed query when nothing is due; a tick the webhook worker has not taken by the next one is dropped.
+    "webhooks": {"task": WEBHOOK_TASK, "schedule": settings.webhook_poll_seconds,
+                 "options": {"expires": settings.webhook_poll_seconds}},
+    # The reports' queue into report_stats (common/reports.py); a run that waited longer than the period is
+    # dropped, the next one folds everything.
+    "reports": {"task": REPORT_FOLD_TASK, "schedule": settings.report_fold_seconds,
+                "options": {"expires": settings.report_fold_seconds}},
 }
 if inflight.enabled:
     # Two Redis reads when there is nothing to recover; a run that waited longer than the period is dropped.
@@ -43,6 +60,13 @@ def _not_a_due_task(record: logging.LogRecord) -> bool:
 # Beat says "Sending due task" at INFO for every run of every job (recover every 12 s, maintain_tables every
 # 10 s): noise that buries what matters. The jobs themselves log when they find or do something.
 logging.getLogger("celery.beat").addFilter(_not_a_due_task)
+
+
+@signals.worker_init.connect
+def _enable_metrics(**_: object) -> None:
+    """The worker's metrics (common/metrics.py): in the worker command only, not beat's or Flower's; prefork pool
+    processes inherit them and write files of their own."""
+    metrics.enable(settings, "worker")
 
 
 @signals.worker_init.connect

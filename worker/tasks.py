@@ -15,11 +15,13 @@ import redis
 from celery import Task
 from celery.exceptions import Reject
 
+from common import metrics
 from common.db import Conn, connect
 from common.event import Batch, from_wire
 from common.inflight import QueuedBatches
 from common.maintenance import INGEST_TABLES, Policy, maintain, read_stats
-from common.queue import INGEST_TASK, MAINTAIN_TASK, RECOVER_TASK, RETENTION_TASK
+from common.queue import INGEST_TASK, MAINTAIN_TASK, RECOVER_TASK, REPORT_FOLD_TASK, RETENTION_TASK
+from common.reports import fold
 from common.retention import delete_batch
 from common.store import StoreOptions, store_events
 from worker.celery_app import celery_app, inflight, settings
@@ -117,6 +119,7 @@ def _store_or_dead_letter(conn: Conn, events: Batch) -> int:
             raise
         except Exception as exc:
             log.exception("event %s cannot be stored; kept in dead_events", event.id)
+            metrics.dead_lettered()
             with conn.transaction():
                 conn.execute(
                     "INSERT INTO dead_events (id, payload, error) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
@@ -143,7 +146,9 @@ def store_batch(events: Batch, task_id: str | None = None) -> int:
         conn = _db.get()
         _db.plan_for_statistics(conn)
         try:
+            started = time.perf_counter()
             inserted = _store(conn, events)
+            metrics.stored(len(events), inserted, time.perf_counter() - started)
         except TRANSIENT:
             raise
         except Exception:
@@ -199,9 +204,10 @@ def recover_dropped_batches() -> int:
         try:
             store_batch(events)
         except Reject:
-            return recovered  # the database is down; the next run tries again
+            break  # the database is down; the next run tries again
         _forget(batch_id)
         recovered += 1
+    metrics.recover_run(recovered)
     if recovered:
         log.warning("stored %d batches in flight for longer than the visibility timeout", recovered)
     return recovered
@@ -286,3 +292,14 @@ _maintenance = _MaintenanceThread()
 def maintain_tables() -> None:
     """Analyse and vacuum the hot tables that need it (common/maintenance.py), on the maintenance thread."""
     _maintenance.request()
+
+
+@celery_app.task(name=REPORT_FOLD_TASK, ignore_result=True)
+def fold_reports() -> int:
+    """Count the events ingest queued for the reports into report_stats (common/reports.py)."""
+    try:
+        return fold(_db.get(), timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+    except TRANSIENT as exc:
+        _db.failed()
+        log.warning("reports not folded (the next run tries again): %s", exc)
+        return 0
