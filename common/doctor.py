@@ -165,7 +165,7 @@ class Doctor:
         if count:
             latest = f"{row[1]:%Y-%m-%d %H:%M}" if row else "?"
             return Finding("dead letters", "FAIL", f"{count} events could not be stored (the latest at {latest} "
-                           "UTC): read their error in dead_events, fix the cause, queue them again "
+                           "UTC): `tracker dead list` shows why; fix the cause, then `tracker dead requeue` "
                            "(docs/operations.md, Dead events)")
         return Finding("dead letters", "ok", "none")
 
