@@ -21,6 +21,10 @@ from common.db import Conn
 
 log = logging.getLogger(__name__)
 
+# The job's entry in beat's schedule (worker/celery_app.py): beat's claims of its runs (worker/beat.py) are
+# how `tracker doctor` tells whether beat runs.
+BEAT_ENTRY = "maintain-tables"
+
 # The tables the ingest statement (common/store.py) writes: the plan guard watches these.
 INGEST_TABLES = ("events", "journeys", "hourly_stats", "domain_stats", "daily_stats")
 # And the job also looks after these, written on other paths (postbacks, dead letters, sign-ins), or written by

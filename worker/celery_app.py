@@ -11,6 +11,7 @@ from common.config import get_settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import InflightBatches
 from common.logs import REQUEST_ID, configure_logging
+from common.maintenance import BEAT_ENTRY as MAINTAIN_ENTRY
 from common.queue import (
     MAINTAIN_TASK,
     RECOVER_TASK,
@@ -33,7 +34,7 @@ celery_app.conf.beat_schedule = {
     "retention": {"task": RETENTION_TASK, "schedule": crontab(minute=17)},
     # A few catalog rows when nothing needs doing (common/maintenance.py); a run that waited longer than the
     # period is dropped, since the next one reads fresher statistics anyway.
-    "maintain-tables": {"task": MAINTAIN_TASK, "schedule": settings.maintenance_interval_seconds,
+    MAINTAIN_ENTRY: {"task": MAINTAIN_TASK, "schedule": settings.maintenance_interval_seconds,
                         "options": {"expires": settings.maintenance_interval_seconds}},
     # One indexed query when nothing is due; a tick the webhook worker has not taken by the next one is dropped.
     "webhooks": {"task": WEBHOOK_TASK, "schedule": settings.webhook_poll_seconds,
