@@ -102,6 +102,7 @@ def targets(cid: int, domain: str, term: str, address: str) -> dict[str, str]:
         "home table, search": "/campaigns?q=campaign+01",
         "edit page": f"{base}/edit",
         "delete confirmation": f"{base}/delete",
+        "webhook delivery log": f"{base}/webhook/deliveries",
     }
 
 

@@ -58,7 +58,8 @@ def test_dashboard_walk__per_role(dashboard_app: FastAPI, role: str) -> None:
     routes = sorted(dashboard_routes(dashboard_app), key=lambda r: r == ("POST", "/logout"))  # sign out last
     assert ("GET", "/users") in routes and ("POST", "/settings/tokens") in routes
     for method, template in routes:
-        ids = {"campaign_id": new_campaign(), "user_id": target_id, "token_id": 2**31 - 1}
+        ids = {"campaign_id": new_campaign(), "user_id": target_id, "token_id": 2**31 - 1,
+               "delivery_id": 2**31 - 1}
         path = _concrete(template, ids)
         r = client.request(method, path, headers={"X-CSRF-Token": csrf})
         refused = expected_refusal(method, template, role)
