@@ -271,8 +271,7 @@ def cmd_flower(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Serve the tracker's Prometheus metrics on METRICS_BIND (127.0.0.1:9464), never on the public port."""
-    import logging
-
+    from common.logs import configure_logging
     from common.metrics_server import BindError, parse_bind, serve
 
     s = get_settings()
@@ -281,7 +280,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     except BindError as exc:
         _say(f"error: {exc}")
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(s)  # LOG_FORMAT, as the web tier and the worker
     serve(s, host, port)
     return 0
 
