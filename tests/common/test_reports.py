@@ -7,6 +7,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from common.campaigns import purge_campaign
 from common.config import get_settings
 from common.reports import fold, rebuild
 from common.retention import delete_batch
@@ -126,3 +127,14 @@ def test_rebuild__recomputes_a_campaign_from_its_events(db: psycopg.Connection, 
     rows = _rows(db, campaign_id, "utm_term")
     assert rows["busy"][0] == 5 and rows["(other)"][0] == 3  # the busiest values get the rows
     assert_reports_match_recount(db, campaign_id)
+
+
+def test_campaign_deletion__takes_its_report_rows_and_queued_events(db: psycopg.Connection, campaign_id: int) -> None:
+    store(db, [_wire(db, campaign_id, "email_click", "a@x.com")])
+    _fold(db)
+    store(db, [_wire(db, campaign_id, "email_click", "b@x.com")])  # still queued when the campaign goes
+    db.execute("UPDATE campaigns SET deleted_at = now() WHERE id = %s", (campaign_id,))
+    _fold(db)  # a deleted campaign's queued events are dropped, not counted
+    assert _rows(db, campaign_id, "domain")["a.com"][0] == 1
+    purge_campaign(db, campaign_id)
+    assert db.execute("SELECT count(*) FROM report_stats WHERE campaign_id = %s", (campaign_id,)).fetchone() == (0,)
