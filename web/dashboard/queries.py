@@ -37,8 +37,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.enrich import ENRICH_KEY
 from common.models import Campaign, DomainStats, Event, HourlyStats, Journey, counter
-from common.report_dimensions import BY_NAME as DIMENSIONS_BY_NAME
-from common.report_dimensions import MAX_VALUE_LENGTH, Dimension, value_label
+from common.report_dimensions import MAX_VALUE_LENGTH, PARAM_PREFIX, Dimension, value_label
+from common.report_dimensions import find as find_dimension
 from common.vocabulary import (
     ALL,
     AMOUNT_COUNTERS,
@@ -144,7 +144,7 @@ class ReportValue:
     @classmethod
     def parse(cls, by: str | None, value: str | None, timezone: str) -> "ReportValue | None":
         """From `?by=&value=`; None unless both name a dimension and a value ("" is "(none)")."""
-        dimension = DIMENSIONS_BY_NAME.get(by or "")
+        dimension = find_dimension(by or "")
         return cls(dimension, value, timezone) if dimension and value is not None else None
 
     @property
@@ -156,7 +156,11 @@ class ReportValue:
         """The events rows of table `alias` with this value."""
         expr = self.dimension.value.format(e=alias).replace("%(tz)s", ":report_tz")
         clause = text(f"left(coalesce({expr}, ''), {MAX_VALUE_LENGTH}) = :report_value")
-        binds = {"report_value": self.value, **({"report_tz": self.timezone} if ":report_tz" in expr else {})}
+        binds: dict[str, str] = {"report_value": self.value}
+        if ":report_tz" in expr:
+            binds["report_tz"] = self.timezone
+        if ":report_key" in expr:
+            binds["report_key"] = self.dimension.name.removeprefix(PARAM_PREFIX)
         clause = clause.bindparams(**binds)
         return typing.cast(ColumnElement[bool], clause)
 

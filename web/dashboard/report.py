@@ -14,7 +14,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from common.models import ReportStats, counter
-from common.report_dimensions import BY_NAME, DIMENSIONS, OTHER, Dimension, value_label
+from common.report_dimensions import (
+    BY_NAME,
+    DIMENSIONS,
+    OTHER,
+    PARAM_PREFIX,
+    Dimension,
+    param_dimension,
+    value_label,
+)
 from common.vocabulary import BOTS, EVENT_TYPES, REPORT_COUNTERS, EventType, events_column
 from web.dashboard.counts import Counts, total
 from web.dashboard.period import Period
@@ -78,8 +86,11 @@ class Report:
         return max((r.counts.entry.events for r in self.rows), default=0)
 
 
-def dimension(name: str | None) -> Dimension:
-    """The dimension `?by=` names; the first one for anything else."""
+def dimension(name: str | None, slot_keys: list[str]) -> Dimension:
+    """The dimension `?by=` names (a `param:` one if the campaign reports on that key); the first one for
+    anything else."""
+    if name and name.startswith(PARAM_PREFIX) and name.removeprefix(PARAM_PREFIX) in slot_keys:
+        return param_dimension(name.removeprefix(PARAM_PREFIX))
     return BY_NAME.get(name or "", DEFAULT_DIMENSION)
 
 
