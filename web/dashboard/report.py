@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from common.models import ReportStats, counter
@@ -23,7 +23,7 @@ from common.report_dimensions import (
     param_dimension,
     value_label,
 )
-from common.vocabulary import BOTS, EVENT_TYPES, REPORT_COUNTERS, EventType, events_column
+from common.vocabulary import AMOUNT_COUNTERS, BOTS, EVENT_TYPES, REPORT_COUNTERS, EventType, events_column
 from web.dashboard.counts import Counts, total
 from web.dashboard.period import Period
 
@@ -95,7 +95,10 @@ def dimension(name: str | None, slot_keys: list[str]) -> Dimension:
 
 
 def _sums(session: Session, campaign_id: int, dim: Dimension, period: Period, tz: Any) -> list[tuple[str, Counts]]:
-    columns = [func.sum(counter(ReportStats, c)) for c in REPORT_COUNTERS]
+    # A day's count of one value fits an int4, and sum(int4) adds in bigint where sum(bigint) adds in numeric:
+    # grouping 15 k rows of a long-tail dimension took 216 ms and spilled to disk, 105 ms in memory this way.
+    columns = [func.sum(counter(ReportStats, c) if c in AMOUNT_COUNTERS else cast(counter(ReportStats, c), Integer))
+               for c in REPORT_COUNTERS]
     stmt = (select(ReportStats.value, *columns)
             .where(ReportStats.campaign_id == campaign_id, ReportStats.dimension == dim.name)
             .group_by(ReportStats.value))
