@@ -259,3 +259,16 @@ def test_param_report__bad_keys_and_the_limit(dashboard_client: Client) -> None:
     # A key not chosen is the default report.
     html = dashboard_client.get(f"/campaign/{cid}/reports", params={"by": "param:nope"}).text
     assert '<option value="domain" selected>' in html
+
+
+def test_drill_down__a_rare_value_is_found_from_its_events(dashboard_client: Client,
+                                                           db: psycopg.Connection[Any]) -> None:
+    """Under RARE_SHARE of the campaign's events, the journeys come from the value's events in its days."""
+    cid = new_campaign()
+    store(db, [*(_event(db, cid, "email_click", f"u{i}@x.com", extra={"utm_term": "common"}) for i in range(60)),
+               _event(db, cid, "email_click", "rare@x.com", ago=3 * DAY, extra={"utm_term": "rare"}),
+               _event(db, cid, "landing_click", "u7@x.com", extra={"utm_term": "rare"})])
+    _fold(db)
+    users = dashboard_client.get(f"/campaign/{cid}/users", params={"by": "utm_term", "value": "rare"},
+                                 headers=HX).text
+    assert "rare@x.com" in users and "u7@x.com" in users and "u8@x.com" not in users
