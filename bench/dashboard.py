@@ -246,6 +246,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--base-url")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--only", help="just the targets whose name contains this (e.g. report)")
     parser.add_argument("--export", action="store_true", help="also download each CSV export once, whole")
     parser.add_argument("--campaigns", type=int, default=1000,
                         help="make sure the home page compares this many campaigns (adds small ones)")
@@ -279,6 +280,8 @@ def main() -> int:
     with server(args.base_url) as (url, pid), httpx.Client(base_url=url, timeout=60) as client:
         sign_in(client)
         for name, path in targets(args.campaign, domain, "user12345@", address).items():
+            if args.only and args.only not in name:
+                continue
             client.get(path)  # warm-up: connections, template compilation
             times, size = [], 0
             for _ in range(args.requests):
