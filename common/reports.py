@@ -1,6 +1,6 @@
 """Reports: report_stats, each campaign's counters per (dimension, day, value), kept equal to a recount of events.
 
-Ingest only appends the new events' ids to report_queue, in its own statement and transaction (so an event is
+Ingest only appends the new events' ids to report_queue, in the statement that stores them (so an event is
 queued exactly when it is stored, whichever batch commits first); `fold` moves the queue into report_stats,
 every REPORT_FOLD_SECONDS from the beat (worker/tasks.py), in one statement: the queue rows it deletes are the
 events it counts. Everything that writes report_stats (fold, retention, rebuild, the bulk generator) holds the
@@ -16,6 +16,10 @@ Cardinality: at most REPORT_MAX_VALUES values per (campaign, dimension, day) get
 out in order of arrival (within one statement: the most events first); the rest are counted in the row
 "(other)". A value keeps its row (or its place in "(other)") for the day: rows are only removed with their
 whole day, so the rows always equal a recount and "(other)" the rest.
+
+`param:<key>` reports (report_slots, common/report_slots.py) count an event once their slot is filled, or if
+its day is at most the slot's filled_through while `backfill_step` fills past days, oldest first, a day per
+fold task: the fold and the backfill each count an event exactly when the other does not.
 """
 from common.db import Conn
 from common.report_dimensions import DIMENSIONS, MAX_VALUE_LENGTH, OTHER, day_of, dimension_columns, unpivot
