@@ -21,7 +21,7 @@ from common.event import Batch, from_wire
 from common.inflight import QueuedBatches
 from common.maintenance import INGEST_TABLES, Policy, maintain, read_stats
 from common.queue import INGEST_TASK, MAINTAIN_TASK, RECOVER_TASK, REPORT_FOLD_TASK, RETENTION_TASK
-from common.reports import fold
+from common.reports import backfill_step, fold
 from common.retention import delete_batch
 from common.store import StoreOptions, store_events
 from worker.celery_app import celery_app, inflight, settings
@@ -296,9 +296,13 @@ def maintain_tables() -> None:
 
 @celery_app.task(name=REPORT_FOLD_TASK, ignore_result=True)
 def fold_reports() -> int:
-    """Count the events ingest queued for the reports into report_stats (common/reports.py)."""
+    """Count the events ingest queued for the reports into report_stats, then fill one more day of a `param:`
+    report still filling (common/reports.py)."""
+    timezone, max_values = settings.dashboard_timezone, settings.report_max_values
     try:
-        return fold(_db.get(), timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+        folded = fold(_db.get(), timezone=timezone, max_values=max_values)
+        backfill_step(_db.get(), timezone=timezone, max_values=max_values)
+        return folded
     except TRANSIENT as exc:
         _db.failed()
         log.warning("reports not folded (the next run tries again): %s", exc)

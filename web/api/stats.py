@@ -70,7 +70,7 @@ def report(request: Request, session: DbSession, campaign: CampaignParam, period
                alias="dir", description="Default: descending, but ascending for value")] = None,
            top: Annotated[int, Query(ge=1, le=1000, description="Rows before (other)")] = TOP_ROWS) -> ReportOut:
     descending = sort != "value" if direction is None else direction == "desc"
-    built = build_report(session=session, campaign_id=campaign.id, dim=dimension(dimension_name), period=period,
+    built = build_report(session=session, campaign_id=campaign.id, dim=dimension(dimension_name, []), period=period,
                          tz=request.app.state.settings.timezone, all_counts=counts == "all", sort=sort,
                          descending=descending, top=top)
     return ReportOut.of(campaign.id, counts, period, built)
