@@ -90,7 +90,8 @@ WITH verdicts AS (
            {_STORED} AS old,
            CASE WHEN e.created_at >= %(since)s THEN coalesce(j.tracker, {_AS_RULES}) ELSE {_STORED} END AS rules
     FROM events e LEFT JOIN judged j ON j.id = e.id
-    WHERE e.campaign_id = %(c)s AND (e.created_at >= %(since)s OR e.event_type = '{EMAIL_CLICK.name}')
+    -- Email clicks: the burst rule reads all of them. Other events change only when judged anew.
+    WHERE e.campaign_id = %(c)s AND (e.event_type = '{EMAIL_CLICK.name}' OR j.id IS NOT NULL)
 ), clicks AS (
     SELECT *, event_type = '{EMAIL_CLICK.name}' AND {human_by_rules("v.rules")} AS candidate
     FROM verdicts v
