@@ -4,6 +4,7 @@ before it changes anything. The work itself lives in the modules they name; this
 """
 import argparse
 import getpass
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -53,6 +54,7 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
     )
 
     zone = get_settings().dashboard_timezone
+    held = 0.0  # the longest event writes waited for one campaign
     with connect() as conn:
         ids = campaign_ids(conn, args.campaign)
         if args.campaign is not None and not ids:
@@ -62,7 +64,9 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
             check_zone(conn, timezone=zone, every_campaign=args.campaign is None)
             with repair_lock(conn), tqdm(ids, unit=" campaigns", disable=None) as bar:
                 for campaign_id in bar:
+                    started = time.monotonic()
                     changes = rebuild_campaign(conn, campaign_id=campaign_id, timezone=zone)
+                    held = max(held, time.monotonic() - started)
                     if line := summary([changes]):
                         bar.write(f"tracker: campaign {campaign_id}: {line}")
                     results.append(changes)
@@ -70,7 +74,8 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
                     record_zone(conn, zone)
         except (RepairBusy, ZoneMismatch) as exc:
             return refuse(str(exc))
-    say(f"rebuilt {len(ids)} campaign(s): {summary(results) or 'every rollup already matched its events'}")
+    say(f"rebuilt {len(ids)} campaign(s): {summary(results) or 'every rollup already matched its events'} "
+        f"(event writes held for at most {held:.1f} s)")
     return 0
 
 
@@ -79,7 +84,7 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
 def cmd_bots_reclassify(args: argparse.Namespace) -> int:
     """Judge stored events again by the current bot rules, and correct the rollups' bot and unknown counters.
     Safe while the tracker runs: event writes wait while one campaign's new verdicts are written."""
-    from datetime import UTC, time
+    from datetime import UTC
     from zoneinfo import ZoneInfo
 
     from tqdm import tqdm
@@ -91,7 +96,7 @@ def cmd_bots_reclassify(args: argparse.Namespace) -> int:
 
     s = get_settings()
     # A day of the dashboard's, as events store their times: UTC.
-    since = (datetime.combine(args.since, time(), ZoneInfo(s.dashboard_timezone)).astimezone(UTC)
+    since = (datetime.combine(args.since, datetime.min.time(), ZoneInfo(s.dashboard_timezone)).astimezone(UTC)
              .replace(tzinfo=None) if args.since else datetime(1970, 1, 1))
     with connect() as conn:
         ids = campaign_ids(conn, args.campaign)
@@ -112,7 +117,8 @@ def cmd_bots_reclassify(args: argparse.Namespace) -> int:
     say(f"{len(ids)} campaign(s), {sum(r.events for r in results)} events judged: "
         f"{sum(r.to_bot for r in results)} now bots, {sum(r.to_human for r in results)} now people, "
         f"{sum(r.reason for r in results)} with another bot reason; rollups: "
-        f"{summary([r.rollups for r in results]) or 'unchanged'}")
+        f"{summary([r.rollups for r in results]) or 'unchanged'} "
+        f"(event writes held for at most {max((r.held_seconds for r in results), default=0):.1f} s)")
     return 0
 
 

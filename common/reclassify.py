@@ -19,6 +19,7 @@ latest stored click; here with the one before it in time: a click that arrived l
 its neighbour's (the counts are the same).
 """
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,7 @@ class Reclassified:
     to_human: int = 0
     reason: int = 0  # another reason or kind, still a bot
     rollups: dict[str, Changes] = field(default_factory=dict)
+    held_seconds: float = 0.0  # event writes waited this long (step 2)
 
     def __str__(self) -> str:
         return (f"{self.events} events judged: {self.to_bot} now bots, {self.to_human} now people, "
@@ -149,5 +151,7 @@ def reclassify_campaign(conn: Conn, *, campaign_id: int, since: datetime, option
             elif was:
                 done.to_human += 1
 
+    started = time.monotonic()
     done.rollups = rebuild_campaign(conn, campaign_id=campaign_id, timezone=options.timezone, before=apply)
+    done.held_seconds = time.monotonic() - started
     return done
