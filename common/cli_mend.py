@@ -301,9 +301,9 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
         p.set_defaults(func=fn)
         return p
 
-    rollups = group("rollups", "the rollups counted from events")
+    rollups = group("rollups", "The rollups, counted from the events.")
     add(rollups, "rebuild", cmd_rollups_rebuild).add_argument("--campaign", type=int, help="only this campaign")
-    user = group("user", "dashboard users")
+    user = group("user", "Dashboard users.")
     add(user, "list", cmd_user_list)
     for name, fn in (("create", cmd_user_create), ("reset-password", cmd_user_reset_password),
                      ("disable", cmd_user_disable), ("enable", cmd_user_enable)):
@@ -311,17 +311,17 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
         p.add_argument("username")
         if name in ("create", "reset-password"):
             p.add_argument("--password", help="omit to be asked (keeps it out of shell history)")
-    dead = group("dead", "dead letters: accepted events the worker could not store")
+    dead = group("dead", "Dead letters: accepted events the worker could not store.")
     add(dead, "list", cmd_dead_list).add_argument("--limit", type=int, default=50, help="(%(default)s)")
     for name, fn in (("requeue", cmd_dead_requeue), ("drop", cmd_dead_drop)):
         p = add(dead, name, fn)
         p.add_argument("ids", type=int, nargs="*", metavar="ID")
         p.add_argument("--all", action="store_true", help="every dead letter")
-    bots = group("bots", "bot verdicts of stored events")
+    bots = group("bots", "Bot verdicts of stored events.")
     p = add(bots, "reclassify", cmd_bots_reclassify)
     p.add_argument("--campaign", type=int, help="only this campaign")
     p.add_argument("--since", type=_day, help="only events from this day on (YYYY-MM-DD, DASHBOARD_TIMEZONE)")
-    recipient = group("recipient", "one recipient's data")
+    recipient = group("recipient", "One recipient's data.")
     p = add(recipient, "erase", cmd_recipient_erase)
     p.add_argument("email")
     p.add_argument("--campaign", type=int, help="only from this campaign (default: every campaign)")
