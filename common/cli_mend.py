@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from common.config import get_settings
+from common.roles import DEFAULT_ROLE, ROLES
 
 if TYPE_CHECKING:
     from common.db import Conn
@@ -37,8 +38,8 @@ def _day(text: str) -> date:
 # --- rollups ------------------------------------------------------------------------------------------------
 
 def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
-    """Recompute every rollup (journeys, domain_stats, hourly_stats, daily_stats) from the events; prints what
-    changed. Safe while the tracker runs: event writes wait while one campaign is recounted."""
+    """Recompute every rollup (journeys, domain_stats, hourly_stats, daily_stats, report_stats) from the events;
+    prints what changed. Safe while the tracker runs: event writes wait while one campaign is recounted."""
     from tqdm import tqdm
 
     from common.db import connect
@@ -53,7 +54,7 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
         summary,
     )
 
-    zone = get_settings().dashboard_timezone
+    zone, max_values = get_settings().dashboard_timezone, get_settings().report_max_values
     held = 0.0  # the longest event writes waited for one campaign
     with connect() as conn:
         ids = campaign_ids(conn, args.campaign)
@@ -65,7 +66,7 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
             with repair_lock(conn), tqdm(ids, unit=" campaigns", disable=None) as bar:
                 for campaign_id in bar:
                     started = time.monotonic()
-                    changes = rebuild_campaign(conn, campaign_id=campaign_id, timezone=zone)
+                    changes = rebuild_campaign(conn, campaign_id=campaign_id, timezone=zone, max_values=max_values)
                     held = max(held, time.monotonic() - started)
                     if line := summary([changes]):
                         bar.write(f"tracker: campaign {campaign_id}: {line}")
@@ -108,7 +109,8 @@ def cmd_bots_reclassify(args: argparse.Namespace) -> int:
             with repair_lock(conn), tqdm(unit=" events", disable=None) as bar:
                 for campaign_id in ids:
                     done = reclassify_campaign(conn, campaign_id=campaign_id, since=since,
-                                               options=StoreOptions.of(s), progress=bar.update)
+                                               options=StoreOptions.of(s), max_values=s.report_max_values,
+                                               progress=bar.update)
                     if done.to_bot or done.to_human or done.reason:
                         bar.write(f"tracker: campaign {campaign_id}: {done}; rollups: {summary([done.rollups])}")
                     results.append(done)
@@ -224,7 +226,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     with get_session() as session:
         users = list_users(session=session)
         for user, sessions in users:
-            print(f"{user.username}\t{'enabled' if user.is_active else 'disabled'}\t{sessions} session(s)\t"
+            print(f"{user.username}\t{user.role}\t{'enabled' if user.is_active else 'disabled'}\t{sessions} session(s)\t"
                   f"created {user.created_at:%Y-%m-%d}")
     say(f"{len(users)} user(s)")
     return 0
@@ -241,7 +243,7 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
     try:
         with get_session() as session:
-            create_user(session=session, username=args.username, password=_password(args))
+            create_user(session=session, username=args.username, password=_password(args), role=args.role)
     except UserError as exc:
         return refuse(str(exc))
     say(f"user {args.username.strip().lower()!r} created")
@@ -251,11 +253,12 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 def cmd_user_reset_password(args: argparse.Namespace) -> int:
     """Set a dashboard user's password; its sessions end."""
     from common.db import get_session
-    from common.users import UserError, reset_password
+    from common.users import UserError, existing_user, set_password
 
     try:
         with get_session() as session:
-            ended = reset_password(session=session, username=args.username, password=_password(args))
+            user = existing_user(session=session, username=args.username)
+            ended = set_password(session=session, user=user, password=_password(args))
     except UserError as exc:
         return refuse(str(exc))
     say(f"password of {args.username.strip().lower()!r} set; {ended} session(s) ended")
@@ -264,16 +267,32 @@ def cmd_user_reset_password(args: argparse.Namespace) -> int:
 
 def _set_active(args: argparse.Namespace, active: bool) -> int:
     from common.db import get_session
-    from common.users import UserError, set_active
+    from common.users import UserError, existing_user, set_active
 
     try:
         with get_session() as session:
-            changed, ended = set_active(session=session, username=args.username, active=active)
+            user = existing_user(session=session, username=args.username)
+            changed = user.is_active != active
+            ended = set_active(session=session, user=user, active=active)
     except UserError as exc:
         return refuse(str(exc))
     state = "enabled" if active else "disabled"
     say(f"user {args.username.strip().lower()!r} {state if changed else f'was already {state}'}"
         + ("" if active else f"; {ended} session(s) ended"))
+    return 0
+
+
+def cmd_user_set_role(args: argparse.Namespace) -> int:
+    """Give a dashboard user another role (admin, editor or viewer)."""
+    from common.db import get_session
+    from common.users import UserError, existing_user, set_role
+
+    try:
+        with get_session() as session:
+            set_role(session=session, user=existing_user(session=session, username=args.username), role=args.role)
+    except UserError as exc:
+        return refuse(str(exc))
+    say(f"user {args.username.strip().lower()!r} is now {args.role}")
     return 0
 
 
@@ -311,6 +330,11 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
         p.add_argument("username")
         if name in ("create", "reset-password"):
             p.add_argument("--password", help="omit to be asked (keeps it out of shell history)")
+        if name == "create":
+            p.add_argument("--role", choices=list(ROLES), help=f"(default {DEFAULT_ROLE})")
+    p = add(user, "set-role", cmd_user_set_role)
+    p.add_argument("username")
+    p.add_argument("role", choices=list(ROLES))
     dead = group("dead", "Dead letters: accepted events the worker could not store.")
     add(dead, "list", cmd_dead_list).add_argument("--limit", type=int, default=50, help="(%(default)s)")
     for name, fn in (("requeue", cmd_dead_requeue), ("drop", cmd_dead_drop)):

@@ -8,13 +8,16 @@ commits, so no event is stored between the recount and the write, and the rollup
 tracker runs. Batches wait in the broker meanwhile (mind MAX_QUEUE_DEPTH on a very large campaign); reads go
 on. Only rows that differ are written: a second run changes nothing and says so.
 
-A new rollup (a table fed by the ingest statement) plugs in as one more entry of REBUILDERS.
+A new rollup (a table fed by the ingest statement) plugs in as one more entry of REBUILDERS. The reports'
+rollup has a recount of its own (common/reports.py: capped values, events still queued left to the fold);
+its changes are measured against a copy of the rows it had.
 """
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from common import reports
 from common.burst import by_rules_human
 from common.db import Conn
 from common.rollups import (
@@ -31,6 +34,7 @@ from common.vocabulary import (
     EVENT_TYPES,
     JOURNEY_AMOUNTS,
     JOURNEY_COUNTERS,
+    REPORT_COUNTERS,
     ROLLUP_COUNTERS,
     USER_COUNTERS,
 )
@@ -161,14 +165,38 @@ def rebuild_table(conn: Conn, r: Rebuilder, *, campaign_id: int, timezone: str) 
                    removed=conn.execute(delete, params).rowcount)
 
 
-def rebuild_campaign(conn: Conn, *, campaign_id: int, timezone: str,
+_REPORT_KEY = ("dimension", "day", "value")
+_REPORT_DIFF = f"""
+SELECT count(*) FILTER (WHERE o.campaign_id IS NULL), count(*) FILTER (WHERE n.campaign_id IS NULL),
+       count(*) FILTER (WHERE o.campaign_id IS NOT NULL AND n.campaign_id IS NOT NULL
+                        AND ({", ".join(f"o.{c}" for c in REPORT_COUNTERS)})
+                            IS DISTINCT FROM ({", ".join(f"n.{c}" for c in REPORT_COUNTERS)}))
+FROM old_reports o FULL JOIN (SELECT * FROM report_stats WHERE campaign_id = %(c)s) n USING ({", ".join(_REPORT_KEY)})
+"""
+
+
+def rebuild_reports(conn: Conn, *, campaign_id: int, timezone: str, max_values: int) -> Changes:
+    """report_stats of the campaign recounted (common/reports.py); inside the caller's transaction."""
+    conn.execute("DROP TABLE IF EXISTS old_reports")
+    conn.execute("CREATE TEMP TABLE old_reports ON COMMIT DROP AS SELECT * FROM report_stats WHERE campaign_id = %s",
+                 (campaign_id,))
+    reports.rebuild(conn, campaign_id, timezone=timezone, max_values=max_values)
+    row = conn.execute(_REPORT_DIFF, {"c": campaign_id}).fetchone()
+    assert row is not None  # an aggregate always returns one row
+    return Changes(added=int(row[0]), removed=int(row[1]), changed=int(row[2]))
+
+
+def rebuild_campaign(conn: Conn, *, campaign_id: int, timezone: str, max_values: int,
                      before: Callable[[Conn], Any] = lambda conn: None) -> dict[str, Changes]:
     """Every rollup of one campaign recounted, in one transaction with event writes held off; `before(conn)`
     runs first in that transaction (reclassify rewrites the events there). Returns the changes per table."""
     with conn.transaction():
         conn.execute("LOCK TABLE events IN SHARE MODE")
         before(conn)
-        return {r.table: rebuild_table(conn, r, campaign_id=campaign_id, timezone=timezone) for r in REBUILDERS}
+        changes = {r.table: rebuild_table(conn, r, campaign_id=campaign_id, timezone=timezone) for r in REBUILDERS}
+        changes["report_stats"] = rebuild_reports(conn, campaign_id=campaign_id, timezone=timezone,
+                                                  max_values=max_values)
+        return changes
 
 
 @contextmanager

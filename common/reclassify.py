@@ -145,7 +145,7 @@ def judge_events(conn: Conn, *, campaign_id: int, since: datetime,
 
 
 def reclassify_campaign(conn: Conn, *, campaign_id: int, since: datetime, options: StoreOptions,
-                        progress: Callable[[int], None] = lambda n: None) -> Reclassified:
+                        max_values: int, progress: Callable[[int], None] = lambda n: None) -> Reclassified:
     """Every step for one campaign (see the module docstring)."""
     done = Reclassified(events=judge_events(conn, campaign_id=campaign_id, since=since, progress=progress))
     with conn.transaction():
@@ -165,6 +165,7 @@ def reclassify_campaign(conn: Conn, *, campaign_id: int, since: datetime, option
                     done.to_human += 1
 
         # The lock is taken inside this transaction (a savepoint): `changes` lives until it commits.
-        done.rollups = rebuild_campaign(conn, campaign_id=campaign_id, timezone=options.timezone, before=apply)
+        done.rollups = rebuild_campaign(conn, campaign_id=campaign_id, timezone=options.timezone,
+                                       max_values=max_values, before=apply)
         done.held_seconds = time.monotonic() - started
     return done

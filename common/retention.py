@@ -3,7 +3,8 @@
 Rollups stay equal to a recount of the events that remain: counts (per domain and per hour) are
 decremented, a recipient whose per-type count drops to zero stops counting as a unique user of that type, a
 journey with no events left is removed, and a journey's first_seen moves to its oldest remaining event (the
-recipient moves to that hour in hourly_stats). Works in small batches, each
+recipient moves to that hour in hourly_stats); report_stats likewise (common/reports.py). Works in small
+batches, each
 one transaction, so ingest is never blocked for long.
 
 A recipient's erasure (`tracker recipient erase`, common/erase.py) deletes their events with the same
@@ -11,9 +12,11 @@ statement, selecting them by email instead of by age.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from common import reports
 from common.db import Conn
 from common.rollups import (
     COUNT_JOURNEY_DELTAS,
@@ -34,13 +37,11 @@ from common.rollups import (
     user_changes,
 )
 
-
-def _delete_statement(doomed: str) -> str:
-    """Deletes the events `doomed` selects (a SELECT of ids, locked, limited to a batch) and takes them out of
-    the rollups; returns how many, and the journeys it emptied."""
-    return f"""
+# Deletes events %(ids)s (selected and locked by this transaction) and takes them out of the rollups; returns
+# how many, and the journeys it emptied.
+_DELETE_BATCH = f"""
 WITH doomed AS (
-    {doomed}
+    SELECT unnest(%(ids)s::bigint[]) AS id
 ), del AS (
     DELETE FROM events e USING doomed WHERE e.id = doomed.id
     RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.payout, e.created_at, {flags("e.")}
@@ -98,9 +99,10 @@ _DELETE_EMPTY_STATS = f"DELETE FROM domain_stats WHERE {ROLLUP_EMPTY}"
 
 @dataclass(frozen=True, slots=True)
 class _Deletion:
-    """A way of deleting events: its statement, and where the hourly and daily rows it may empty can be."""
+    """A way of deleting events: which ids a batch takes (locked), and where the hourly and daily rows it may
+    empty can be."""
 
-    statement: str
+    doomed: str  # a SELECT of event ids, limited to a batch
     hours: str  # a condition on hourly_stats
     days: str  # ...and on daily_stats
 
@@ -113,14 +115,13 @@ class _Deletion:
 
 # Retention: the oldest events first; only hours (and days) the cutoff has reached can have been emptied.
 _RETENTION = _Deletion(
-    _delete_statement("SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s "
-                      "FOR UPDATE SKIP LOCKED"),
+    "SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED",
     hours="hour <= %(cutoff)s",
     days="day <= (%(cutoff)s::timestamp AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date")
 # A recipient's erasure (common/erase.py): every event of `email` in `campaigns`, waiting for any being written.
 _ERASURE = _Deletion(
-    _delete_statement("SELECT id FROM events WHERE email = %(email)s AND campaign_id = ANY(%(campaigns)s) "
-                      "ORDER BY id LIMIT %(batch)s FOR UPDATE"),
+    "SELECT id FROM events WHERE email = %(email)s AND campaign_id = ANY(%(campaigns)s) ORDER BY id "
+    "LIMIT %(batch)s FOR UPDATE",
     hours="campaign_id = ANY(%(campaigns)s)",
     days="campaign_id = ANY(%(campaigns)s)")
 
@@ -131,29 +132,38 @@ class Deleted:
     journeys: int  # emptied, so removed
 
 
-def _delete(conn: Conn, deletion: _Deletion, params: dict[str, Any]) -> Deleted:
+def _delete(conn: Conn, deletion: _Deletion, params: dict[str, Any], *, report_days_up_to: date,
+            campaign_ids: list[int] | None = None) -> Deleted:
     """One batch of `deletion`, in one transaction."""
     with conn.transaction():
-        row = conn.execute(deletion.statement, params).fetchone()
+        ids = [r[0] for r in conn.execute(deletion.doomed, params)]
+        if not ids:
+            return Deleted(0, 0)
+        reports.forget(conn, ids, timezone=params["tz"])
+        row = conn.execute(_DELETE_BATCH, {**params, "ids": ids}).fetchone()
         assert row is not None  # an aggregate always returns one row
-        deleted, campaign_ids, emails, domains = row
+        deleted, emptied_campaigns, emails, domains = row
         journeys = 0
-        if campaign_ids:
-            journeys = conn.execute(_DELETE_EMPTY_JOURNEYS, (campaign_ids, emails, domains)).rowcount
+        if emptied_campaigns:
+            journeys = conn.execute(_DELETE_EMPTY_JOURNEYS, (emptied_campaigns, emails, domains)).rowcount
             conn.execute(_DELETE_EMPTY_STATS)
         if deleted:
             conn.execute(deletion.empty_hours(), params)
             conn.execute(deletion.empty_days(), params)
+            reports.delete_empty_days(conn, up_to=report_days_up_to, campaign_ids=campaign_ids)
     return Deleted(int(deleted), journeys)
 
 
 def delete_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> int:
     """Delete up to `batch` events older than `cutoff` and fold them out of the rollups (daily_stats' days are
     those of `timezone`, DASHBOARD_TIMEZONE); returns how many."""
-    return _delete(conn, _RETENTION, {"cutoff": cutoff, "batch": batch, "tz": timezone}).events
+    up_to = cutoff.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+    return _delete(conn, _RETENTION, {"cutoff": cutoff, "batch": batch, "tz": timezone},
+                   report_days_up_to=up_to).events
 
 
 def erase_batch(conn: Conn, *, email: str, campaign_ids: list[int], batch: int, timezone: str) -> Deleted:
     """Delete up to `batch` of the recipient's events in those campaigns, folding them out of the rollups as
     retention does; the journeys they empty go too."""
-    return _delete(conn, _ERASURE, {"email": email, "campaigns": campaign_ids, "batch": batch, "tz": timezone})
+    return _delete(conn, _ERASURE, {"email": email, "campaigns": campaign_ids, "batch": batch, "tz": timezone},
+                   report_days_up_to=date.max, campaign_ids=campaign_ids)

@@ -21,7 +21,7 @@ import httpx
 from common.cli import cmd_migrate, ensure_admin
 from common.config import EMBEDDED_ENV_FILE, Settings, get_settings
 
-PROCESSES = ("web", "worker", "beat", "flower", "metrics")
+PROCESSES = ("web", "worker", "webhooks", "beat", "flower", "metrics")
 READY_TIMEOUT_SECONDS = 180.0
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _RUN = uuid.uuid4().hex[:8]
@@ -167,3 +168,41 @@ def overloaded_web() -> Iterator[str]:
     yield base_url
     proc.stop()
     redis.Redis.from_url(TEST_ENV["REDIS_URL"]).delete(queue, f"{queue}.inflight", f"{queue}.inflight.batches")
+
+
+# --- databases of a test's own ------------------------------------------------------------------------------
+
+@pytest.fixture
+def fresh_database() -> Iterator[str]:
+    """A brand-new database at the head migration, never analysed, dropped afterwards: yields its SQLAlchemy URL."""
+    with new_database() as url:
+        yield url
+
+
+@contextmanager
+def new_database() -> Iterator[str]:
+    """A brand-new database at the head migration, dropped on leaving: its SQLAlchemy URL."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.engine import make_url
+
+    from tests.services import ROOT
+
+    name = f"tracker_fresh_{uuid.uuid4().hex[:8]}"
+    admin = libpq_dsn().rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(TEST_ENV["DATABASE_URL"]).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            config = Config(str(ROOT / "alembic.ini"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+        yield url
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.chaos.report import HEADER, Report
+from tests.chaos.report import Report, summarize
 from tests.chaos.stack import Stack
 
 REPORTS = pytest.StashKey[list[Report]]()
@@ -32,9 +32,4 @@ def record_report(request: pytest.FixtureRequest) -> Callable[[Report], None]:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    reports = config.stash.get(REPORTS, [])
-    if reports:
-        terminalreporter.section("chaos: events answered ok are stored exactly once")
-        terminalreporter.write_line(HEADER)
-        for report in reports:
-            terminalreporter.write_line(report.line())
+    summarize(terminalreporter, "chaos: events answered ok are stored exactly once", config.stash.get(REPORTS, []))

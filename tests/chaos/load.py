@@ -1,4 +1,5 @@
 """A bounded load for the chaos tests: `total` events at a steady rate against 127.0.0.1, every answer kept.
+The hosts suite gives it several web hosts (each event goes to the next in turn) and the host it runs from.
 
 The load runs in a thread of its own (an asyncio loop, one keep-alive connection per sender) so the test can
 break things meanwhile. Each event carries its sequence number as the extra parameter `seq`, so a stored row
@@ -10,7 +11,11 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from tests.hosts.network import Host, enter_namespace
 
 EVENT_TYPES = ("email_click", "landing_click", "conversion")
 CHROME = (
@@ -38,7 +43,7 @@ class Load:
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         campaign_id: int,
         *,
         total: int = 20_000,
@@ -46,10 +51,13 @@ class Load:
         connections: int = 32,
         request_timeout: float = 20.0,
         deadline: float = 60.0,
+        client: Host | None = None,
     ) -> None:
-        if not base_url.startswith("http://127.0.0.1:"):
-            raise ValueError("the chaos load only targets 127.0.0.1")
-        self.port = int(base_url.rsplit(":", 1)[1])
+        urls = [urlsplit(url) for url in ([base_url] if isinstance(base_url, str) else base_url)]
+        self.client = client
+        if client is None and any(url.hostname != "127.0.0.1" for url in urls):
+            raise ValueError("the chaos load only targets 127.0.0.1 (or hosts it reaches from a client host)")
+        self.targets = [(url.hostname or "", url.port or 80) for url in urls]
         self.campaign_id = campaign_id
         self.total = total
         self.interval = duration / total
@@ -105,6 +113,8 @@ class Load:
 
     def _main(self) -> None:
         try:
+            if self.client is not None:
+                enter_namespace(self.client.netns)
             asyncio.run(self._run())
         except BaseException as exc:
             self.error = exc
@@ -116,41 +126,52 @@ class Load:
         seqs = itertools.count()
 
         async def sender() -> None:
-            conn = _Connection(self.port)
+            conns = [_Connection(host, port) for host, port in self.targets]
             try:
                 for seq in seqs:
                     due = start + seq * self.interval
                     if seq >= self.total or time.monotonic() - start > self.deadline:
                         return
                     await asyncio.sleep(due - time.monotonic())
-                    self.outcomes.append(await self._send(conn, seq))
+                    self.outcomes.append(await self._send(conns[seq % len(conns)], seq))
             finally:
-                conn.close()
+                for conn in conns:
+                    conn.close()
 
         await asyncio.gather(*(sender() for _ in range(self.connections)))
 
 
+# uvicorn closes a keep-alive connection idle for 5 s (its default): a request sent on it just then gets no
+# answer. Like browsers and httpx's pool (keepalive_expiry), the client opens a new connection instead.
+IDLE_REUSE_SECONDS = 4.0
+
+
 class _Connection:
-    """One keep-alive HTTP/1.1 connection to 127.0.0.1; opened on first use and after any failure.
+    """One keep-alive HTTP/1.1 connection; opened on first use, after any failure and after being idle.
 
     A minimal client on purpose: it never retries, so every answer (or its absence) is the server's.
     """
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
         self.port = port
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._used_at = 0.0
 
     async def get(self, path: str, user_agent: str) -> tuple[int, dict[str, str], bytes]:
+        if self._streams is not None and time.monotonic() - self._used_at > IDLE_REUSE_SECONDS:
+            self.close()
         if self._streams is None:
-            self._streams = await asyncio.open_connection("127.0.0.1", self.port)
+            self._streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._streams
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: {user_agent}\r\n\r\n".encode())
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nUser-Agent: {user_agent}\r\n\r\n".encode())
         await writer.drain()
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
         status = int(head[0].split(" ", 2)[1])
         fields = (line.partition(":") for line in head[1:] if line)
         headers = {name.strip().lower(): value.strip() for name, _, value in fields}
         body = await reader.readexactly(int(headers.get("content-length", "0")))
+        self._used_at = time.monotonic()
         if headers.get("connection", "").lower() == "close":
             self.close()
         return status, headers, body

@@ -89,3 +89,12 @@ def check_and_report(
     assert dead is not None and dead[0] == 0, "events ended in dead_events"
     assert_rollups_match_recount(conn, campaign_id)
     return report
+
+
+def summarize(terminalreporter: Any, title: str, reports: list[Report]) -> None:
+    """The table of a suite's runs at the end of the pytest output."""
+    if reports:
+        terminalreporter.section(title)
+        terminalreporter.write_line(HEADER)
+        for report in reports:
+            terminalreporter.write_line(report.line())

@@ -3,8 +3,7 @@
 Each test drives 20,000 events over ~20 s (tests/chaos/load.py), injects one fault, waits until the queue is
 drained, then checks (tests/chaos/report.py) that every id answered ok is in `events` once, that nothing else
 was stored except events whose request got no answer at all, and that every rollup equals a recount.
-Recovery: seconds from the end of the fault (for a kill or a restart, the kill) until every event answered ok
-before then is stored and no request fails any more.
+Recovery: as tests/chaos/runner.py measures it.
 """
 
 import os
@@ -12,12 +11,12 @@ import signal
 import time
 from collections.abc import Callable
 
-import psycopg
 import pytest
 
 from common.config import settings
+from tests.chaos import runner
 from tests.chaos.load import Load
-from tests.chaos.report import Report, check_and_report
+from tests.chaos.runner import Fault, Record
 from tests.chaos.stack import Stack
 from tests.services import wait_until
 
@@ -29,77 +28,13 @@ LITE = not settings.library_adapters
 EVENTS, DURATION = (3_000, 10.0) if LITE else (20_000, 20.0)
 FAULT_AT = 4.0 if LITE else 7.0  # seconds into the load
 OUTAGE = 10.0
-# Waiting for the backlog gives up only when nothing more got stored for this long (or after the cap):
-# a slow machine takes longer, a stuck queue fails.
-STALL_TIMEOUT = 30.0
-SETTLE_CAP = 240.0
-
 StackFactory = Callable[..., Stack]
-Record = Callable[[Report], None]
-Fault = Callable[[Load], float]  # breaks something during the load; returns when the fault ended
-
-
-def _count(stack: Stack, ids: list[int] | None = None) -> int:
-    """Events of the stack's campaign stored, or of `ids` only."""
-    assert stack.pg is not None
-    with stack.pg.connect() as conn:
-        if ids is None:
-            row = conn.execute(
-                "SELECT count(*) FROM events WHERE campaign_id = %s", (stack.campaign_id,)
-            ).fetchone()
-        else:
-            row = conn.execute("SELECT count(*) FROM events WHERE id = ANY(%s)", (ids,)).fetchone()
-    return int(row[0]) if row else 0
-
-
-def _wait_while_progressing(stack: Stack, done: Callable[[], bool]) -> bool:
-    """Poll done() until true; False once the stored count stopped growing for STALL_TIMEOUT."""
-    started = last_progress = time.monotonic()
-    best = -1
-    while time.monotonic() - started < SETTLE_CAP:
-        try:
-            if done():
-                return True
-            stored = _count(stack)
-            if stored > best:
-                best, last_progress = stored, time.monotonic()
-        except psycopg.OperationalError:
-            pass  # the database is down for a while (that fault's test)
-        if time.monotonic() - last_progress > STALL_TIMEOUT:
-            return False
-        time.sleep(0.2)
-    return False
 
 
 def run(stack: Stack, record_report: Record, scenario: str, fault: Fault) -> Load:
-    """Load, fault, wait for the backlog, then check the promise and record the numbers."""
-    load = Load(stack.base_url, stack.campaign_id, total=EVENTS, duration=DURATION).start()
-    try:
-        fault_ended = fault(load)
-        before = [
-            o.event_id for o in list(load.outcomes) if o.event_id is not None and o.answered_at <= fault_ended
-        ]
-        _wait_while_progressing(stack, lambda: _count(stack, before) == len(before))
-        caught_up = time.monotonic()
-        load.join()
-        failures_end = max((o.answered_at for o in load.outcomes if not o.ok), default=fault_ended)
-        ok_ids = load.ok_ids()
-        drained = _wait_while_progressing(
-            stack, lambda: _count(stack, ok_ids) == len(ok_ids) and stack.queue_drained()
-        )
-        assert stack.pg is not None
-        with stack.pg.connect() as conn:
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for every check
-            with conn.transaction():
-                report = check_and_report(
-                    conn, load, stack.campaign_id, scenario, max(caught_up, failures_end) - fault_ended
-                )
-        record_report(report)
-        assert drained, "the queue was not drained"
-    except BaseException:
-        print(stack.logs())
-        raise
-    return load
+    """A fault run (tests/chaos/runner.py) under this module's load."""
+    load = Load(stack.base_url, stack.campaign_id, total=EVENTS, duration=DURATION)
+    return runner.run(stack, load, record_report, scenario, fault)
 
 
 def _kill_and_restart_worker(stack: Stack) -> Fault:

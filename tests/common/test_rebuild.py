@@ -6,8 +6,10 @@ import psycopg
 import pytest
 
 from common.cli import main as cli
+from common.config import get_settings
 from common.db import connect
 from common.rebuild import REPAIR_LOCK
+from common.reports import fold
 from tests.checks import assert_rollups_match_recount
 from tests.common.mend_data import fill, wire
 from tests.events import store
@@ -27,11 +29,15 @@ def corrupt(conn: psycopg.Connection[Any], cid: int) -> None:
                  "VALUES (%s, 'ghost@x.com', 'ghost.com', now(), now())", (cid,))
     conn.execute("UPDATE daily_stats SET revenue = revenue + 1, unknown_email_clicks = 4 WHERE campaign_id = %s",
                  (cid,))
+    settings = get_settings()  # the reports count what the fold has taken from their queue
+    fold(conn, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+    assert conn.execute("UPDATE report_stats SET email_clicks = email_clicks + 2 WHERE campaign_id = %s "
+                        "AND dimension = 'domain'", (cid,)).rowcount > 0
 
 
 def rollups(conn: psycopg.Connection[Any], cid: int) -> list[Any]:
-    return [conn.execute(f"SELECT * FROM {t} WHERE campaign_id = %s ORDER BY 2, 3", (cid,)).fetchall()
-            for t in ("journeys", "domain_stats", "hourly_stats", "daily_stats")]
+    return [conn.execute(f"SELECT * FROM {t} WHERE campaign_id = %s ORDER BY 2, 3, 4", (cid,)).fetchall()
+            for t in ("journeys", "domain_stats", "hourly_stats", "daily_stats", "report_stats")]
 
 
 def test_rebuild__corrupted_rollups_equal_recount(db: psycopg.Connection, campaign_id: int,
@@ -42,6 +48,7 @@ def test_rebuild__corrupted_rollups_equal_recount(db: psycopg.Connection, campai
     out = capsys.readouterr().out
     assert_rollups_match_recount(db, campaign_id)
     assert "journeys 1 added" not in out and "journeys 0 added, 4 corrected, 1 removed" in out
+    assert "report_stats 0 added, " in out and "report_stats 0 added, 0 corrected" not in out
     assert "hourly_stats 1 added, 1 corrected, 1 removed" in out or "hourly_stats 1 added, 0 corrected, 1 removed" in out
 
     before = rollups(db, campaign_id)

@@ -90,7 +90,7 @@ def build_pipeline(settings: Settings, db: Database) -> IngestPipeline:
 
     return IngestPipeline(
         limits=Limits.from_settings(settings),
-        campaigns=CampaignCache(db, settings.campaign_cache_seconds, settings.campaign_miss_cache_seconds),
+        campaigns=CampaignCache(db, settings.campaign_check_seconds, settings.campaign_miss_cache_seconds),
         ids=IdAllocator(db, settings.id_block_size),
         publisher=BatchPublisher(
             publish=publish,
