@@ -52,7 +52,7 @@ run: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/python -m common.serve
 
 test: install-test system-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
 	LIBRARY_ADAPTERS=off $(BIN)/python -m pytest -m stock_path $(PYTEST_ARGS)
 
 # The full set first; the smaller sets are held to its versions. Existing pins are kept unless

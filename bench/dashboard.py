@@ -127,7 +127,8 @@ def add_campaigns(wanted: int) -> None:
                 cid = create_campaign(session=session, name=f"Bench campaign {n:04d}",
                                       offer_url="https://offer.example.com/", money=money).id
             generate(conn, campaign_id=cid, shape=Shape(events=1_000, users=100, domains=3), chunk_users=100,
-                     analyze=False, timezone=get_settings().dashboard_timezone)
+                     analyze=False, timezone=get_settings().dashboard_timezone,
+                     max_values=get_settings().report_max_values)
         for table in ("events", "journeys", "domain_stats", "hourly_stats", "campaigns"):
             conn.execute(f"ANALYZE {table}")
     print(f"  took {time.perf_counter() - started:.0f} s")

@@ -21,14 +21,22 @@ from common.enrich import BURST_KIND, ENRICH_KEY
 from common.vocabulary import EMAIL_CLICK
 
 
-def by_rules_human(alias: str) -> str:
-    # "Human" by the user-agent and network rules: an earlier burst verdict does not count against a click.
-    tracker = f"{alias}.extra_params -> '{ENRICH_KEY}'"
+def human_by_rules(tracker: str) -> str:
+    """Whether the enrichment `tracker` (a jsonb expression) is "human" by the user-agent and network rules: an
+    earlier burst verdict does not count against a click."""
     return (f"(NOT coalesce(({tracker} ->> 'is_bot')::boolean, false) "
             f"OR {tracker} ->> 'bot_kind' = '{BURST_KIND}')")
 
 
+def by_rules_human(alias: str) -> str:
+    """human_by_rules() of the stored enrichment of events row `alias`."""
+    return human_by_rules(f"{alias}.extra_params -> '{ENRICH_KEY}'")
+
+
 _WINDOW = "make_interval(secs => %(burst_seconds)s)"
+# What the rule sets in an event's enrichment (merged with ||).
+BURST_VERDICT = f"""jsonb_build_object(
+             'is_bot', true, 'bot_kind', '{BURST_KIND}', 'bot_reason', %(burst_reason)s::text)"""
 _CANDIDATE = f"(s.event_type = '{EMAIL_CLICK.name}' AND {by_rules_human('s')})"
 _TRACKER = f"i.extra_params -> '{ENRICH_KEY}'"
 
@@ -61,8 +69,7 @@ EXTRA_PARAMS_WITH_BURST = f"""CASE
                          WHERE r.campaign_id = i.campaign_id AND r.email = i.email
                            AND r.domain IS NOT DISTINCT FROM i.domain
                            AND r.last_email_click_at BETWEEN i.created_at - {_WINDOW} AND i.created_at + {_WINDOW}))
-    THEN jsonb_set(i.extra_params, '{{{ENRICH_KEY}}}', ({_TRACKER}) || jsonb_build_object(
-             'is_bot', true, 'bot_kind', '{BURST_KIND}', 'bot_reason', %(burst_reason)s::text))
+    THEN jsonb_set(i.extra_params, '{{{ENRICH_KEY}}}', ({_TRACKER}) || {BURST_VERDICT})
     ELSE i.extra_params
 END"""
 

@@ -100,6 +100,14 @@ def new_postback_secret() -> str:
     return secrets.token_hex(32)
 
 
+def new_link_token() -> str:
+    """A tracking link's key: 128 random bits, URL-safe (22 characters), never all digits (an id's form)."""
+    while True:
+        token = secrets.token_urlsafe(16)
+        if not token.isdigit():
+            return token
+
+
 def create_campaign(*, session: Session, name: str, offer_url: str, money: Money | None = None) -> Campaign:
     errors: dict[str, str] = {}
     try:
@@ -113,6 +121,7 @@ def create_campaign(*, session: Session, name: str, offer_url: str, money: Money
     if errors:
         raise CampaignError(errors)
     campaign = Campaign(name=name, offer_url=offer_url, postback_secret=new_postback_secret(),
+                        link_token=new_link_token(), webhook_secret=new_postback_secret(),
                         cost_total=cost_total, cost_per_click=cost_per_click)
     if currency is not None:
         campaign.currency = currency
@@ -136,10 +145,10 @@ def list_campaigns(*, session: Session) -> list[Campaign]:
 
 
 def update_campaign(*, session: Session, campaign: Campaign, name: str, offer_url: str,
-                    money: Money | None = None) -> Campaign:
+                    money: Money | None = None, id_links: bool | None = None) -> Campaign:
     """Rename, change the offer URL, and with `money` the costs (for the whole campaign) and the currency (only
     while the campaign has no revenue: its payouts are in the currency they came in); validated like a new
-    campaign's."""
+    campaign's. `id_links` switches the old /r/<id> links on or off (None: left as they are)."""
     errors: dict[str, str] = {}
     try:
         name, offer_url = validate_campaign(name, offer_url)
@@ -158,6 +167,8 @@ def update_campaign(*, session: Session, campaign: Campaign, name: str, offer_ur
         raise CampaignError(errors)
     campaign.name, campaign.offer_url = name, offer_url
     campaign.cost_total, campaign.cost_per_click = cost_total, cost_per_click
+    if id_links is not None:
+        campaign.id_links = id_links
     if currency is not None:
         campaign.currency = currency
     session.flush()

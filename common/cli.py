@@ -1,16 +1,21 @@
-"""`tracker` command line: set-up, users, campaigns, queue, Flower.
+"""`tracker` command line: set-up, campaigns, queue, Flower; users and the tools to mend in common/cli_mend.py.
 
 Run `tracker --help` (or `python -m common.cli --help`) for the list of commands.
 """
 import argparse
-import getpass
 import os
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from common.cli_mend import add_commands
 from common.config import get_settings
+
+if TYPE_CHECKING:
+    from common.doctor import Finding
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -76,25 +81,51 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
         _say("=" * 60)
         _say("created dashboard user 'admin' with password (shown once):")
         _say(f"    {password}")
-        _say("change it with: tracker user admin")
+        _say("change it with: tracker user reset-password admin")
         _say("=" * 60)
     return 0
 
 
-def cmd_user(args: argparse.Namespace) -> int:
-    """Create a dashboard user or set its password."""
+def cmd_token(args: argparse.Namespace) -> int:
+    """API tokens: create (printed once, alone on the last line), list, revoke."""
     from common.db import get_session
-    from common.users import UserError, upsert_user
+    from common.tokens import TokenError, create_token, list_tokens, revoke_token
+    from common.users import get_by_username
 
-    password = args.password or getpass.getpass(f"password for {args.username}: ")
-    try:
-        with get_session() as session:
-            _, created = upsert_user(session=session, username=args.username, password=password)
-    except UserError as exc:
-        _say(f"error: {exc}")
-        return 2
-    _say(f"user {args.username!r} {'created' if created else 'updated'}")
+    with get_session() as session:
+        if args.action == "create":
+            user = get_by_username(session=session, username=args.user)
+            if user is None or not user.is_active:
+                _say(f"error: no active user {args.user!r}")
+                return 2
+            try:
+                row, token = create_token(session=session, user=user, scope=args.scope, name=args.name or "",
+                                          expires_at=args.expires)
+            except TokenError as exc:
+                _say(f"error: {exc}")
+                return 2
+            _say(f"token {row.id} ({row.scope}) for {user.username!r}: shown once, store it now")
+            print(token)
+        elif args.action == "list":
+            for t in list_tokens(session=session):
+                expires = t.expires_at.isoformat(" ", "minutes") if t.expires_at else "never"
+                used = t.last_used_at.isoformat(" ", "minutes") if t.last_used_at else "never"
+                print(f"{t.id}\t{t.username}\t{t.scope}\t{t.name}\texpires {expires}\tlast used {used}")
+        elif not revoke_token(session=session, token_id=args.id):
+            _say(f"error: no token {args.id}")
+            return 2
+        else:
+            _say(f"token {args.id} revoked")
     return 0
+
+
+def _last_day(text: str) -> datetime:
+    """An expiry given as the last day the token works (YYYY-MM-DD, UTC): the moment it stops, the next midnight
+    (as the Settings page's field means it)."""
+    try:
+        return datetime.combine(date.fromisoformat(text), time()) + timedelta(days=1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text}") from None
 
 
 def cmd_create_campaign(args: argparse.Namespace) -> int:
@@ -123,6 +154,27 @@ def cmd_queue(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check settings, services, versions, migrations, maintenance, queue, dead letters and clock; exit 1 on a
+    failure."""
+    from common.doctor import Doctor
+
+    doctor = Doctor(get_settings())
+    try:
+        findings = list(_printed(doctor.findings()))
+    finally:
+        doctor.close()
+    failed = [f for f in findings if f.status == "FAIL"]
+    _say(f"{len(failed)} of {len(findings)} checks failed" if failed else f"all {len(findings)} checks passed")
+    return 1 if failed else 0
+
+
+def _printed(findings: "Iterator[Finding]") -> "Iterator[Finding]":
+    for finding in findings:
+        print(finding, flush=True)
+        yield finding
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     """Fill a new campaign with bulk data for load tests (straight into the tables, with rollups)."""
     from tqdm import tqdm
@@ -146,7 +198,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             bar.set_postfix(events=f"{events_so_far:,}")
 
         total = generate(conn, campaign_id=campaign.id, shape=shape, progress=progress,
-                         timezone=get_settings().dashboard_timezone)
+                         timezone=get_settings().dashboard_timezone, max_values=get_settings().report_max_values)
     _say(f"inserted {total:,} events into campaign {campaign.id}")
     print(campaign.id)
     return 0
@@ -205,10 +257,29 @@ def cmd_flower(args: argparse.Namespace) -> int:
         return 2
     # Credentials go through the environment, not argv, so `ps` does not show them.
     env = {**os.environ, "FLOWER_BASIC_AUTH": f"{s.flower_user}:{s.flower_password}"}
-    argv = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "flower",
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # the tracker's metrics storage (common/metrics.py), not Flower's
+    # common.flower puts Flower's /metrics behind the same credentials, then runs Celery's `flower` command.
+    argv = [sys.executable, "-m", "common.flower", "-A", "worker.celery_app", "flower",
             f"--address={args.address or s.host}", f"--port={args.port or s.flower_port}"]
     os.execve(sys.executable, argv, env)
     return 0  # not reached
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """Serve the tracker's Prometheus metrics on METRICS_BIND (127.0.0.1:9464), never on the public port."""
+    import logging
+
+    from common.metrics_server import BindError, parse_bind, serve
+
+    s = get_settings()
+    try:
+        host, port = parse_bind(args.bind or s.metrics_bind, s.metrics_token)
+    except BindError as exc:
+        _say(f"error: {exc}")
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    serve(s, host, port)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,9 +294,15 @@ def build_parser() -> argparse.ArgumentParser:
     add("init-env", cmd_init_env).add_argument("--path", default=".env")
     add("migrate", cmd_migrate)
     add("bootstrap", cmd_bootstrap)
-    p = add("user", cmd_user)
-    p.add_argument("username")
-    p.add_argument("--password", help="omit to be asked (keeps it out of shell history)")
+    p = add("token", cmd_token)
+    actions = p.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a token and print it (alone on the last line)")
+    create.add_argument("--user", required=True, help="the user the token acts for")
+    create.add_argument("--scope", required=True, choices=["read", "write"])
+    create.add_argument("--name", help="a label, e.g. the tool that uses it")
+    create.add_argument("--expires", type=_last_day, help="YYYY-MM-DD: the last day it works (UTC)")
+    actions.add_parser("list", help="every token: id, user, scope, name, expiry, last use")
+    actions.add_parser("revoke", help="delete a token by its id").add_argument("id", type=int)
     p = add("create-campaign", cmd_create_campaign)
     p.add_argument("name")
     p.add_argument("offer_url")
@@ -233,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cost-total", default="", help="what it cost in all, e.g. 250 (a list rental, a send)")
     p.add_argument("--cost-per-click", default="", help="what each email click cost, e.g. 0.05")
     add("queue", cmd_queue)
+    add("doctor", cmd_doctor)
     p = add("generate", cmd_generate)
     p.add_argument("--events", type=int, default=10_000_000)
     p.add_argument("--users", type=int, default=1_000_000)
@@ -246,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=_positive(float), default=20.0, help="events a second (%(default)s)")
     p.add_argument("--seed", type=int, help="repeat the same demo data")
     p.add_argument("--name", default="Demo: spring sale")
+    add_commands(sub)
+    add("metrics", cmd_metrics).add_argument("--bind", help="HOST:PORT (default: METRICS_BIND)")
     p = add("flower", cmd_flower)
     p.add_argument("--address")
     p.add_argument("--port", type=int)

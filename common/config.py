@@ -1,5 +1,6 @@
 """All settings, read once from the environment (and `.env`). Nothing else reads os.environ."""
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 7 * 24 * 3600
     login_max_failures: int = 5  # per username+ip within login_failure_window_seconds
     login_failure_window_seconds: int = 300
+    # Requests per API token (limits' notation: "600/minute", "10/second;1000/hour"), counted in Redis across
+    # web processes; past it the API answers 429 with Retry-After.
+    api_rate_limit: str = "600/minute"
 
     # --- ingest (web tier) ---
     ingest_queue: str = "ingest"
@@ -68,8 +72,38 @@ class Settings(BaseSettings):
     retention_batch_size: int = Field(default=5_000, ge=1)
     retention_run_seconds: float = 10.0  # then the job re-queues itself, letting ingest batches in between
     maintenance_queue: str = "maintenance"
+    # The maintain_tables job (common/maintenance.py): how often beat runs it, and PostgreSQL's autovacuum rule
+    # for when a table is analysed (rows changed since the last analyse >= threshold + scale x rows) or
+    # vacuumed (dead rows >= threshold + scale x live rows). It runs whatever the server's autovacuum setting.
+    maintenance_interval_seconds: float = Field(default=10.0, gt=0)
+    maintenance_analyze_threshold: int = Field(default=1_000, ge=0)
+    maintenance_analyze_scale_factor: float = Field(default=0.1, ge=0)
+    maintenance_vacuum_threshold: int = Field(default=1_000, ge=0)
+    maintenance_vacuum_scale_factor: float = Field(default=0.2, ge=0)
     # An email click this many seconds from the same recipient's previous one is a bot ("burst"); 0 = off.
     burst_window_seconds: float = Field(default=10.0, ge=0)
+    # Reports (common/reports.py): the beat job folds the events ingest queued into report_stats this often,
+    # and keeps at most this many values per (campaign, dimension, day); the rest are counted as "(other)".
+    report_fold_seconds: float = Field(default=5.0, gt=0)
+    report_max_values: int = Field(default=500, ge=1, le=100_000)
+
+    # --- webhooks (worker/webhooks.py; docs/api.md#webhooks) ---
+    webhook_queue: str = "webhooks"
+    # How often the webhook worker looks for deliveries that are due (a Celery beat entry).
+    webhook_poll_seconds: float = Field(default=2.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Retries wait base x 2^(attempt-1), at most max, and go on for the retry window (then "failed").
+    webhook_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_window_seconds: float = Field(default=24 * 3600.0, gt=0)
+    # Deliveries sent at once by one worker (concurrently; a slow receiver holds up only its own).
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    # A PEM file of extra certificate authorities to trust for receivers (a private CA); empty: the usual ones.
+    webhook_ca_bundle: str = ""
+    # http:// receivers (development only) and receivers on private, loopback or link-local addresses (tests,
+    # development: refused in production, so that a webhook cannot reach into the tracker's own network).
+    webhook_allow_http: bool = False
+    webhook_allow_private_targets: bool = False
 
     # --- money ---
     # A new campaign's currency (ISO 4217), editable on its form while the campaign has no revenue.
@@ -88,6 +122,11 @@ class Settings(BaseSettings):
     public_base_url: str = ""
 
     # --- running ---
+    # text: lines for a person; json: one object a line with the request's (or task's) id, for a log collector.
+    log_format: Literal["text", "json"] = "text"
+    # One line per HTTP request (method, path without its query, status, duration, request id). Off by default:
+    # the event API's answer costs a few microseconds, and a line per event is what a busy tracker least needs.
+    access_log: bool = False
     # The code that reaches into private parts of kombu, Celery and uvicorn for speed and fixes
     # (common/adapters/). Off (or another version of one of those libraries): their stock code, slower.
     library_adapters: bool = True
@@ -100,9 +139,22 @@ class Settings(BaseSettings):
     flower_port: int = 5555
     data_dir: str = ".data"
 
+    # --- metrics (common/metrics.py) ---
+    metrics: bool = True
+    # Where each process writes its metrics (a folder per tier); empty: DATA_DIR/metrics. Local to the host.
+    metrics_dir: str = ""
+    # `tracker metrics` serves them here. Any address but a loopback one needs METRICS_TOKEN.
+    metrics_bind: str = "127.0.0.1:9464"
+    # When set, scrapes must send `Authorization: Bearer <token>`.
+    metrics_token: str = ""
+
     @property
     def celery_broker_url(self) -> str:
         return self.broker_url or self.redis_url
+
+    @property
+    def metrics_path(self) -> Path:
+        return Path(self.metrics_dir or Path(self.data_dir) / "metrics")
 
     @property
     def uses_redis_broker(self) -> bool:
@@ -114,6 +166,17 @@ class Settings(BaseSettings):
         value = value.strip().rstrip("/")
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
+        return value
+
+    @field_validator("api_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(f"API_RATE_LIMIT: not a rate limit such as 600/minute: {value!r}") from None
         return value
 
     @field_validator("default_currency")
@@ -144,6 +207,8 @@ class Settings(BaseSettings):
     def _refuse_placeholder_secrets(self) -> "Settings":
         if self.environment == "production" and not self.flower_password:
             raise ValueError("FLOWER_PASSWORD must be set in production")
+        if self.environment == "production" and (self.webhook_allow_http or self.webhook_allow_private_targets):
+            raise ValueError("WEBHOOK_ALLOW_HTTP and WEBHOOK_ALLOW_PRIVATE_TARGETS are for development only")
         return self
 
 

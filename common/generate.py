@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from common.db import Conn
 from common.enrich import ENRICH_KEY
+from common.reports import add_new_journeys
 from common.rollups import (
     ADD_TO_DOMAIN_STATS,
     COUNT_JOURNEY_DELTAS,
@@ -108,7 +109,7 @@ SELECT nextval('events_id_seq'), %(cid)s, type, email, domain, '198.51.100.' || 
            'bot_reason', CASE WHEN bot THEN 'scanner: Microsoft Safe Links' END)),
        payout, ts
 FROM paid
-RETURNING campaign_id, email, domain, event_type, payout, created_at, {flags}
+RETURNING id, campaign_id, email, domain, event_type, payout, created_at, {flags}
 )
 """
 
@@ -144,7 +145,7 @@ RETURNING 1
 ), dd AS (
     {insert_daily("e")}
 )
-SELECT count(*) FROM ins
+SELECT count(*), array_agg(id) FROM ins
 """
 
 
@@ -163,11 +164,12 @@ def generate(
     progress: Callable[[int, int], None] = lambda users, events: None,
     analyze: bool = True,
     timezone: str,
+    max_values: int,
 ) -> int:
     """Fill `campaign_id` (which must have no journeys yet) and its rollups; returns events inserted.
 
     `progress(recipients_in_chunk, events_so_far)` is called after every chunk; `timezone` is
-    DASHBOARD_TIMEZONE (daily_stats' days).
+    DASHBOARD_TIMEZONE (daily_stats' and report_stats' days), `max_values` REPORT_MAX_VALUES.
     """
     total = 0
     statement = _chunk_statement(shape)
@@ -185,9 +187,12 @@ def generate(
         }
         with conn.transaction():
             row = conn.execute(statement, params).fetchone()
+            if row and row[1]:
+                # The reports (common/reports.py) straight from the new rows: the queue is for ingest.
+                add_new_journeys(conn, row[1], timezone=timezone, max_values=max_values)
         total += row[0] if row else 0
         progress(hi - lo, total)
     if analyze:  # a caller generating many campaigns analyses once, at the end
-        for table in ("events", "journeys", "domain_stats", "hourly_stats", "daily_stats"):
+        for table in ("events", "journeys", "domain_stats", "hourly_stats", "daily_stats", "report_stats"):
             conn.execute(f"ANALYZE {table}")
     return total

@@ -26,6 +26,7 @@ from common.vocabulary import (
     DAILY_COUNTERS,
     JOURNEY_AMOUNTS,
     JOURNEY_COUNTERS,
+    REPORT_COUNTERS,
     ROLLUP_COUNTERS,
 )
 
@@ -38,8 +39,12 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# 64 hex characters from the server's strong random source (migration 0004).
+# 64 hex characters from the server's strong random source (migrations 0004 and 0013).
 POSTBACK_SECRET_DEFAULT = "replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '')"
+# 32 hex characters, for rows inserted without a link token (migration 0013).
+LINK_TOKEN_DEFAULT = "replace(gen_random_uuid()::text, '-', '')"
+# Naive UTC, as events are stored.
+UTC_NOW = "(now() AT TIME ZONE 'UTC')"
 
 
 class Base(DeclarativeBase):
@@ -64,6 +69,13 @@ class Campaign(Base):
     currency: Mapped[str] = mapped_column(String(3), server_default=text("'USD'"))
     cost_total: Mapped[Decimal | None] = mapped_column(Numeric(18, 6), nullable=True)
     cost_per_click: Mapped[Decimal | None] = mapped_column(Numeric(18, 6), nullable=True)
+    # The tracking link's unguessable key, /r/<link_token>; id_links: whether old /r/<id> links still redirect
+    # (migration 0013).
+    link_token: Mapped[str] = mapped_column(String(64), unique=True, server_default=text(LINK_TOKEN_DEFAULT))
+    id_links: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # Each stored conversion is POSTed here, signed with the secret (common/webhooks.py).
+    webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    webhook_secret: Mapped[str] = mapped_column(String(64), server_default=text(POSTBACK_SECRET_DEFAULT))
 
 
 class Event(Base):
@@ -178,6 +190,29 @@ class DailyStats(DailyCounters, Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
 
 
+class ReportCounters:
+    """report_stats' counters (common/vocabulary.py's REPORT_COUNTERS), set below."""
+
+
+for _name in REPORT_COUNTERS:
+    setattr(ReportCounters, _name, mapped_column(_name, AMOUNT if _name in AMOUNT_COUNTERS else BigInteger,
+                                                 nullable=False, server_default=text("0")))
+
+
+class ReportStats(ReportCounters, Base):
+    """Per (campaign, dimension, day of DASHBOARD_TIMEZONE, value): the reports' rollup (common/reports.py,
+    migration 0011)."""
+
+    __tablename__ = "report_stats"
+
+    campaign_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    dimension: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
 class RollupState(Base):
     """Facts the rollups were computed under: `daily_timezone`, the zone of daily_stats' days."""
 
@@ -228,6 +263,23 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    # admin | editor | viewer (common/roles.py; migration 0012).
+    role: Mapped[str] = mapped_column(String(10), server_default=text("'admin'"))
+
+
+class ApiToken(Base):
+    """A user's API token (migration 0012): only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(5))  # read | write
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class DeadEvent(Base):
@@ -239,6 +291,36 @@ class DeadEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     error: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class WebhookDelivery(Base):
+    """A conversion to POST to its campaign's webhook: the outbox row the ingest statement writes, then the
+    sender's log of it (status pending, delivered or failed; attempts; the last answer)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, ForeignKey("campaigns.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, server_default=text(UTC_NOW))
+    # The body as first sent: every retry and redelivery sends the same one.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=text(UTC_NOW))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # Retries go on until then: set at the first attempt, and again by a redelivery.
+    retry_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        Index("uq_webhook_deliveries_event_id", "event_id", unique=True),
+        Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_webhook_deliveries_campaign", "campaign_id", text("id DESC")),
+    )
 
 
 class AuthSession(Base):

@@ -9,6 +9,9 @@ from common.config import Settings
 INGEST_TASK = "tracker.ingest_batch"
 RETENTION_TASK = "tracker.apply_retention"
 RECOVER_TASK = "tracker.recover_dropped_batches"
+MAINTAIN_TASK = "tracker.maintain_tables"
+WEBHOOK_TASK = "tracker.send_webhooks"
+REPORT_FOLD_TASK = "tracker.fold_reports"
 
 
 def batch_argsrepr(count: int) -> str:
@@ -40,7 +43,8 @@ def make_celery(s: Settings) -> Celery:
     app.conf.update(
         task_default_queue=s.ingest_queue,
         task_routes={INGEST_TASK: {"queue": s.ingest_queue}, RETENTION_TASK: {"queue": s.maintenance_queue},
-                     RECOVER_TASK: {"queue": s.maintenance_queue}},
+                     RECOVER_TASK: {"queue": s.maintenance_queue}, MAINTAIN_TASK: {"queue": s.maintenance_queue},
+                     REPORT_FOLD_TASK: {"queue": s.maintenance_queue}, WEBHOOK_TASK: {"queue": s.webhook_queue}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

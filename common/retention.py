@@ -3,12 +3,20 @@
 Rollups stay equal to a recount of the events that remain: counts (per domain and per hour) are
 decremented, a recipient whose per-type count drops to zero stops counting as a unique user of that type, a
 journey with no events left is removed, and a journey's first_seen moves to its oldest remaining event (the
-recipient moves to that hour in hourly_stats). Works in small batches, each
+recipient moves to that hour in hourly_stats); report_stats likewise (common/reports.py). Works in small
+batches, each
 one transaction, so ingest is never blocked for long.
+
+A recipient's erasure (`tracker recipient erase`, common/erase.py) deletes their events with the same
+statement, selecting them by email instead of by age.
 """
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from common import reports
 from common.db import Conn
 from common.rollups import (
     COUNT_JOURNEY_DELTAS,
@@ -29,9 +37,11 @@ from common.rollups import (
     user_changes,
 )
 
+# Deletes events %(ids)s (selected and locked by this transaction) and takes them out of the rollups; returns
+# how many, and the journeys it emptied.
 _DELETE_BATCH = f"""
 WITH doomed AS (
-    SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+    SELECT unnest(%(ids)s::bigint[]) AS id
 ), del AS (
     DELETE FROM events e USING doomed WHERE e.id = doomed.id
     RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.payout, e.created_at, {flags("e.")}
@@ -78,29 +88,82 @@ WITH doomed AS (
 SELECT (SELECT count(*) FROM del), array_agg(campaign_id), array_agg(email), array_agg(domain) FROM emptied
 """
 
+
 # A row updated by one CTE cannot be deleted by another in the same statement: emptied rows go separately.
 _DELETE_EMPTY_JOURNEYS = f"""
 DELETE FROM journeys WHERE (campaign_id, email, domain) IN (SELECT * FROM unnest(%s::int[], %s::text[], %s::text[]))
   AND {JOURNEY_EMPTY}
 """
 _DELETE_EMPTY_STATS = f"DELETE FROM domain_stats WHERE {ROLLUP_EMPTY}"
-# Only hours (and days) the cutoff has reached can have been emptied.
-_DELETE_EMPTY_HOURS = f"DELETE FROM hourly_stats WHERE hour <= %(cutoff)s AND {ROLLUP_EMPTY}"
-_DELETE_EMPTY_DAYS = f"""DELETE FROM daily_stats
-WHERE day <= (%(cutoff)s::timestamp AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AND {JOURNEY_EMPTY}"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Deletion:
+    """A way of deleting events: which ids a batch takes (locked), and where the hourly and daily rows it may
+    empty can be."""
+
+    doomed: str  # a SELECT of event ids, limited to a batch
+    hours: str  # a condition on hourly_stats
+    days: str  # ...and on daily_stats
+
+    def empty_hours(self) -> str:
+        return f"DELETE FROM hourly_stats WHERE {self.hours} AND {ROLLUP_EMPTY}"
+
+    def empty_days(self) -> str:
+        return f"DELETE FROM daily_stats WHERE {self.days} AND {JOURNEY_EMPTY}"
+
+
+# Retention: the oldest events first; only hours (and days) the cutoff has reached can have been emptied.
+_RETENTION = _Deletion(
+    "SELECT id FROM events WHERE created_at < %(cutoff)s ORDER BY created_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED",
+    hours="hour <= %(cutoff)s",
+    days="day <= (%(cutoff)s::timestamp AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date")
+# A recipient's erasure (common/erase.py): every event of `email` in `campaigns`, waiting for any being written.
+_ERASURE = _Deletion(
+    "SELECT id FROM events WHERE email = %(email)s AND campaign_id = ANY(%(campaigns)s) ORDER BY id "
+    "LIMIT %(batch)s FOR UPDATE",
+    hours="campaign_id = ANY(%(campaigns)s)",
+    days="campaign_id = ANY(%(campaigns)s)")
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    events: int
+    journeys: int  # emptied, so removed
+
+
+def _delete(conn: Conn, deletion: _Deletion, params: dict[str, Any], *, report_days_up_to: date,
+            campaign_ids: list[int] | None = None) -> Deleted:
+    """One batch of `deletion`, in one transaction."""
+    with conn.transaction():
+        ids = [r[0] for r in conn.execute(deletion.doomed, params)]
+        if not ids:
+            return Deleted(0, 0)
+        reports.forget(conn, ids, timezone=params["tz"])
+        row = conn.execute(_DELETE_BATCH, {**params, "ids": ids}).fetchone()
+        assert row is not None  # an aggregate always returns one row
+        deleted, emptied_campaigns, emails, domains = row
+        journeys = 0
+        if emptied_campaigns:
+            journeys = conn.execute(_DELETE_EMPTY_JOURNEYS, (emptied_campaigns, emails, domains)).rowcount
+            conn.execute(_DELETE_EMPTY_STATS)
+        if deleted:
+            conn.execute(deletion.empty_hours(), params)
+            conn.execute(deletion.empty_days(), params)
+            reports.delete_empty_days(conn, up_to=report_days_up_to, campaign_ids=campaign_ids)
+    return Deleted(int(deleted), journeys)
 
 
 def delete_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> int:
     """Delete up to `batch` events older than `cutoff` and fold them out of the rollups (daily_stats' days are
     those of `timezone`, DASHBOARD_TIMEZONE); returns how many."""
-    with conn.transaction():
-        row = conn.execute(_DELETE_BATCH, {"cutoff": cutoff, "batch": batch, "tz": timezone}).fetchone()
-        assert row is not None  # an aggregate always returns one row
-        deleted, campaign_ids, emails, domains = row
-        if campaign_ids:
-            conn.execute(_DELETE_EMPTY_JOURNEYS, (campaign_ids, emails, domains))
-            conn.execute(_DELETE_EMPTY_STATS)
-        if deleted:
-            conn.execute(_DELETE_EMPTY_HOURS, {"cutoff": cutoff})
-            conn.execute(_DELETE_EMPTY_DAYS, {"cutoff": cutoff, "tz": timezone})
-    return int(deleted)
+    up_to = cutoff.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+    return _delete(conn, _RETENTION, {"cutoff": cutoff, "batch": batch, "tz": timezone},
+                   report_days_up_to=up_to).events
+
+
+def erase_batch(conn: Conn, *, email: str, campaign_ids: list[int], batch: int, timezone: str) -> Deleted:
+    """Delete up to `batch` of the recipient's events in those campaigns, folding them out of the rollups as
+    retention does; the journeys they empty go too."""
+    return _delete(conn, _ERASURE, {"email": email, "campaigns": campaign_ids, "batch": batch, "tz": timezone},
+                   report_days_up_to=date.max, campaign_ids=campaign_ids)

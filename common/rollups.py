@@ -10,7 +10,7 @@ counting distinct emails would scan every event in it.
 Names inside the statements: a journey's change of a per-type count in one statement is `d_<plural>`
 (`d_email_clicks`), and `has_<name>` says whether a journey counts as a recipient of that type.
 """
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from common.enrich import ENRICH_KEY
 from common.vocabulary import (
@@ -77,11 +77,18 @@ SUM_EVENTS = _list([f"sum({name})::bigint AS {name}" for name in EVENT_COUNTERS]
 # The journey's counters and amounts, and their deltas of a set of event rows, per journey (in a GROUP BY
 # campaign_id, email, domain).
 _JOURNEY_VALUES: tuple[str, ...] = JOURNEY_COUNTERS + JOURNEY_AMOUNTS
-COUNT_JOURNEY_DELTAS = _list(
-    [f"{count_of(t)} AS {delta(t.plural)}" for t in EVENT_TYPES]
-    + [f"count(*) FILTER (WHERE {tr.flag}) AS {delta(tr.prefix + 'events')}" for tr in FLAGGED]
-    + [f"{sum_of()} AS {delta(revenue_column())}"]
-)
+
+
+def count_journey_values(name: Callable[[str], str] = str) -> str:
+    """The journey's counters and amounts of a set of event rows (with flag columns), each named name(column)."""
+    return _list(
+        [f"{count_of(t)} AS {name(t.plural)}" for t in EVENT_TYPES]
+        + [f"count(*) FILTER (WHERE {tr.flag}) AS {name(tr.prefix + 'events')}" for tr in FLAGGED]
+        + [f"{sum_of()} AS {name(revenue_column())}"]
+    )
+
+
+COUNT_JOURNEY_DELTAS = count_journey_values(delta)
 JOURNEY_COLUMNS = _list(_JOURNEY_VALUES)
 JOURNEY_DELTAS = _list(delta(c) for c in _JOURNEY_VALUES)
 # `journeys AS t` upserted with a row of deltas (ingest), or updated by CTE `jd`'s (retention).

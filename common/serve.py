@@ -21,7 +21,7 @@ import httpx
 from common.cli import cmd_migrate, ensure_admin
 from common.config import EMBEDDED_ENV_FILE, Settings, get_settings
 
-PROCESSES = ("web", "worker", "beat", "flower")
+PROCESSES = ("web", "worker", "webhooks", "beat", "flower", "metrics")
 READY_TIMEOUT_SECONDS = 180.0
 
 
@@ -43,15 +43,16 @@ def _answers(url: str, auth: tuple[str, str] | None = None) -> bool:
 
 def _banner(s: Settings, web_url: str, flower_url: str, password: str | None) -> list[str]:
     if password:
-        sign_in = f"sign in as admin, password {password} (shown once; change it: .venv/bin/tracker user admin)"
+        sign_in = f"sign in as admin, password {password} (shown once; change it: .venv/bin/tracker user reset-password admin)"
     elif s.tracker_admin_user:
         sign_in = f"sign in as {s.tracker_admin_user} (TRACKER_ADMIN_PASSWORD)"
     else:
-        sign_in = "sign in with your dashboard user (.venv/bin/tracker user NAME sets a password)"
+        sign_in = "sign in with your dashboard user (.venv/bin/tracker user create NAME adds one)"
     return [
         "=" * 72,
         f"dashboard and API  {web_url}  {sign_in}",
         f"Flower             {flower_url}  user {s.flower_user}, password: FLOWER_PASSWORD in .env",
+        f"metrics            http://{s.metrics_bind}/metrics  (Prometheus)",
         "Ctrl-C stops everything.",
         "=" * 72,
     ]

@@ -36,7 +36,7 @@ from common.rollups import (
     rollup_values,
     user_changes,
 )
-from common.vocabulary import EMAIL_CLICK
+from common.vocabulary import EMAIL_CLICK, GOAL
 
 _COLUMNS = "id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, payout, created_at"
 
@@ -54,7 +54,8 @@ _INCOMING = """incoming_events AS (
 )"""
 
 # One statement: insert new events (rows of deleted campaigns are dropped, not retried forever), then fold
-# only the inserted rows into journeys, hourly_stats and domain_stats. Inputs are ordered so concurrent
+# only the inserted rows into journeys, hourly_stats, domain_stats and daily_stats, and queue them for the reports
+# (common/reports.py folds the queue later: the report rows' upserts stay off this path). Inputs are ordered so concurrent
 # writers lock rows in the same order. A journey's per-type count that equals this batch's delta was zero
 # before: a new unique user.
 # Email clicks get the burst verdict (common/burst.py) on the way in, so what is stored is what is counted.
@@ -67,7 +68,7 @@ WITH {_INCOMING}, ins AS (
     WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = i.campaign_id)
     ORDER BY id
     ON CONFLICT (id) DO NOTHING
-    RETURNING campaign_id, email, domain, event_type, payout, created_at, {flags()},
+    RETURNING id, campaign_id, email, domain, event_type, payout, created_at, {flags()},
               CASE WHEN event_type = '{EMAIL_CLICK.name}' AND {by_rules_human("events")} THEN created_at END
                   AS click_at
 ), jd AS (
@@ -112,9 +113,24 @@ WITH {_INCOMING}, ins AS (
     RETURNING 1
 ), dd AS (
     {insert_daily("ins")}
-)
+), rq AS (
+    INSERT INTO report_queue (event_id) SELECT id FROM ins
+)/*outbox*/
 SELECT count(*) FROM ins
 """
+
+# The webhook outbox (worker/webhooks.py sends it): one row per stored conversion of a campaign with a webhook,
+# in the same statement, so a delivery exists exactly when its conversion does. Only batches that hold a
+# conversion run this variant: every other batch runs the statement as it was, at its cost.
+_OUTBOX = f""", wh AS (
+    INSERT INTO webhook_deliveries (campaign_id, event_id)
+    SELECT ins.campaign_id, ins.id FROM ins JOIN campaigns c ON c.id = ins.campaign_id
+    WHERE ins.event_type = '{GOAL.name}' AND c.webhook_url IS NOT NULL
+    ORDER BY ins.id
+    ON CONFLICT (event_id) DO NOTHING
+)"""
+_STATEMENT = _MERGE
+_STATEMENT_WITH_OUTBOX = _MERGE.replace("/*outbox*/", _OUTBOX)
 
 
 def _enriched(event: Event) -> Event:
@@ -142,6 +158,7 @@ def store_events(conn: Conn, events: Batch, options: StoreOptions) -> int:
     if not events:
         return 0
     rows = encode([_enriched(e) for e in events]).decode()
+    statement = _STATEMENT_WITH_OUTBOX if any(e.event_type == GOAL.name for e in events) else _STATEMENT
     # One statement is atomic on its own (our connections autocommit), or part of the caller's transaction.
-    found = conn.execute(_MERGE, {"rows": rows, **options.params()}).fetchone()
+    found = conn.execute(statement, {"rows": rows, **options.params()}).fetchone()
     return int(found[0]) if found else 0

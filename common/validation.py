@@ -120,6 +120,11 @@ def _email(raw: str) -> str:
     return value
 
 
+def stored_email(raw: str) -> str:
+    """An email address as events store it (trimmed, lower-cased); EventRejected when it is not one."""
+    return _email(raw)
+
+
 def _domain(raw: str) -> str:
     value = _bounded(raw, "domain").rstrip(".")
     if not value.isascii():

@@ -110,3 +110,7 @@ PAYING_TYPES: tuple[EventType, ...] = tuple(t for t in EVENT_TYPES if t.pays)
 JOURNEY_TYPE_COUNTERS: tuple[str, ...] = tuple(t.plural for t in EVENT_TYPES)
 JOURNEY_COUNTERS: tuple[str, ...] = (*JOURNEY_TYPE_COUNTERS, *(f"{tr.prefix}events" for tr in FLAGGED))
 JOURNEY_AMOUNTS: tuple[str, ...] = (revenue_column(),)
+# report_stats' counters (per campaign, dimension, day and value; common/reports.py): the events and amounts, and
+# unique recipients per type counted where their first event of that type was ("first touch").
+REPORT_USER_COUNTERS: tuple[str, ...] = tuple(t.users for t in EVENT_TYPES)
+REPORT_COUNTERS: tuple[str, ...] = EVENT_COUNTERS + AMOUNT_COUNTERS + REPORT_USER_COUNTERS

@@ -5,6 +5,8 @@ from typing import Any
 import psycopg
 
 from common.config import get_settings
+from common.report_dimensions import DIMENSIONS, OTHER
+from common.reports import fold
 from common.vocabulary import EVENT_TYPES
 
 # The recount reads only the list of event types (and their column names) from the vocabulary; its SQL is its
@@ -97,6 +99,51 @@ def assert_rollups_match_recount(conn: psycopg.Connection[Any], campaign_id: int
     assert_payouts_kept(conn, campaign_id)
     days = {"c": campaign_id, "tz": get_settings().dashboard_timezone}
     assert conn.execute(_DAYS, days).fetchall() == conn.execute(_DAYS_RECOUNT, days).fetchall()
+    assert_reports_match_recount(conn, campaign_id)
+
+
+# Report values: the dimensions' definitions (what a value is) come from common/report_dimensions.py; counting
+# them is this recount's own. Recipients count at their first event of each type (created_at, then id).
+_DIMENSION_ROWS = ", ".join(f"('{d.name}', left(coalesce({d.value.format(e='ev')}, ''), 200))" for d in DIMENSIONS)
+_REPORT_COLUMNS = _DAILY_COLUMNS + ", " + ", ".join(f"{t}_users" for t in _TYPES)
+_REPORT_RECOUNT = f"""
+WITH ev AS (
+    SELECT *, {_IS_BOT} AS is_bot, {_IS_UNKNOWN} AS is_unknown,
+           (created_at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS day
+    FROM events WHERE campaign_id = %(c)s
+), firsts AS (
+    SELECT DISTINCT ON (email, domain, event_type) id, event_type AS first_of FROM ev
+    ORDER BY email, domain, event_type, created_at, id
+)
+SELECT d.dimension, ev.day, d.value, {_EVENT_RECOUNT},
+       {_per_type("count(*) FILTER (WHERE f.first_of = '{t}')")}
+FROM ev LEFT JOIN firsts f USING (id) CROSS JOIN LATERAL (VALUES {_DIMENSION_ROWS}) AS d(dimension, value)
+GROUP BY 1, 2, 3
+"""
+_REPORTS = f"SELECT dimension, day, value, {_REPORT_COLUMNS} FROM report_stats WHERE campaign_id = %(c)s"
+
+
+def assert_reports_match_recount(conn: psycopg.Connection[Any], campaign_id: int) -> None:
+    """After a fold of the queue: every report row with a value of its own equals a recount of its events,
+    "(other)" counts the rest of its (dimension, day), and no (dimension, day) has more values than the cap."""
+    settings = get_settings()
+    fold(conn, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+    params = {"c": campaign_id, "tz": settings.dashboard_timezone}
+    recount = {tuple(r[:3]): tuple(r[3:]) for r in conn.execute(_REPORT_RECOUNT, params)}
+    stored = {tuple(r[:3]): tuple(r[3:]) for r in conn.execute(_REPORTS, params)}
+    width = len(next(iter(recount.values()), ())) or len(next(iter(stored.values()), ()))
+    zero = (0,) * width
+    expected: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for key, counts in recount.items():
+        own = key if key in stored and key[2] != OTHER else (key[0], key[1], OTHER)
+        expected[own] = tuple(a + b for a, b in zip(expected.get(own, zero), counts, strict=True))
+    actual = {key: counts for key, counts in stored.items() if key in expected or any(counts)}
+    assert actual == expected
+    values: dict[tuple[Any, ...], int] = {}
+    for dimension, day, value in stored:
+        if value != OTHER:
+            values[(dimension, day)] = values.get((dimension, day), 0) + 1
+    assert max(values.values(), default=0) <= settings.report_max_values
 
 
 def assert_payouts_kept(conn: psycopg.Connection[Any], campaign_id: int) -> None:

@@ -4,8 +4,10 @@ The environment is set here, before any application module is imported, so the a
 the test database, a Redis database and queue of the test run's own.
 """
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _RUN = uuid.uuid4().hex[:8]
@@ -19,6 +21,8 @@ TEST_ENV = {
     "TRACKER_ADMIN_USER": "",
     "TRACKER_ADMIN_PASSWORD": "",
     "FLOWER_PASSWORD": "test-flower-password",
+    # Each process's metrics files (common/metrics.py): the run's own folder.
+    "METRICS_DIR": f"/tmp/tracker-metrics-{_RUN}",
     "BROKER_VISIBILITY_TIMEOUT_SECONDS": "10",
     "HOME_REFRESH_SECONDS": "1",
     "STATS_REFRESH_SECONDS": "1",
@@ -51,6 +55,7 @@ def database() -> Iterator[str]:
     name = TEST_ENV["DATABASE_URL"].rsplit("/", 1)[1]
     with psycopg.connect(libpq_dsn().rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    shutil.rmtree(TEST_ENV["METRICS_DIR"], ignore_errors=True)
 
 
 @pytest.fixture
@@ -163,3 +168,41 @@ def overloaded_web() -> Iterator[str]:
     yield base_url
     proc.stop()
     redis.Redis.from_url(TEST_ENV["REDIS_URL"]).delete(queue, f"{queue}.inflight", f"{queue}.inflight.batches")
+
+
+# --- databases of a test's own ------------------------------------------------------------------------------
+
+@pytest.fixture
+def fresh_database() -> Iterator[str]:
+    """A brand-new database at the head migration, never analysed, dropped afterwards: yields its SQLAlchemy URL."""
+    with new_database() as url:
+        yield url
+
+
+@contextmanager
+def new_database() -> Iterator[str]:
+    """A brand-new database at the head migration, dropped on leaving: its SQLAlchemy URL."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.engine import make_url
+
+    from tests.services import ROOT
+
+    name = f"tracker_fresh_{uuid.uuid4().hex[:8]}"
+    admin = libpq_dsn().rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(TEST_ENV["DATABASE_URL"]).set(database=name).render_as_string(hide_password=False)
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            config = Config(str(ROOT / "alembic.ini"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+        yield url
+    finally:
+        engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

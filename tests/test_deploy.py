@@ -28,8 +28,8 @@ def _procfile() -> dict[str, str]:
 
 def test_compose__services_with_healthchecks() -> None:
     services = _compose()["services"]
-    assert set(services) >= {"postgres", "redis", "init", "migrate", "web", "worker", "beat", "flower"}
-    for name in ("postgres", "redis", "web", "worker", "beat", "flower"):
+    assert set(services) >= {"postgres", "redis", "init", "migrate", "web", "worker", "webhooks", "beat", "flower"}
+    for name in ("postgres", "redis", "web", "worker", "webhooks", "beat", "flower"):
         assert "healthcheck" in services[name], name
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
@@ -43,7 +43,7 @@ def test_compose__secrets_generated_once_before_any_service_needs_them() -> None
     assert services["init"]["restart"] == "no" and services["init"]["volumes"] == ["secrets:/run/tracker"]
     for name in ("migrate", "beat", "flower"):
         assert services[name]["depends_on"]["init"]["condition"] == "service_completed_successfully", name
-    for name in ("migrate", "web", "worker", "beat", "flower"):
+    for name in ("migrate", "web", "worker", "webhooks", "beat", "flower"):
         assert services[name]["volumes"] == ["secrets:/run/tracker:ro"], name  # read by the entry point
 
 
@@ -69,15 +69,18 @@ def test_dockerfile__locked_runtime_set_and_the_source_tree() -> None:
     assert {".env", ".data", ".venv", "**/__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"} <= ignored
 
 
-def test_procfile__release_web_worker_beat_flower() -> None:
+def test_procfile__release_web_worker_webhooks_beat_flower_metrics() -> None:
     entries = _procfile()
-    assert set(entries) == {"release", "web", "worker", "beat", "flower"}
+    assert set(entries) == {"release", "web", "worker", "webhooks", "beat", "flower", "metrics"}
+    # The webhook sender consumes its own queue only: a slow receiver never holds up an ingest batch.
+    assert "--queues ${WEBHOOK_QUEUE:-webhooks} " in entries["webhooks"] and "webhooks" not in entries["worker"]
     assert "maintenance" in entries["worker"] and "beat" in entries["beat"]
     assert "bootstrap" in entries["release"]
     # honcho sets PORT=5000 for the first process: `make run` passes the configured port as WEB_PORT, and a
     # platform that sets only PORT still gets its own.
     assert "--port ${WEB_PORT:-${PORT:-8000}}" in entries["web"]
     assert "celery" in entries["worker"] and "flower" in entries["flower"]
+    assert "common.cli metrics" in entries["metrics"]
 
 
 def test_env_example__documents_every_setting() -> None:
@@ -96,6 +99,16 @@ def test_beat_schedule__retention_routed_to_maintenance_queue() -> None:
 
     assert any(entry["task"] == RETENTION_TASK for entry in app.conf.beat_schedule.values())
     assert app.amqp.router.route({}, RETENTION_TASK)["queue"].name == settings.maintenance_queue
+
+
+def test_beat_schedule__webhooks_polled_on_their_own_queue() -> None:
+    from common.config import settings
+    from common.queue import WEBHOOK_TASK
+    from worker.celery_app import app
+
+    entry = next(e for e in app.conf.beat_schedule.values() if e["task"] == WEBHOOK_TASK)
+    assert entry["schedule"] == settings.webhook_poll_seconds
+    assert app.amqp.router.route({}, WEBHOOK_TASK)["queue"].name == settings.webhook_queue
 
 
 def test_procfile_beat__starts_in_a_fresh_checkout(tmp_path: Path) -> None:

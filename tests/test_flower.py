@@ -42,7 +42,7 @@ def test_without_credentials__401(flower: tuple[Process, str], auth: tuple[str, 
     page = httpx.get(base_url, auth=auth, timeout=10)
     assert page.status_code == 401
     assert page.headers["www-authenticate"].lower().startswith("basic")  # the browser asks for credentials
-    for path in ("/tasks", "/broker", "/api/workers", "/api/tasks", "/api/queues/length"):
+    for path in ("/tasks", "/broker", "/api/workers", "/api/tasks", "/api/queues/length", "/metrics"):
         assert httpx.get(base_url + path, auth=auth, timeout=10).status_code == 401, path
     # The API can also send tasks and shut workers down.
     for path in ("/api/task/send-task/tracker.ingest_batch", "/api/worker/shutdown/celery@localhost"):
@@ -54,6 +54,8 @@ def test_without_credentials__401(flower: tuple[Process, str], auth: tuple[str, 
 def test_with_credentials__200(flower: tuple[Process, str]) -> None:
     _, base_url = flower
     assert httpx.get(base_url, auth=("admin", PASSWORD), timeout=10).status_code == 200
+    metrics = httpx.get(base_url + "/metrics", auth=("admin", PASSWORD), timeout=10)
+    assert metrics.status_code == 200 and "flower_" in metrics.text
 
 
 def test_password_not_on_the_command_line(flower: tuple[Process, str]) -> None:

@@ -170,7 +170,10 @@ def test_make_run__serves_at_the_readme_addresses_and_stops_on_ctrl_c(fresh_clon
     # The addresses and the new admin password, printed after the processes' start-up logs.
     banner = log[log.index("dashboard and API"):]
     assert f"dashboard and API  {WEB_URL}" in banner and f"Flower             {FLOWER_URL}" in banner
-    assert log.rindex("system   | flower.1 started") < log.index("dashboard and API")
+    # honcho pads its "system" column to the longest process name.
+    started_flower = [m.start() for m in re.finditer(r"system +\| flower\.1 started", log)]
+    assert started_flower and started_flower[-1] < log.index("dashboard and API")
+    assert re.search(r"system +\| webhooks\.1 started", log), "the webhook worker is one of make run's processes"
     password = re.search(r"sign in as admin, password (\S+)", banner)
     assert password, banner
     with httpx.Client(base_url=WEB_URL, timeout=10) as client:

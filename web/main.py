@@ -1,5 +1,4 @@
 """Builds the FastAPI app: ingest API, health check, dashboard and its static files."""
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -8,21 +7,26 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
+from common import metrics
 from common.adapters import uvicorn as uvicorn_adapter
 from common.config import Settings, get_settings
 from common.db import Database
+from common.logs import configure_logging
 from web import health
+from web.api import install as install_api
 from web.dashboard.routes import install as install_dashboard
 from web.ingest import api, pixel, postback, redirect
 from web.ingest.fastpath import EventFastPath
 from web.ingest.pipeline import build_pipeline
+from web.request_log import RequestLog
 
 STATIC_DIR = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
+    metrics.enable(settings, "web")
 
     db = Database(settings)
 
@@ -48,15 +52,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_dashboard(app)
+    install_api(app, settings)
     return app
 
 
 def serve(settings: Settings | None = None) -> ASGIApp:
     """The ASGI app uvicorn serves: GET /api/event short-circuits FastAPI (web/ingest/fastpath.py) while the
-    uvicorn adapter is active (it relies on uvicorn's scope); otherwise FastAPI's route answers it too."""
+    uvicorn adapter is active (it relies on uvicorn's scope); otherwise FastAPI's route answers it too. In
+    front of both, request ids and the access log when asked for (web/request_log.py)."""
     settings = settings or get_settings()
     app = create_app(settings)
-    return EventFastPath(app) if uvicorn_adapter.active(settings) else app
+    served: ASGIApp = EventFastPath(app) if uvicorn_adapter.active(settings) else app
+    if settings.log_format == "json" or settings.access_log:
+        served = RequestLog(served, access_log=settings.access_log)
+    return served
 
 
 app = serve()

@@ -15,16 +15,23 @@ import redis
 from celery import Task
 from celery.exceptions import Reject
 
+from common import metrics
 from common.db import Conn, connect
 from common.event import Batch, from_wire
 from common.inflight import QueuedBatches
-from common.queue import INGEST_TASK, RECOVER_TASK, RETENTION_TASK
+from common.maintenance import INGEST_TABLES, Policy, maintain, read_stats
+from common.queue import INGEST_TASK, MAINTAIN_TASK, RECOVER_TASK, REPORT_FOLD_TASK, RETENTION_TASK
+from common.reports import fold
 from common.retention import delete_batch
 from common.store import StoreOptions, store_events
 from worker.celery_app import celery_app, inflight, settings
 
 log = logging.getLogger(__name__)
 _STORE_OPTIONS = StoreOptions.of(settings)
+_POLICY = Policy.of(settings)
+# How often the worker reads its tables' statistics to choose how the ingest statement is planned: one catalog
+# query (well under a millisecond) every few seconds, never once per batch.
+_PLAN_CHECK_SECONDS = 2.0
 
 TRANSIENT = (
     psycopg.OperationalError,  # includes QueryCanceled: statement_timeout (see _Database.get) or an admin cancel
@@ -44,6 +51,8 @@ class _Database(threading.local):
     def __init__(self) -> None:
         self.conn: Conn | None = None
         self.failures = 0
+        self.custom_plans: bool | None = None  # plan_cache_mode = force_custom_plan on this connection
+        self.plans_checked_at = 0.0
 
     def get(self) -> Conn:
         if self.conn is None or self.conn.closed or self.conn.broken:
@@ -52,7 +61,32 @@ class _Database(threading.local):
             # is cancelled here instead, and its batch re-queued like any transient failure.
             self.conn.execute("SELECT set_config('statement_timeout', %s, false)",
                               (f"{settings.task_time_limit_seconds}s",))
+            self.custom_plans, self.plans_checked_at = None, 0.0
         return self.conn
+
+    def plan_for_statistics(self, conn: Conn) -> None:
+        """Plan the ingest statement afresh at every run while its tables' statistics are missing or outgrown
+        (common/maintenance.py, Policy.plans_are_stale).
+
+        psycopg prepares the statement after five runs, and PostgreSQL may then keep a generic plan. One made
+        on tables without statistics probes the journeys of a whole campaign and domain for every email click
+        (ix_journeys_campaign_domain_first_seen instead of pk_journeys): its cost grows with the table, ~30 to
+        ~700 ms per 200 events within 40,000 events. Custom plans follow the tables' real sizes but cost ~2 ms
+        more per statement, so only until the maintain_tables job has analysed them (common/maintenance.py);
+        that ANALYZE also makes PostgreSQL drop the cached plan.
+        """
+        now = time.monotonic()
+        if now - self.plans_checked_at < _PLAN_CHECK_SECONDS:
+            return
+        self.plans_checked_at = now
+        stale = _POLICY.plans_are_stale(read_stats(conn, INGEST_TABLES))
+        if stale != self.custom_plans:
+            conn.execute("SELECT set_config('plan_cache_mode', %s, false)",
+                         ("force_custom_plan" if stale else "auto",))
+            if self.custom_plans is not None or stale:
+                log.info("ingest statement: %s", "planned at every run until its tables are analysed" if stale
+                         else "its tables are analysed; its plan may be kept again")
+            self.custom_plans = stale
 
     def failed(self) -> float:
         """Forget the connection; returns how long to wait before the batch is tried again."""
@@ -83,6 +117,7 @@ def _store_or_dead_letter(conn: Conn, events: Batch) -> int:
             raise
         except Exception as exc:
             log.exception("event %s cannot be stored; kept in dead_events", event.id)
+            metrics.dead_lettered()
             with conn.transaction():
                 conn.execute(
                     "INSERT INTO dead_events (id, payload, error) VALUES (%s, %s, %s) ON CONFLICT (id) DO NOTHING",
@@ -107,8 +142,11 @@ def store_batch(events: Batch, task_id: str | None = None) -> int:
         events = list({event.id: event for event in events + queued.events}.values())
     try:
         conn = _db.get()
+        _db.plan_for_statistics(conn)
         try:
+            started = time.perf_counter()
             inserted = _store(conn, events)
+            metrics.stored(len(events), inserted, time.perf_counter() - started)
         except TRANSIENT:
             raise
         except Exception:
@@ -164,9 +202,10 @@ def recover_dropped_batches() -> int:
         try:
             store_batch(events)
         except Reject:
-            return recovered  # the database is down; the next run tries again
+            break  # the database is down; the next run tries again
         _forget(batch_id)
         recovered += 1
+    metrics.recover_run(recovered)
     if recovered:
         log.warning("stored %d batches in flight for longer than the visibility timeout", recovered)
     return recovered
@@ -190,10 +229,74 @@ def apply_retention() -> int:
             break  # the next scheduled run carries on
         total += deleted
         if deleted < settings.retention_batch_size:
-            log.info("retention: deleted %d events older than %s", total, cutoff)
+            if total:  # an hourly run that found nothing says nothing
+                log.info("retention: deleted %d events older than %s", total, cutoff)
             return total
         if time.monotonic() > deadline:
             apply_retention.apply_async()
             log.info("retention: deleted %d events so far; continuing in a new task", total)
             return total
     return total
+
+
+class _MaintenanceThread:
+    """Runs the maintain_tables job on a thread and a connection of its own, one run at a time.
+
+    An ANALYZE of a million-event table took 1.4-2.5 s on the development machine (docs/operations.md): run in
+    the task itself, it would hold up every batch behind it on the solo pool. ANALYZE and VACUUM take a lock
+    that the ingest statement's never waits for, so the worker keeps storing meanwhile. A request while a run
+    is under way is folded into one more run after it.
+    """
+
+    def __init__(self) -> None:
+        self._due = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._starting = threading.Lock()
+        self._db = _Database()  # thread-local: its connection is the maintenance thread's alone
+
+    def request(self) -> None:
+        with self._starting:  # started on first use: in each prefork pool process, after the fork
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="maintain-tables", daemon=True)
+                self._thread.start()
+        self._due.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._due.wait()
+            self._due.clear()
+            self._run_once()
+
+    def _run_once(self) -> None:
+        try:
+            actions = maintain(self._db.get(), _POLICY)
+        except TRANSIENT as exc:
+            self._db.failed()
+            log.warning("table maintenance skipped: %s", exc)  # the next run tries again
+            return
+        except Exception:
+            log.exception("table maintenance failed")
+            return
+        self._db.succeeded()
+        for action in actions:
+            log.info("maintenance: %s", action)
+
+
+_maintenance = _MaintenanceThread()
+
+
+@celery_app.task(name=MAINTAIN_TASK, ignore_result=True)
+def maintain_tables() -> None:
+    """Analyse and vacuum the hot tables that need it (common/maintenance.py), on the maintenance thread."""
+    _maintenance.request()
+
+
+@celery_app.task(name=REPORT_FOLD_TASK, ignore_result=True)
+def fold_reports() -> int:
+    """Count the events ingest queued for the reports into report_stats (common/reports.py)."""
+    try:
+        return fold(_db.get(), timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+    except TRANSIENT as exc:
+        _db.failed()
+        log.warning("reports not folded (the next run tries again): %s", exc)
+        return 0

@@ -9,7 +9,7 @@ being accepted on every host within that time (web/ingest/campaign_cache.py).
 two beats on two hosts send each run once (worker/beat.py).
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-06
 """
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0010"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

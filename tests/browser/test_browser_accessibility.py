@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from tests.browser.helpers import CHROME_UA, new_campaign, wait_for_rollups
+from tests.reports import fold_through_worker
 
 pytestmark = pytest.mark.browser
 
@@ -55,12 +56,15 @@ def audited_campaign(web: str) -> int:
                       **({"payout": "24.00"} if event == "conversion" else {})}
             assert client.get("/api/event", params=params).status_code == 200
     wait_for_rollups(cid, users=4, events=len(events))
+    fold_through_worker(cid, events=len(events))  # the Reports tab's table, audited too
     return cid
 
 
 @pytest.mark.parametrize("path", ["/", "/?archived=1", "/?sort=roi&dir=desc&range=30d", "/create",
                                   "/campaign/{cid}", "/campaign/{cid}?counts=all&range=7d", "/campaign/{cid}/edit",
-                                  "/campaign/{cid}/delete", "/campaign/999999999"])
+                                  "/campaign/{cid}/delete", "/campaign/{cid}/reports?by=device&counts=all",
+                                  "/campaign/{cid}?by=utm_source&value=", "/campaign/999999999", "/settings",
+                                  "/users"])
 def test_dashboard_page__no_serious_or_critical_findings(audited: Callable[[bool], Page], audited_campaign: int,
                                                          path: str) -> None:
     page = audited(True)

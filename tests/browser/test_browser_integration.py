@@ -28,9 +28,9 @@ def test_tracking_link__copied_followed_and_counted(new_context: Callable[..., B
     cid = new_campaign("Garden Hose US, AquaFlow", f"{web}/healthz?email={{email}}&domain={{domain}}"
                                                    "&click={click_id}")
     with connect() as conn:
-        row = conn.execute("SELECT postback_secret FROM campaigns WHERE id = %s", (cid,)).fetchone()
+        row = conn.execute("SELECT postback_secret, link_token FROM campaigns WHERE id = %s", (cid,)).fetchone()
     assert row is not None
-    secret = row[0]
+    secret, token = row
     # A desktop browser's user agent: headless Chromium's own would be counted as a bot, not in "humans only".
     context = new_context(storage_state=signed_in_state, user_agent=CHROME_UA)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web)
@@ -41,7 +41,7 @@ def test_tracking_link__copied_followed_and_counted(new_context: Callable[..., B
     link = page.locator("#tracking-link")
     expect(link).to_be_hidden()
     page.get_by_text("Tracking link & postback").click()
-    expected_link = f"{web}/r/{cid}?email={{email}}&domain={{domain}}"
+    expected_link = f"{web}/r/{token}?email={{email}}&domain={{domain}}"
     expect(link).to_have_text(expected_link)
     copy_link = page.locator('button[data-copy-from="#tracking-link"]')
     expect(copy_link).to_have_text("Copy")

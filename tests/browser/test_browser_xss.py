@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from common.db import connect
 from tests.browser.helpers import new_campaign, send_events, wait_for_rollups
+from tests.reports import fold_through_worker
 
 pytestmark = pytest.mark.browser
 
@@ -22,16 +23,20 @@ EMAILS = ["\"<img/src=x/onerror=alert('email')>\"@x.com", "<script>alert('email2
 DOMAIN = "<img src=x onerror=alert('domain')>.example"
 ROW_EMAIL = "<svg onload=alert('journey')>@x.com"
 # The page's own chart is the one SVG it may hold.
-INJECTED = "#content img, #content svg:not(#events-chart), #content script, #content iframe, [onerror], [onload]"
+INJECTED = ("#content img, #content svg:not(#events-chart):not(.bar), #content script, #content iframe, [onerror], "
+            "[onload]")
+UTM = "<img src=x onerror=alert('utm')>"  # a report's value
 
 
 @pytest.fixture(scope="module")
 def hostile_campaign(web: str) -> int:
     cid = new_campaign(NAME, OFFER)
     send_events(web, [{"cid": cid, "event": "email_click", "email": email, "domain": "example1.com",
-                       "note": "<script>alert('extra')</script>", "x\"><b>": "<img src=x onerror=alert(9)>"}
+                       "note": "<script>alert('extra')</script>", "x\"><b>": "<img src=x onerror=alert(9)>",
+                       "utm_source": UTM}
                       for email in EMAILS])
     wait_for_rollups(cid, users=len(EMAILS), events=len(EMAILS))
+    fold_through_worker(cid, events=len(EMAILS))
     # What /api/event refuses (a domain is validated) can still reach the tables another way.
     with connect() as conn:
         conn.execute("INSERT INTO journeys (campaign_id, email, domain, first_seen, last_seen, email_clicks, "
@@ -86,6 +91,16 @@ def test_hostile_strings__render_as_text_on_every_page(page: Page, hostile_campa
     expect(page.locator("#domain-stats td.domain").filter(has_text="onerror")).to_have_text(DOMAIN)
     expect(page.locator("#range-custom input[name=domain]")).to_have_value(DOMAIN)
     expect(page.locator("#events-chart")).to_be_visible()
+    assert_nothing_injected(page)
+
+    # A report: the hostile value as a row, in its drill-down link and on the journeys it opens.
+    page.goto(f"/campaign/{cid}/reports?by=utm_source")
+    expect(page.get_by_role("heading", level=1)).to_have_text(NAME)
+    expect(page.locator("#report-table td.value a.drill")).to_have_text(UTM)
+    assert_nothing_injected(page)
+    page.locator("#report-table td.value a.drill").click()
+    expect(page.locator("#filter-report")).to_contain_text(UTM)
+    expect(page.locator("#filter-report ~ input[name=value]")).to_have_value(UTM)
     assert_nothing_injected(page)
 
 

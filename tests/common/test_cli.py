@@ -27,13 +27,6 @@ def test_create_campaign__bad_url_refused(capsys: pytest.CaptureFixture[str]) ->
     assert "http" in capsys.readouterr().out
 
 
-def test_user__created_then_password_updated() -> None:
-    assert cli(["user", "Carol", "--password", "first-password"]) == 0
-    assert cli(["user", "carol", "--password", "second-password"]) == 0
-    with get_session() as session:
-        assert authenticate(session=session, username="carol", password="first-password") is None
-        assert authenticate(session=session, username="carol", password="second-password") is not None
-    assert cli(["user", "dave", "--password", "short"]) == 2
 
 
 def test_queue__prints_depth(capsys: pytest.CaptureFixture[str]) -> None:

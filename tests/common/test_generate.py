@@ -16,6 +16,7 @@ def test_generate__funnel_and_consistent_rollups(db: psycopg.Connection, campaig
         chunk_users=200,
         progress=lambda users, so_far: progress.append((users, so_far)),
         timezone="UTC",
+        max_values=500,
     )
     assert [users for users, _ in progress] == [200, 200, 100]
     assert progress[-1][1] == total

@@ -111,13 +111,16 @@ def test_campaigns_fragment__table_alone(dashboard_client: Client) -> None:
 
 def test_campaigns_table__friendly_empty_state(dashboard_app: Any) -> None:
     from common.config import Settings
+    from web.dashboard.auth import SignedIn
     from web.dashboard.campaign_table import CampaignTable, TableQuery
     from web.dashboard.render import templates
 
-    html = templates.get_template("partials/campaigns_table.html").render(
-        campaigns=[], table=CampaignTable([], 0, [], TableQuery()), search_hidden=[], table_url="/campaigns",
-        settings=Settings())
-    assert "No campaigns yet" in html and 'href="/create"' in html and "<table" not in html
+    def html(role: str) -> str:
+        return templates.get_template("partials/campaigns_table.html").render(
+            campaigns=[], table=CampaignTable([], 0, [], TableQuery()), search_hidden=[], table_url="/campaigns",
+            settings=Settings(), auth=SignedIn(1, "someone", "csrf", "hash", role=role))
+    assert "No campaigns yet" in html("editor") and 'href="/create"' in html("editor") and "<table" not in html("editor")
+    assert 'href="/create"' not in html("viewer")  # a viewer cannot create one
 
 
 # --- create ---------------------------------------------------------------------------------------------

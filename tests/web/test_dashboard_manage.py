@@ -47,6 +47,29 @@ def test_edit__form_prefilled_and_saved(dashboard_client: Client, db: psycopg.Co
         "New Name", "https://n.example/o")
 
 
+def test_edit__id_links_switched_off_and_on(dashboard_client: Client, db: psycopg.Connection) -> None:
+    cid = new_campaign()
+    page = dashboard_client.get(f"/campaign/{cid}/edit").text
+    assert re.search(r'<input id="id_links" name="id_links" type="checkbox" value="1" checked', page)
+    csrf = csrf_of(dashboard_client)
+
+    def save(*id_links: str) -> None:
+        data = {"name": "N", "offer_url": OFFER, "csrf_token": csrf, **({"id_links": list(id_links)} if id_links else {})}
+        assert dashboard_client.post(f"/campaign/{cid}/edit", data=data).status_code == 303
+
+    def id_links() -> bool:
+        return bool(db.execute("SELECT id_links FROM campaigns WHERE id = %s", (cid,)).fetchone()[0])
+
+    save("0")  # the box unchecked: only the hidden field is sent
+    assert not id_links()
+    assert "are switched off" in dashboard_client.get(f"/campaign/{cid}").text
+    assert 'value="1" checked' not in dashboard_client.get(f"/campaign/{cid}/edit").text
+    save()  # a client that does not send the field leaves it alone
+    assert not id_links()
+    save("0", "1")  # checked
+    assert id_links()
+
+
 def test_edit__invalid_input_inline_and_nothing_saved(dashboard_client: Client, db: psycopg.Connection) -> None:
     cid = new_campaign("Keep Me")
     r = dashboard_client.post(f"/campaign/{cid}/edit", data={"name": "", "offer_url": "javascript:alert(1)"},

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from common.campaigns import create_campaign
+from common.campaigns import create_campaign, get_campaign
 from common.config import Settings
 from common.db import get_session
 from tests.checks import event_count
@@ -24,6 +24,13 @@ def new_campaign() -> tuple[int, str]:
         return campaign.id, campaign.postback_secret
 
 
+def link_token(cid: int) -> str:
+    with get_session() as session:
+        campaign = get_campaign(session=session, campaign_id=cid)
+        assert campaign is not None
+        return campaign.link_token
+
+
 def code(page: str, element_id: str) -> str:
     """The text of <code id=...> as the browser shows it (and the Copy button copies it)."""
     found = re.search(rf'<code id="{element_id}">(.*?)</code>', page, re.S)
@@ -35,7 +42,10 @@ def test_campaign_page__link_postback_and_snippets(dashboard_client: TestClient)
     cid, secret = new_campaign()
     page = dashboard_client.get(f"/campaign/{cid}").text
     base = "http://testserver"
-    assert code(page, "tracking-link") == f"{base}/r/{cid}?email={{email}}&domain={{domain}}"
+    token = link_token(cid)
+    assert len(token) == 22 and not token.isdigit()
+    assert code(page, "tracking-link") == f"{base}/r/{token}?email={{email}}&domain={{domain}}"
+    assert f"/r/{cid}</code>, still redirect" in page  # the old form, and how to switch it off
     assert code(page, "postback-url") == (f"{base}/api/postback?cid={cid}&secret={secret}"
                                           "&click_id={click_id}&payout={payout}&txid={txid}")
     assert 'data-copy-from="#tracking-link"' in page and 'data-copy-from="#postback-url"' in page
@@ -63,7 +73,7 @@ def test_public_base_url__used_in_links_and_snippets(dashboard_user: tuple[str, 
     assert sign_in(client, *dashboard_user).status_code == 303
     page = client.get(f"/campaign/{cid}").text
     client.close()
-    assert code(page, "tracking-link").startswith(f"https://track.example.com/r/{cid}?")
+    assert code(page, "tracking-link").startswith(f"https://track.example.com/r/{link_token(cid)}?")
     assert code(page, "postback-url").startswith("https://track.example.com/api/postback?")
     assert "testserver" not in page
 

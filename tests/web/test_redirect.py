@@ -1,4 +1,5 @@
 """/r/{cid}, the tracking link, over HTTP against the real web tier, broker and worker."""
+import re
 import uuid
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,8 +18,15 @@ OFFER = "https://offer.example.com/lp?e={email}&d={domain}&c={cid}&k={click_id}&
 
 
 def new_campaign(offer_url: str = OFFER) -> int:
+    return new_link(offer_url)[0]
+
+
+def new_link(offer_url: str = OFFER, *, id_links: bool = True) -> tuple[int, str]:
+    """A new campaign's (id, link token); with its id links off from the start (no cache can hold them on)."""
     with get_session() as session:
-        return create_campaign(session=session, name=f"Link {uuid.uuid4().hex[:6]}", offer_url=offer_url).id
+        campaign = create_campaign(session=session, name=f"Link {uuid.uuid4().hex[:6]}", offer_url=offer_url)
+        campaign.id_links = id_links
+        return campaign.id, campaign.link_token
 
 
 def query(location: str) -> dict[str, str]:
@@ -170,6 +178,61 @@ def test_overloaded__still_redirected_nothing_recorded(overloaded_web: str) -> N
 
 
 def test_openapi__documents_the_tracking_link(http: httpx.Client) -> None:
-    op = http.get("/openapi.json").json()["paths"]["/r/{cid}"]["get"]
-    assert {p["name"] for p in op["parameters"]} >= {"cid", "email", "domain"}
+    op = http.get("/openapi.json").json()["paths"]["/r/{key}"]["get"]
+    assert {p["name"] for p in op["parameters"]} >= {"key", "email", "domain"}
     assert "302" in op["responses"]
+
+
+# --- link tokens ---------------------------------------------------------------------------------------------
+
+def test_token_link__recorded_and_redirected(http: httpx.Client, db: psycopg.Connection) -> None:
+    cid, token = new_link()
+    r = http.get(f"/r/{token}", params={"email": "tok@x.com", "domain": "example1.com"},
+                 headers={"User-Agent": CHROME})
+    assert r.status_code == 302, r.text
+    q = query(r.headers["location"])
+    assert (q["e"], q["c"]) == ("tok@x.com", str(cid)) and int(q["k"]) > 0
+    wait_until(lambda: event_count(db, cid) == 1, timeout=20, message="the token link's click stored")
+    row = db.execute("SELECT id, event_type, email FROM events WHERE campaign_id = %s", (cid,)).fetchone()
+    assert row == (int(q["k"]), "email_click", "tok@x.com")
+
+
+def test_token_link__unguessable_and_distinct_per_campaign() -> None:
+    tokens = {new_link()[1] for _ in range(5)}
+    assert len(tokens) == 5
+    assert all(len(t) == 22 and re.fullmatch(r"[A-Za-z0-9_-]+", t) for t in tokens)
+
+
+def test_id_link__still_redirects_by_default(http: httpx.Client) -> None:
+    cid, _ = new_link()
+    r = http.get(f"/r/{cid}", params={"email": "old@x.com", "domain": "example1.com"})
+    assert r.status_code == 302 and r.headers["location"].startswith("https://offer.example.com/lp?")
+
+
+def test_id_link__switched_off_answers_like_no_campaign(http: httpx.Client, db: psycopg.Connection) -> None:
+    cid, token = new_link(id_links=False)
+    off = http.get(f"/r/{cid}", params={"email": "old@x.com", "domain": "example1.com"},
+                   headers={"Accept": "text/html"})
+    missing = http.get("/r/2147483000", params={"email": "old@x.com", "domain": "example1.com"},
+                       headers={"Accept": "text/html"})
+    assert off.status_code == missing.status_code == 404
+    # Not a word of the offer, and nothing that tells a switched-off campaign from a missing one.
+    assert "offer.example.com" not in off.text and "location" not in off.headers
+    assert (off.text, off.headers["x-tracker-error"]) == (missing.text, missing.headers["x-tracker-error"])
+    # The token link of the same campaign works; the refused id link recorded nothing.
+    assert http.get(f"/r/{token}", params={"email": "new@x.com", "domain": "example1.com"}).status_code == 302
+    wait_until(lambda: event_count(db, cid) == 1, timeout=20, message="the token link's click stored")
+    assert db.execute("SELECT email FROM events WHERE campaign_id = %s", (cid,)).fetchone() == ("new@x.com",)
+
+
+@pytest.mark.parametrize("key", ["A" * 22, "abcdefghijklmnop_-", "x" * 65, "tok%20en" * 3, "0123456789012"])
+def test_unknown_token__plain_404_page(http: httpx.Client, key: str) -> None:
+    r = http.get(f"/r/{key}", params={"email": "a@b.com", "domain": "example1.com"})
+    assert r.status_code == 404 and "<h1>Link not found</h1>" in r.text
+
+
+def test_api_event__keeps_cid_when_id_links_are_off(http: httpx.Client) -> None:
+    cid, _ = new_link(id_links=False)
+    r = http.get("/api/event", params={"cid": cid, "event": "landing_click", "email": "a@b.com",
+                                       "domain": "example1.com"})
+    assert r.status_code == 200 and r.json()["status"] == "ok"

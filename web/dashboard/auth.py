@@ -7,7 +7,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import case, delete, func, or_, select
@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from common.models import AuthSession, LoginFailure, User
+from common.roles import Permission, permissions
 from web.dashboard.deps import DbSession
 from web.security import CSRF_FIELD, CSRF_HEADER, new_token, tokens_match
 
@@ -32,6 +33,11 @@ class SignedIn:
     username: str
     csrf_token: str
     token_hash: str
+    role: str = "viewer"
+
+    def can(self, permission: str) -> bool:
+        """Whether the user's role allows `permission` (read, write, admin): the templates hide what it does not."""
+        return permission in permissions(self.role)
 
 
 def _sha256(value: str) -> str:
@@ -53,13 +59,14 @@ def load_session(*, session: Session, token: str) -> SignedIn | None:
     """The signed-in user behind a cookie token; None when unknown, expired or the user is disabled."""
     token_hash = _sha256(token)
     row = session.execute(
-        select(User.id, User.username, AuthSession.csrf_token)
+        select(User.id, User.username, AuthSession.csrf_token, User.role)
         .join(AuthSession, AuthSession.user_id == User.id)
         .where(AuthSession.token_hash == token_hash, AuthSession.expires_at > func.now(), User.is_active)
     ).first()
     if row is None:
         return None
-    return SignedIn(user_id=row.id, username=row.username, csrf_token=row.csrf_token, token_hash=token_hash)
+    return SignedIn(user_id=row.id, username=row.username, csrf_token=row.csrf_token, token_hash=token_hash,
+                    role=row.role)
 
 
 def end_session(*, session: Session, token_hash: str) -> None:
@@ -124,3 +131,21 @@ async def require_csrf(request: Request, user: CurrentUser) -> None:
         given = value if isinstance(value, str) else None
     if not tokens_match(user.csrf_token, given):
         raise HTTPException(status_code=403, detail="CSRF token missing or invalid")
+
+
+def allow(permission: Permission) -> Any:
+    """A route dependency: 403 unless the signed-in user's role allows `permission` (common/roles.py)."""
+    def check(user: CurrentUser) -> None:
+        if not user.can(permission):
+            raise HTTPException(status_code=403, detail=f"A {user.role} cannot do this: it needs {permission.value} "
+                                                        "rights")
+    return Depends(check)
+
+
+# The dashboard's route classes: a page or fragment that reads (the router's sign-in check is enough), a form
+# page that changes campaigns, a POST that changes campaigns, and the admin's users pages and POSTs.
+EDIT_PAGE = [allow(Permission.WRITE)]
+EDIT = [Depends(require_csrf), allow(Permission.WRITE)]
+ADMIN_PAGE = [allow(Permission.ADMIN)]
+ADMIN = [Depends(require_csrf), allow(Permission.ADMIN)]
+OWN = [Depends(require_csrf)]  # a POST about the user's own account (password, tokens): any role

@@ -21,9 +21,10 @@ from web.dashboard.auth import (
 )
 from web.dashboard.deps import DbSession
 from web.dashboard.render import render, secured
+from web.dashboard.timing import TimedRoute
 from web.security import local_path, new_token, tokens_match
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=TimedRoute)
 
 LOGIN_CSRF_COOKIE = "tracker_login_csrf"
 LOGIN_CSRF_MAX_AGE = 3600

@@ -24,7 +24,7 @@ from common.models import Campaign
 from common.money import currencies
 from common.vocabulary import EVENT_TYPES
 from web.dashboard import queries
-from web.dashboard.auth import current_user, require_csrf
+from web.dashboard.auth import EDIT, EDIT_PAGE, current_user
 from web.dashboard.campaign_table import (
     COLUMNS,
     DEFAULT_SORT,
@@ -37,14 +37,15 @@ from web.dashboard.chart import build_chart
 from web.dashboard.counts import Counts, total
 from web.dashboard.deps import Db, DbSession
 from web.dashboard.export import csv_download
-from web.dashboard.money import money
-from web.dashboard.period import PRESETS, Period, bucket_for, bucket_starts, to_local
-from web.dashboard.queries import JourneyCursor, JourneyFilters
+from web.dashboard.figures import campaign_figures, campaign_timeline
+from web.dashboard.period import PRESETS, Period
+from web.dashboard.queries import JourneyCursor, JourneyFilters, ReportValue
 from web.dashboard.render import is_htmx, render, secured
+from web.dashboard.timing import TimedRoute
 
 MAX_CAMPAIGN_ID = 2**31 - 1
 
-router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False, route_class=TimedRoute)
 
 EVENT_CHOICES = tuple((t.name, t.label) for t in EVENT_TYPES)
 
@@ -52,6 +53,16 @@ EVENT_CHOICES = tuple((t.name, t.label) for t in EVENT_TYPES)
 Domain = Annotated[str | None, Query(max_length=255)]
 EventFilter = Annotated[str | None, Query(max_length=50)]
 Search = Annotated[str | None, Query(alias="q", max_length=1000)]
+# A report row's drill-down (the Reports tab): journeys with an event of that value.
+ReportBy = Annotated[str | None, Query(alias="by", max_length=100)]
+ReportValueParam = Annotated[str | None, Query(alias="value", max_length=1000)]
+
+
+def _report_value(request: Request, by: ReportBy = None, value: ReportValueParam = None) -> ReportValue | None:
+    return ReportValue.parse(by, value, request.app.state.settings.dashboard_timezone)
+
+
+ReportDep = Annotated[ReportValue | None, Depends(_report_value)]
 # `?counts=all`: every event; anything else: people only (bots subtracted). Kept in every URL a page makes.
 CountsMode = Annotated[str | None, Query(alias="counts", max_length=10)]
 ALL_COUNTS = {"counts": "all"}
@@ -223,7 +234,7 @@ def campaigns_table(request: Request, session: DbSession, period: PeriodDep, cou
     return render(request, "partials/campaigns_table.html", context, headers=headers)
 
 
-@router.get("/create")
+@router.get("/create", dependencies=EDIT_PAGE)
 def create_page(request: Request) -> Response:
     form = {"currency": request.app.state.settings.default_currency}
     return render(request, "create.html", _form_context(form, {}))
@@ -241,7 +252,7 @@ def _money(currency: str, cost_total: str, cost_per_click: str) -> CampaignMoney
     return CampaignMoney(currency=currency or None, cost_total=cost_total, cost_per_click=cost_per_click)
 
 
-@router.post("/campaigns", dependencies=[Depends(require_csrf)])
+@router.post("/campaigns", dependencies=EDIT)
 def create(request: Request, session: DbSession, name: FormText = "", offer_url: FormText = "",
            currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "") -> Response:
     """Create a campaign; HTMX gets the form back with inline errors, or is sent on to the new campaign."""
@@ -289,17 +300,13 @@ def _journeys_context(session: DbSession, campaign: Campaign, filters: JourneyFi
 def _chart_context(request: Request, session: DbSession, campaign: Campaign, period: Period,
                    all_counts: bool, revenue: bool = False) -> dict[str, Any]:
     settings = request.app.state.settings
-    start, end = period.bounds(first_hour=queries.first_hour(session=session, campaign_id=campaign.id),
-                               now=utc_now())
-    bucket = bucket_for(start, end)
-    counts = queries.timeline(session=session, campaign_id=campaign.id, start=start, end=end, bucket=bucket,
-                              tz=settings.dashboard_timezone)
-    # The chart's columns are the local hours / days / weeks the interval covers.
-    starts = bucket_starts(to_local(start, settings.timezone), to_local(end, settings.timezone), bucket)
+    timeline = campaign_timeline(session=session, campaign=campaign, period=period,
+                                 zone=settings.dashboard_timezone, now=utc_now())
     chart_path = f"/campaign/{campaign.id}/chart"
     keep = _kept_params(request, "revenue")
     return {
-        "chart": build_chart(starts, counts, bucket, all_counts=all_counts, zone=settings.dashboard_timezone,
+        "chart": build_chart(timeline.starts, timeline.counts, timeline.bucket, all_counts=all_counts,
+                             zone=settings.dashboard_timezone,
                              revenue_in=campaign.currency if revenue else None),
         # The fragment's own URL (it polls it), and the same with the revenue switched the other way.
         "chart_url": _url(chart_path, [*keep, *([("revenue", "1")] if revenue else [])]),
@@ -309,13 +316,9 @@ def _chart_context(request: Request, session: DbSession, campaign: Campaign, per
 
 def _stats_context(session: DbSession, campaign: Campaign, period: Period, all_counts: bool,
                    totals: Counts | None = None) -> dict[str, Any]:
-    totals = totals or queries.campaign_totals(session=session, campaign_id=campaign.id, period=period)
-    shown = totals.shown(all_counts)
-    # The fixed cost is spread over all the campaign's email clicks (web/dashboard/money.py): a range needs them.
-    everything = shown if period.is_all else queries.campaign_totals(session=session, campaign_id=campaign.id)
-    figures = money(campaign, revenue=shown.revenue, clicks=shown.entry.events,
-                    all_clicks=everything.shown(all_counts).entry.events, whole=period.is_all)
-    return {"campaign": campaign, "totals": shown, "all_totals": totals, "money": figures}
+    figures = campaign_figures(session=session, campaign=campaign, period=period, all_counts=all_counts,
+                               totals=totals)
+    return {"campaign": campaign, "totals": figures.shown, "all_totals": figures.totals, "money": figures.money}
 
 
 def _domains_context(all_counts: bool, domains: list[queries.DomainRow]) -> dict[str, Any]:
@@ -325,9 +328,9 @@ def _domains_context(all_counts: bool, domains: list[queries.DomainRow]) -> dict
 @router.get("/campaign/{campaign_id:int}")
 def campaign_page(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
                   domain: Domain = None, event: EventFilter = None, search: Search = None,
-                  counts: CountsMode = None) -> Response:
+                  counts: CountsMode = None, report: ReportDep = None) -> Response:
     """The campaign page; the filter parameters let the journeys filter work without JavaScript too."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     page_size = request.app.state.settings.journeys_page_size
     context = _counts_context(request, counts, period=period)
     all_counts = context["all_counts"]
@@ -375,11 +378,11 @@ def chart(request: Request, session: DbSession, campaign: CampaignDep, period: P
 
 @router.get("/campaign/{campaign_id:int}/users")
 def journeys(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
-             event: EventFilter = None, search: Search = None, counts: CountsMode = None,
+             event: EventFilter = None, search: Search = None, counts: CountsMode = None, report: ReportDep = None,
              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
              after: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     """The journeys table for the filters; with an offset ("Load more"), just the next rows and the footer."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     page_size = request.app.state.settings.journeys_page_size
     counts_context = _counts_context(request, counts, path=f"/campaign/{campaign.id}", period=period)
     context = {**counts_context, **_journeys_context(session, campaign, filters, page_size,
@@ -400,28 +403,29 @@ def journeys(request: Request, session: DbSession, campaign: CampaignDep, period
 
 @router.get("/campaign/{campaign_id:int}/export/events.csv")
 def export_events(db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
-                  event: EventFilter = None, search: Search = None) -> Response:
+                  event: EventFilter = None, search: Search = None, report: ReportDep = None) -> Response:
     """Every event of the campaign (for the journeys filters and the date range), streamed as CSV."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     stmt = queries.export_events_query(session=session, campaign_id=campaign.id, filters=filters, period=period)
     return csv_download(db, f"campaign-{campaign.id}-events.csv", stmt)
 
 
 @router.get("/campaign/{campaign_id:int}/export/journeys.csv")
 def export_journeys(db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep, domain: Domain = None,
-                    event: EventFilter = None, search: Search = None) -> Response:
+                    event: EventFilter = None, search: Search = None, report: ReportDep = None) -> Response:
     """The journeys matching the filters (first seen in the date range), streamed as CSV."""
-    filters = JourneyFilters.parse(domain=domain, event=event, search=search)
+    filters = JourneyFilters.parse(domain=domain, event=event, search=search, report=report)
     stmt = queries.export_journeys_query(session=session, campaign_id=campaign.id, filters=filters, period=period)
     return csv_download(db, f"campaign-{campaign.id}-journeys.csv", stmt)
 
 
 # --- manage: edit, archive, delete ----------------------------------------------------------------------
 
-@router.get("/campaign/{campaign_id:int}/edit")
+@router.get("/campaign/{campaign_id:int}/edit", dependencies=EDIT_PAGE)
 def edit_page(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
     form = {"name": campaign.name, "offer_url": campaign.offer_url, "currency": campaign.currency,
-            "cost_total": _amount_text(campaign.cost_total), "cost_per_click": _amount_text(campaign.cost_per_click)}
+            "cost_total": _amount_text(campaign.cost_total), "cost_per_click": _amount_text(campaign.cost_per_click),
+            "id_links": "1" if campaign.id_links else "0"}
     return render(request, "edit.html", _edit_context(session, campaign, form, {}))
 
 
@@ -438,18 +442,22 @@ def _edit_context(session: DbSession, campaign: Campaign, form: dict[str, str],
             "action": f"/campaign/{campaign.id}/edit", "submit_label": "Save Changes"}
 
 
-@router.post("/campaign/{campaign_id:int}/edit", dependencies=[Depends(require_csrf)])
+@router.post("/campaign/{campaign_id:int}/edit", dependencies=EDIT)
 def edit(request: Request, session: DbSession, campaign: CampaignDep, name: FormText = "", offer_url: FormText = "",
-         currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "") -> Response:
-    """Save the name, offer URL, costs and (while it has no revenue) the currency; errors come back inline,
-    like the create form's. The costs apply to the whole campaign, every range included."""
+         currency: FormText = "", cost_total: FormText = "", cost_per_click: FormText = "",
+         id_links: Annotated[str | None, Form(max_length=1)] = None) -> Response:
+    """Save the name, offer URL, costs and (while it has no revenue) the currency, and whether old /r/<id>
+    links still redirect (left alone when the form does not say); errors come back inline, like the create
+    form's. The costs apply to the whole campaign, every range included."""
     try:
         update_campaign(session=session, campaign=campaign, name=name, offer_url=offer_url,
-                        money=_money(currency, cost_total, cost_per_click))
+                        money=_money(currency, cost_total, cost_per_click),
+                        id_links=None if id_links is None else id_links == "1")
     except CampaignError as exc:
         session.rollback()
         form = {"name": name, "offer_url": offer_url, "currency": currency or campaign.currency,
-                "cost_total": cost_total, "cost_per_click": cost_per_click}
+                "cost_total": cost_total, "cost_per_click": cost_per_click,
+                "id_links": id_links or ("1" if campaign.id_links else "0")}
         context = _edit_context(session, campaign, form, exc.errors)
         template = "partials/campaign_form.html" if is_htmx(request) else "edit.html"
         return render(request, template, context, status_code=422)
@@ -457,7 +465,7 @@ def edit(request: Request, session: DbSession, campaign: CampaignDep, name: Form
     return _go_to(request, f"/campaign/{campaign.id}")
 
 
-@router.post("/campaign/{campaign_id:int}/archive", dependencies=[Depends(require_csrf)])
+@router.post("/campaign/{campaign_id:int}/archive", dependencies=EDIT)
 def archive(request: Request, session: DbSession, campaign: CampaignDep,
             archived: Annotated[bool, Form()] = True) -> Response:
     """Archive (or bring back) a campaign. Archived campaigns keep accepting and counting events."""
@@ -466,7 +474,7 @@ def archive(request: Request, session: DbSession, campaign: CampaignDep,
     return _go_to(request, f"/campaign/{campaign.id}")
 
 
-@router.get("/campaign/{campaign_id:int}/delete")
+@router.get("/campaign/{campaign_id:int}/delete", dependencies=EDIT_PAGE)
 def delete_page(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
     """The confirmation: what deleting removes, and that it cannot be undone."""
     totals = queries.campaign_totals(session=session, campaign_id=campaign.id)
@@ -478,7 +486,7 @@ def _purge_in_background(db: Database) -> None:
         purge_deleted_campaigns(conn)
 
 
-@router.post("/campaign/{campaign_id:int}/delete", dependencies=[Depends(require_csrf)])
+@router.post("/campaign/{campaign_id:int}/delete", dependencies=EDIT)
 def delete(request: Request, db: Db, session: DbSession, campaign: CampaignDep,
            background: BackgroundTasks) -> Response:
     """Hide the campaign at once; its events, journeys and stats are removed in batches after the answer."""

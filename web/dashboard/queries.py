@@ -12,6 +12,7 @@ journeys, and that count stops at SEARCH_COUNT_CAP rows.
 import base64
 import binascii
 import json
+import typing
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -24,16 +25,20 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     func,
     literal,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from common.enrich import ENRICH_KEY
-from common.models import Campaign, DomainStats, Event, HourlyStats, Journey, counter
+from common.models import Campaign, DomainStats, Event, HourlyStats, Journey, WebhookDelivery, counter
+from common.report_dimensions import BY_NAME as DIMENSIONS_BY_NAME
+from common.report_dimensions import MAX_VALUE_LENGTH, Dimension, value_label
 from common.vocabulary import (
     ALL,
     AMOUNT_COUNTERS,
@@ -128,25 +133,61 @@ class JourneyCursor:
 
 
 @dataclass(frozen=True)
+class ReportValue:
+    """A report row's value (the Reports tab's drill-down): recipients with an event of that value, e.g. country
+    FR; `timezone` is DASHBOARD_TIMEZONE, for the hour and weekday dimensions."""
+
+    dimension: Dimension
+    value: str
+    timezone: str
+
+    @classmethod
+    def parse(cls, by: str | None, value: str | None, timezone: str) -> "ReportValue | None":
+        """From `?by=&value=`; None unless both name a dimension and a value ("" is "(none)")."""
+        dimension = DIMENSIONS_BY_NAME.get(by or "")
+        return cls(dimension, value, timezone) if dimension and value is not None else None
+
+    @property
+    def label(self) -> str:
+        """ "Country: FR"."""
+        return f"{self.dimension.label}: {value_label(self.dimension.name, self.value)}"
+
+    def of_events(self, alias: str) -> ColumnElement[bool]:
+        """The events rows of table `alias` with this value."""
+        expr = self.dimension.value.format(e=alias).replace("%(tz)s", ":report_tz")
+        clause = text(f"left(coalesce({expr}, ''), {MAX_VALUE_LENGTH}) = :report_value")
+        binds = {"report_value": self.value, **({"report_tz": self.timezone} if ":report_tz" in expr else {})}
+        clause = clause.bindparams(**binds)
+        return typing.cast(ColumnElement[bool], clause)
+
+    def of_journeys(self) -> ColumnElement[bool]:
+        """Journeys with such an event (looked up per journey through idx_events_email)."""
+        return exists().where(Event.email == Journey.email, Event.campaign_id == Journey.campaign_id,
+                              Event.domain == Journey.domain, self.of_events("events"))
+
+
+@dataclass(frozen=True)
 class JourneyFilters:
     """The journeys table's filters, normalised: None means "all"."""
 
     domain: str | None = None
     event: str | None = None
     search: str | None = None
+    report: ReportValue | None = None
 
     @classmethod
     def parse(cls, *, domain: str | None = None, event: str | None = None,
-              search: str | None = None) -> "JourneyFilters":
+              search: str | None = None, report: ReportValue | None = None) -> "JourneyFilters":
         """Filters from query parameters; unknown events and blank values mean "all"."""
         domain = (domain or "").strip() or None
         term = (search or "").strip().lower()[:MAX_SEARCH_LENGTH] or None
-        return cls(domain=domain, event=event if event in BY_NAME else None, search=term)
+        return cls(domain=domain, event=event if event in BY_NAME else None, search=term, report=report)
 
     def params(self) -> dict[str, str]:
         """As query parameters (the names the filter form uses)."""
         found = {"domain": self.domain, "event": self.event, "q": self.search}
-        return {k: v for k, v in found.items() if v}
+        report = {"by": self.report.dimension.name, "value": self.report.value} if self.report else {}
+        return {**{k: v for k, v in found.items() if v}, **report}
 
 
 @dataclass(frozen=True)
@@ -295,6 +336,8 @@ def _journey_conditions(session: Session, campaign_id: int, filters: JourneyFilt
     if filters.search:
         # Emails are stored lower-cased and the term is lower-cased: LIKE is a case-insensitive match here.
         conditions.append(_contains(session, Journey.email, filters.search))
+    if filters.report:
+        conditions.append(filters.report.of_journeys())
     return conditions
 
 
@@ -331,7 +374,7 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
                    period: Period = ALL_TIME) -> Total:
     """How many recipients match: from domain_stats (all time) or hourly_stats (first seen in a range), or
     for an email search counted over journeys up to a cap."""
-    if filters.search:
+    if filters.search or filters.report:  # no rollup counts these: counted over journeys, up to the cap
         matching = (select(literal(1)).where(*_journey_conditions(session, campaign_id, filters, period))
                     .limit(SEARCH_COUNT_CAP + 1).subquery())
         found = int(session.scalar(select(func.count()).select_from(matching)) or 0)
@@ -366,22 +409,43 @@ def _flag_cell(traffic: Traffic, name: str) -> Any:
     return case((Event.extra_params[ENRICH_KEY][key].astext == value, "true"), else_="false").label(name)
 
 
+def _flag(traffic: Traffic, name: str) -> Any:
+    """Whether the event's stored enrichment puts it in `traffic`, as a boolean (for JSON)."""
+    assert traffic.marker is not None
+    key, value = traffic.marker
+    return func.coalesce(Event.extra_params[ENRICH_KEY][key].astext == value, False).label(name)
+
+
+_FLAGS = ((BOTS, "is_bot"), (UNKNOWN, "visitor_unknown"))
+
+
+def _event_columns(spreadsheet: bool) -> list[Any]:
+    """An event's exported columns: for a CSV opened in a spreadsheet, text cells quoted against formulas and
+    every cell text; for JSON, the values as they are (UTC times with a Z, booleans, extra_params an object)."""
+    if spreadsheet:
+        return [Event.id, Event.created_at, Event.event_type, _text_cell(Event.email, "email"),
+                _text_cell(Event.domain, "domain"), _text_cell(Event.ip, "ip"),
+                _text_cell(Event.user_agent, "user_agent"), *(_flag_cell(t, name) for t, name in _FLAGS),
+                Event.payout, cast(Event.extra_params, Text).label("extra_params")]
+    return [Event.id, func.to_char(Event.created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"').label("created_at"),
+            Event.event_type, Event.email, Event.domain, Event.ip, Event.user_agent,
+            *(_flag(t, name) for t, name in _FLAGS), Event.payout, Event.extra_params]
+
+
 def export_events_query(*, session: Session, campaign_id: int, filters: JourneyFilters,
-                        period: Period = ALL_TIME) -> Select[Any]:
-    """The campaign's events for the domain, event and email filters, as CSV-safe columns, in storage order:
-    sorting millions of rows would hold back the first byte of the download until the whole sort is done."""
-    stmt = select(
-        Event.id, Event.created_at, Event.event_type, _text_cell(Event.email, "email"),
-        _text_cell(Event.domain, "domain"), _text_cell(Event.ip, "ip"), _text_cell(Event.user_agent, "user_agent"),
-        *(_flag_cell(traffic, name) for traffic, name in ((BOTS, "is_bot"), (UNKNOWN, "visitor_unknown"))),
-        Event.payout, cast(Event.extra_params, Text).label("extra_params"),
-    ).where(Event.campaign_id == campaign_id)
+                        period: Period = ALL_TIME, spreadsheet: bool = True) -> Select[Any]:
+    """The campaign's events for the domain, event and email filters (CSV-safe columns unless `spreadsheet` is
+    off), in storage order: sorting millions of rows would hold back the first byte of the download until the
+    whole sort is done."""
+    stmt = select(*_event_columns(spreadsheet)).where(Event.campaign_id == campaign_id)
     if filters.domain:
         stmt = stmt.where(Event.domain == filters.domain)
     if filters.event:
         stmt = stmt.where(Event.event_type == filters.event)
     if filters.search:
         stmt = stmt.where(_contains(session, Event.email, filters.search))
+    if filters.report:
+        stmt = stmt.where(filters.report.of_events("events"))
     if not period.is_all:
         stmt = stmt.where(_in_period(Event.created_at, period))
     return stmt
@@ -396,3 +460,13 @@ def export_journeys_query(*, session: Session, campaign_id: int, filters: Journe
         .where(*_journey_conditions(session, campaign_id, filters, period))
         .order_by(Journey.first_seen.desc(), Journey.email, Journey.domain)
     )
+
+
+WEBHOOK_LOG_SIZE = 20
+
+
+def webhook_deliveries(*, session: Session, campaign_id: int,
+                       limit: int = WEBHOOK_LOG_SIZE) -> list[WebhookDelivery]:
+    """The campaign's latest webhook deliveries, newest first (ix_webhook_deliveries_campaign)."""
+    return list(session.scalars(select(WebhookDelivery).where(WebhookDelivery.campaign_id == campaign_id)
+                                .order_by(WebhookDelivery.id.desc()).limit(limit)))

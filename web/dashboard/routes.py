@@ -6,7 +6,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from web.dashboard import login, pages
+from web.dashboard import account, login, pages, report_pages, webhooks
 from web.dashboard.auth import LoginRequired
 from web.dashboard.render import is_htmx, render, secured
 from web.security import local_path
@@ -38,14 +38,21 @@ async def _campaign_not_found(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Browsers get the 404 page; API clients (and every other status) keep FastAPI's JSON answer."""
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 404 and "text/html" in request.headers.get("accept", ""):
+    api = request.url.path.startswith("/api/")
+    browser = not api and "text/html" in request.headers.get("accept", "")
+    if exc.status_code == 404 and browser:
         return render(request, "404.html", {"message": "There is no page at this address."}, status_code=404)
+    if exc.status_code == 403 and browser:
+        return render(request, "404.html", {"title": "Not allowed", "message": exc.detail}, status_code=403)
     return await http_exception_handler(request, exc)
 
 
 def install(app: FastAPI) -> None:
     app.include_router(login.router)
     app.include_router(pages.router)
+    app.include_router(webhooks.router)
+    app.include_router(account.router)
+    app.include_router(report_pages.router)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(pages.CampaignNotFound, _campaign_not_found)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -5,6 +5,7 @@ import orjson
 import psycopg
 from fastapi import APIRouter, Request, Response
 
+from common import metrics
 from common.campaigns import campaign_currency
 from common.event import Visitor
 from common.validation import EventRejected, parse_query, validate_event
@@ -96,6 +97,17 @@ def check_currency(currency: str, campaign_id: int, expected: str | None) -> Non
                             "currency")
 
 
+# A refusal's reason, for tracker_events_refused_total (common/metrics.py), by its status; 503s are counted
+# where they are answered.
+_REASONS = {404: "unknown_campaign", 413: "too_large", 415: "unsupported_media_type"}
+
+
+def refused(exc: EventRejected) -> EventRejected:
+    """Counts the refusal (not the fast path: a valid event never comes here)."""
+    metrics.refused(_REASONS.get(exc.status, "invalid"))
+    return exc
+
+
 async def record(pipeline: IngestPipeline, pairs: list[tuple[str, Any]],
                  visitor: Visitor) -> tuple[int, dict[str, Any], dict[str, str]]:
     """Validate and accept one event: (status, JSON body, extra headers). Shared by every ingest route."""
@@ -108,9 +120,11 @@ async def record(pipeline: IngestPipeline, pairs: list[tuple[str, Any]],
                                                                                     event.campaign_id))
         event_id = await pipeline.accept(event)
     except EventRejected as exc:
-        return exc.status, exc.body(), {}
+        return refused(exc).status, exc.body(), {}
     except (Overloaded, Unavailable, IdsUnavailable, psycopg.Error, OSError) as exc:
-        reason = "overloaded" if isinstance(exc, Overloaded) else "storage unavailable"
+        overloaded = isinstance(exc, Overloaded)
+        metrics.refused("overloaded" if overloaded else "unavailable")
+        reason = "overloaded" if overloaded else "storage unavailable"
         return 503, {"status": "error", "error": f"{reason}, retry later"}, {"Retry-After": pipeline.retry_after}
     return 200, {"status": "ok", "event_id": event_id}, {}
 
@@ -122,7 +136,7 @@ async def record_event(request: Request) -> Response:
     try:
         pairs = await request_params(request, pipeline)
     except EventRejected as exc:
-        return json_response(exc.body(), exc.status)
+        return json_response(exc.body(), refused(exc).status)
     status, body, headers = await record(pipeline, pairs, visitor_of(request.scope, direct=False))
     return json_response(body, status, headers)
 

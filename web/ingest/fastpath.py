@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from common.validation import EventRejected, parse_query
-from web.ingest.api import CORS_HEADERS, record
+from web.ingest.api import CORS_HEADERS, record, refused
 from web.ingest.visitor import visitor_of
 
 _JSON = (b"content-type", b"application/json")
@@ -33,7 +33,7 @@ class EventFastPath:
         try:
             pairs = parse_query(scope["query_string"], pipeline.limits)
         except EventRejected as exc:
-            status, body = exc.status, exc.body()
+            status, body = refused(exc).status, exc.body()
         else:
             status, body, extra = await record(pipeline, pairs, visitor_of(scope, direct=False))
         payload = orjson.dumps(body)

@@ -9,7 +9,7 @@ import base64
 from fastapi import APIRouter, Request, Response
 
 from common.validation import EventRejected, parse_query
-from web.ingest.api import CORS_HEADERS, record, tracker_error
+from web.ingest.api import CORS_HEADERS, record, refused, tracker_error
 from web.ingest.pipeline import IngestPipeline
 from web.ingest.visitor import visitor_of
 
@@ -33,7 +33,7 @@ async def pixel(request: Request) -> Response:
     try:
         pairs = parse_query(request.scope["query_string"], pipeline.limits)
     except EventRejected as exc:
-        status, body, headers = exc.status, exc.body(), {}
+        status, body, headers = refused(exc).status, exc.body(), {}
     else:
         status, body, headers = await record(pipeline, pairs, visitor_of(request.scope, direct=True))
     if status != 200:

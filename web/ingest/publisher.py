@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from common import metrics
 from common.event import Batch, Event
 
 log = logging.getLogger(__name__)
@@ -131,15 +132,19 @@ class BatchPublisher:
     async def _flush(self, events: Batch, waiters: list[asyncio.Future[None]]) -> None:
         loop = asyncio.get_running_loop()
         error: BaseException | None = None
+        via_broker = True
         try:
             await loop.run_in_executor(self._broker, self._publish_and_check, events)
         except Exception as exc:
             log.warning("broker refused a batch of %d (%s); storing it directly", len(events), exc)
+            via_broker = False
             try:
                 await self._fallback(events)
             except Exception as exc2:
                 log.error("batch of %d neither queued nor stored: %s", len(events), exc2)
                 error = Unavailable(str(exc2))
+        if error is None:  # counted per batch: a request on the hot path pays nothing for it
+            metrics.accepted(len(events), via_broker=via_broker)
         for done in waiters:
             if done.done():  # the request was cancelled (client went away); its event is queued anyway
                 continue

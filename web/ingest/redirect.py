@@ -1,4 +1,8 @@
-"""`/r/{cid}`: the tracking link. Records the recipient's email click and sends them on to the offer.
+"""`/r/{key}`: the tracking link. Records the recipient's email click and sends them on to the offer.
+
+The key is the campaign's unguessable link token (what the campaign page shows), or, in links sent before
+tokens, its id: those keep working until the campaign switches them off (`id_links`), then they are a 404 like
+a link to no campaign, so walking /r/1, /r/2, ... reveals no offer.
 
 The click goes through the same `record()` as `/api/event` (same validation, ids, batching, backpressure).
 A recipient is never stranded on the tracker: when the email or domain would be refused, or the tracker cannot
@@ -15,7 +19,8 @@ from fastapi import APIRouter, Request, Response
 
 from common.validation import EventRejected, parse_query
 from common.vocabulary import EMAIL_CLICK
-from web.ingest.api import record, tracker_error
+from web.ingest.api import record, refused, tracker_error
+from web.ingest.campaign_cache import CampaignCache, Link
 from web.ingest.pipeline import IngestPipeline
 from web.ingest.visitor import visitor_of
 from web.security import SECURITY_HEADERS
@@ -29,6 +34,9 @@ _MACRO = re.compile(r"(?:\{|%7[bB])(" + "|".join(MACROS) + r")(?:\}|%7[dD])")
 # and % so that escapes already there stay. Anything else (non-ASCII, spaces, quotes, braces) is encoded.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _MAX_CID = 2**31 - 1
+# Tokens are secrets.token_urlsafe(16) (22 characters) or, for campaigns older than tokens, 32 hex digits;
+# an id has at most 10 digits.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # Every click must reach the tracker: a browser or proxy must not replay a cached redirect.
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -48,7 +56,8 @@ _OPENAPI = {
 }
 
 _DESCRIPTION = (
-    "The link to put in emails. Records an `email_click` (extra parameters go to `extra_params`, as with "
+    "The link to put in emails: `key` is the campaign's link token (shown on its page); its id also works "
+    "until the campaign switches id links off (then 404). Records an `email_click` (extra parameters go to `extra_params`, as with "
     "`/api/event`) and redirects to the campaign's offer URL with its macros filled in, URL-encoded; "
     "`{click_id}` is the click's event id. HEAD answers the same redirect and records nothing."
 )
@@ -103,27 +112,37 @@ def _campaign_id(raw: str) -> int | None:
     return value if 0 < value <= _MAX_CID else None
 
 
-@router.api_route("/r/{cid}", methods=["GET", "HEAD"], summary="Tracking link: record an email click, redirect",
+async def _link(campaigns: CampaignCache, key: str) -> Link | None:
+    """The campaign the link's key names: its token, or its id while its id links are on."""
+    campaign_id = _campaign_id(key)
+    if campaign_id is not None:
+        link = await campaigns.by_id(campaign_id)
+        return link if link is not None and link.id_links else None
+    if _TOKEN.fullmatch(key):
+        return await campaigns.by_token(key)
+    return None
+
+
+@router.api_route("/r/{key}", methods=["GET", "HEAD"], summary="Tracking link: record an email click, redirect",
                   description=_DESCRIPTION, openapi_extra=_OPENAPI, response_class=Response)
-async def tracking_link(cid: str, request: Request) -> Response:
+async def tracking_link(key: str, request: Request) -> Response:
     pipeline: IngestPipeline = request.app.state.pipeline
-    campaign_id = _campaign_id(cid)
-    if campaign_id is None:
-        return _not_found("cid must be a positive integer campaign id")
     try:
-        offer = await pipeline.campaigns.offer_url(campaign_id)
+        link = await _link(pipeline.campaigns, key)
     except (psycopg.Error, OSError):
         return _page(503, "Please try again", "This link is briefly unavailable. Please try again in a moment.",
                      "storage unavailable, retry later", {"Retry-After": pipeline.retry_after})
-    if offer is None:
-        return _not_found(f"campaign {campaign_id} does not exist")
+    if link is None:
+        # The same answer for a bogus key, a deleted campaign and an id link switched off: nothing to learn.
+        return _not_found("no campaign at this link")
+    campaign_id, offer = link.campaign_id, link.offer_url
 
     values = {"cid": str(campaign_id), "email": "", "domain": "", "click_id": ""}
     error: str | None = None
     try:
         pairs = parse_query(request.scope["query_string"], pipeline.limits)
     except EventRejected as exc:
-        error = exc.error
+        error = refused(exc).error
     else:
         # The offer gets what the link carried (trimmed), also when it is refused below.
         for name in ("email", "domain"):

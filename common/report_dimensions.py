@@ -1,0 +1,90 @@
+"""What a report can break a campaign down by: each dimension's name (as in `?by=`), label, and the SQL that
+reads its value off a stored event. Declared once: the fold and rebuild (common/reports.py), the dashboard's
+choices and the recount in tests/checks.py all read this list.
+
+Values come from the event as stored: the sending domain, the enrichment under extra_params._tracker
+(common/enrich.py), the landing script's UTM tags, and the event's time in DASHBOARD_TIMEZONE (the statement's
+%(tz)s parameter). A missing value is "" (shown as "(none)"); values are cut to MAX_VALUE_LENGTH characters so
+that one long tag cannot bloat the rollup's index.
+"""
+from dataclasses import dataclass
+
+from common.enrich import ENRICH_KEY
+
+MAX_VALUE_LENGTH = 200
+# The row that counts the values past the cap (REPORT_MAX_VALUES per campaign, dimension and day).
+OTHER = "(other)"
+NONE_LABEL = "(none)"
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    name: str  # `?by=country`, report_stats.dimension
+    label: str  # "Country": the report's first column
+    value: str  # SQL over an events row aliased `{e}` (format field), text or NULL
+
+
+def _tracker(key: str) -> str:
+    return f"{{e}}.extra_params -> '{ENRICH_KEY}' ->> '{key}'"
+
+
+def _tag(key: str) -> str:
+    return f"{{e}}.extra_params ->> '{key}'"
+
+
+_LOCAL_TIME = "({e}.created_at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)"
+
+# ua-parser's device family and OS, classed: tablets first (an iPad runs iOS), then phones, then desktop systems.
+_DEVICE_CLASS = f"""CASE
+    WHEN {_tracker('device')} ~* '(ipad|tablet|kindle|silk|playbook|nexus (7|9|10)|sm-t[0-9])' THEN 'tablet'
+    WHEN {_tracker('device')} ~* '(iphone|ipod|phone|mobile)'
+      OR {_tracker('os')} ~* '^(android|ios|windows phone|blackberry|symbian)' THEN 'mobile'
+    WHEN {_tracker('os')} ~* '^(windows|mac os|linux|ubuntu|fedora|chrome ?os|freebsd|debian)' THEN 'desktop'
+    ELSE 'other' END"""
+
+DEVICE_CLASSES = ("desktop", "mobile", "tablet", "other")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("domain", "Sending domain", "{e}.domain"),
+    Dimension("country", "Country", _tracker("country")),
+    Dimension("device", "Device", _DEVICE_CLASS),
+    Dimension("os", "OS", _tracker("os")),
+    Dimension("browser", "Browser", _tracker("browser")),
+    Dimension("network", "Network", _tracker("asn")),
+    *(Dimension(f"utm_{k}", f"utm_{k}", _tag(f"utm_{k}")) for k in ("source", "medium", "campaign", "term", "content")),
+    # Hours "00".."23" and ISO weekdays "1".."7" (Monday first), so that they sort as text.
+    Dimension("hour", "Hour of day", f"to_char({_LOCAL_TIME}, 'HH24')"),
+    Dimension("weekday", "Weekday", f"extract(isodow FROM {_LOCAL_TIME})::int::text"),
+)
+BY_NAME: dict[str, Dimension] = {d.name: d for d in DIMENSIONS}
+
+
+def value_label(dimension: str, value: str) -> str:
+    """How a stored value reads on the page and in the CSV."""
+    if value == "":
+        return NONE_LABEL
+    if dimension == "weekday" and value.isdigit() and 1 <= int(value) <= 7:
+        return WEEKDAYS[int(value) - 1]
+    if dimension == "hour" and value != OTHER:
+        return f"{value}:00"
+    return value
+
+
+def day_of(alias: str) -> str:
+    """An event's day in DASHBOARD_TIMEZONE: report_stats' day (as daily_stats')."""
+    return f"({alias}.created_at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date"
+
+
+def dimension_columns(alias: str) -> str:
+    """Each dimension's value of an events row of `alias`, as columns `d_<name>`: grouping on them first folds
+    events alike in every dimension into one row before unpivot() makes a row per dimension of each."""
+    return ", ".join(f"left(coalesce({d.value.format(e=alias)}, ''), {MAX_VALUE_LENGTH}) AS d_{d.name}"
+                     for d in DIMENSIONS)
+
+
+def unpivot(alias: str) -> str:
+    """A LATERAL join giving each row of `alias` (with dimension_columns()) one row per dimension:
+    `d(dimension, value)`."""
+    rows = ", ".join(f"('{d.name}', {alias}.d_{d.name})" for d in DIMENSIONS)
+    return f"CROSS JOIN LATERAL (VALUES {rows}) AS d(dimension, value)"

@@ -1,0 +1,224 @@
+"""Reports: report_stats, each campaign's counters per (dimension, day, value), kept equal to a recount of events.
+
+Ingest only appends the new events' ids to report_queue, in its own statement and transaction (so an event is
+queued exactly when it is stored, whichever batch commits first); `fold` moves the queue into report_stats,
+every REPORT_FOLD_SECONDS from the beat (worker/tasks.py), in one statement: the queue rows it deletes are the
+events it counts. Everything that writes report_stats (fold, retention, rebuild, the bulk generator) holds the
+advisory lock REPORT_LOCK for its transaction, so they never interleave.
+
+Counters: the events, bots and unknown visitors per type and their revenue (common/vocabulary.py's
+REPORT_COUNTERS), and unique recipients per type counted at their first event of that type ("first touch",
+ordered by created_at then id): a recipient counts once for the value and day of that event, so the rows add
+up to the campaign's recipients of that type and a date range reads "recipients whose first <type> fell in
+the range". When an earlier event arrives late, or retention deletes the first one, the recipient moves.
+
+Cardinality: at most REPORT_MAX_VALUES values per (campaign, dimension, day) get a row of their own, handed
+out in order of arrival (within one statement: the most events first); the rest are counted in the row
+"(other)". A value keeps its row (or its place in "(other)") for the day: rows are only removed with their
+whole day, so the rows always equal a recount and "(other)" the rest.
+"""
+from datetime import date
+
+from common.db import Conn
+from common.report_dimensions import DIMENSIONS, OTHER, day_of, dimension_columns, unpivot
+from common.rollups import MEASURE_EVENTS, SUM_EVENTS, flags
+from common.vocabulary import EVENT_TYPES, REPORT_COUNTERS, REPORT_USER_COUNTERS, events_column
+
+# pg_advisory_xact_lock key of the report writers ("rept").
+REPORT_LOCK = 0x72657074
+
+_EVENT_MEASURES = tuple(c for c in REPORT_COUNTERS if c not in REPORT_USER_COUNTERS)
+_COLUMNS = ", ".join(REPORT_COUNTERS)
+_EVENT_FIELDS = "id, campaign_id, email, domain, event_type, payout, created_at, extra_params"
+_JOURNEY = "campaign_id, email, domain, event_type"
+
+
+def _volume(alias: str) -> str:
+    """All traffic's events of every type: which new values get a row first when a statement brings several."""
+    return " + ".join(f"{alias}.{events_column(t)}" for t in EVENT_TYPES)
+
+
+def _firsts(candidates: str, where: str) -> str:
+    """Each journey's first event of each type among `candidates` rows matching `where`."""
+    return f"""SELECT DISTINCT ON ({_JOURNEY}) {_JOURNEY}, id FROM {candidates} WHERE {where}
+    ORDER BY {_JOURNEY}, created_at, id"""
+
+
+def _delta(*, changed: str, candidates: str, sign: int, new_values: bool) -> str:
+    """CTEs (to follow a WITH that defines them) that add `sign` times the events of CTE `changed` (events
+    rows with flags) to report_stats, and move the first-touch recipients of the journeys in CTE `candidates`
+    (their events: id, journey, event_type, created_at, and `before`/`after`: counted before / after this
+    statement) from their first event before to their first event after. `new_values`: values without a row
+    may get one (else they are counted in "(other)", where they were)."""
+    users = ", ".join(f"coalesce(sum(n) FILTER (WHERE event_type = '{t.name}'), 0)::bigint AS {t.users}"
+                      for t in EVENT_TYPES)
+    keys = ", ".join(str(i) for i in range(1, len(DIMENSIONS) + 3))  # campaign_id, day and the dimensions
+    events = ", ".join(f"{'-' if sign < 0 else ''}coalesce(ev.{c}, 0) AS {c}" for c in _EVENT_MEASURES)
+    return f"""
+e0 AS (
+    SELECT c.campaign_id, {day_of("c")} AS day, {dimension_columns("c")}, {MEASURE_EVENTS}
+    FROM {changed} c GROUP BY {keys}
+), ev AS (
+    SELECT campaign_id, d.dimension, day, d.value, {SUM_EVENTS} FROM e0 {unpivot("e0")} GROUP BY 1, 2, 3, 4
+), fb AS (
+    {_firsts(candidates, "before")}
+), fa AS (
+    {_firsts(candidates, "after")}
+), moves AS (
+    SELECT fa.id, fa.event_type, 1 AS n FROM fa LEFT JOIN fb USING ({_JOURNEY}) WHERE fb.id IS DISTINCT FROM fa.id
+    UNION ALL
+    SELECT fb.id, fb.event_type, -1 FROM fb LEFT JOIN fa USING ({_JOURNEY}) WHERE fa.id IS DISTINCT FROM fb.id
+), u0 AS (
+    SELECT e.campaign_id, {day_of("e")} AS day, {dimension_columns("e")}, m.event_type, sum(n) AS n,
+           bool_or(n < 0) AS lost
+    FROM moves m JOIN events e ON e.id = m.id GROUP BY {keys}, m.event_type
+), ud AS (
+    SELECT campaign_id, d.dimension, day, d.value, {users}, bool_or(lost) AS lost
+    FROM u0 {unpivot("u0")} GROUP BY 1, 2, 3, 4
+), x AS (
+    SELECT campaign_id, dimension, day, value,
+           {events},
+           {", ".join(f"coalesce(ud.{c}, 0) AS {c}" for c in REPORT_USER_COUNTERS)},
+           coalesce(ud.lost, false) OR {"true" if sign < 0 else "false"} AS lost
+    FROM ev FULL JOIN ud USING (campaign_id, dimension, day, value)
+), used AS (
+    SELECT s.campaign_id, s.dimension, s.day, count(*) AS n
+    FROM report_stats s JOIN (SELECT DISTINCT campaign_id, dimension, day FROM x) g USING (campaign_id, dimension, day)
+    WHERE s.value <> '{OTHER}' GROUP BY 1, 2, 3
+), placed AS (
+    -- A value with a row keeps it; a new one gets one while the day has room (the busiest first), unless it
+    -- loses a recipient here (then it was counted before, in "(other)").
+    SELECT x.*, CASE
+        WHEN s.value IS NOT NULL OR x.value = '{OTHER}' THEN x.value
+        WHEN {"true" if new_values else "false"} AND NOT x.lost AND coalesce(u.n, 0) + row_number() OVER (
+            PARTITION BY x.campaign_id, x.dimension, x.day, s.value IS NULL AND NOT x.lost
+            ORDER BY {_volume("x")} DESC, x.value)
+            <= %(cap)s THEN x.value
+        ELSE '{OTHER}' END AS slot
+    FROM x LEFT JOIN report_stats s USING (campaign_id, dimension, day, value)
+    LEFT JOIN used u USING (campaign_id, dimension, day)
+), written AS (
+    INSERT INTO report_stats AS r (campaign_id, dimension, day, value, {_COLUMNS})
+    SELECT campaign_id, dimension, day, slot, {", ".join(f"sum({c})" for c in REPORT_COUNTERS)}
+    FROM placed GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (campaign_id, dimension, day, value) DO UPDATE SET
+        {", ".join(f"{c} = r.{c} + excluded.{c}" for c in REPORT_COUNTERS)}
+    RETURNING 1
+)"""
+
+
+_FLAGGED = f"{_EVENT_FIELDS}, {flags()}"
+
+
+def _journey_events(changed: str, *, before: str, after: str) -> str:
+    """CTE `candidates`: every event of the journeys in `changed`, and whether it counted `before` and `after`
+    the statement (conditions on `e`). Looked up by email alone (idx_events_email, a few rows per recipient):
+    `+ 0` and `|| ''` keep the campaign's and domain's indexes out, which the planner preferred, misjudging the
+    CTE's size, and which read a whole campaign per recipient (120 s for 21 k events)."""
+    return f"""candidates AS (
+    SELECT e.id, e.campaign_id, e.email, e.domain, e.event_type, e.created_at, {before} AS before, {after} AS after
+    FROM (SELECT DISTINCT campaign_id, email, domain FROM {changed}) t
+    JOIN events e ON e.email = t.email AND e.campaign_id + 0 = t.campaign_id AND e.domain || '' = t.domain
+)"""
+
+
+# The queue, folded: its events counted; their journeys' other events decide the first touches, those still
+# queued being the ones not counted before. A deleted campaign's events are dropped (its purge removes them
+# and, last, the campaign and its rows). The queued events are looked up by `= ANY(array)`, which keeps the
+# planner on the primary key: joined to the CTE, it chose to scan the whole campaign.
+_FOLD = f"""
+WITH q AS (
+    DELETE FROM report_queue RETURNING event_id
+), changed AS (
+    SELECT {_FLAGGED} FROM events e
+    WHERE id = ANY(ARRAY(SELECT event_id FROM q))
+      AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = e.campaign_id AND c.deleted_at IS NOT NULL)
+), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM q)", after="true")},
+{_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}
+SELECT count(*) FROM q
+"""
+
+# Events retention is about to delete (%(ids)s, locked by its transaction), taken out: those still queued are
+# only dropped from the queue; the others' recipients move to their next first events.
+_FORGET = f"""
+WITH dq AS (
+    DELETE FROM report_queue WHERE event_id = ANY(%(ids)s::bigint[]) RETURNING event_id
+), changed AS (
+    SELECT {_FLAGGED} FROM events WHERE id = ANY(%(ids)s::bigint[]) AND id NOT IN (SELECT event_id FROM dq)
+), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM report_queue)",
+                    after="e.id NOT IN (SELECT event_id FROM report_queue) AND e.id <> ALL(%(ids)s::bigint[])")},
+{_delta(changed="changed", candidates="candidates", sign=-1, new_values=False).strip()}
+SELECT count(*) FROM changed
+"""
+
+# Days retention emptied entirely (every row zero) go; a day with any count keeps all its rows (see the cap).
+_DELETE_EMPTY_DAYS = f"""
+DELETE FROM report_stats s USING (
+    SELECT campaign_id, dimension, day FROM report_stats
+    WHERE day <= %(day)s AND (%(campaigns)s::int[] IS NULL OR campaign_id = ANY(%(campaigns)s))
+    GROUP BY 1, 2, 3
+    HAVING bool_and({" AND ".join(f"{c} = 0" for c in REPORT_COUNTERS)})
+) g
+WHERE s.campaign_id = g.campaign_id AND s.dimension = g.dimension AND s.day = g.day
+"""
+
+
+
+def _whole_journeys(events: str) -> str:
+    """Adds events rows matching `events` that are whole journeys, none of them counted yet (a rebuild, or the
+    generator's new recipients): their first touches are among them, no other event needs reading."""
+    return f"""
+WITH changed AS (
+    SELECT {_FLAGGED} FROM events WHERE {events}
+), candidates AS (
+    SELECT id, {_JOURNEY}, created_at, false AS before, true AS after FROM changed
+), {_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}
+SELECT count(*) FROM changed
+"""
+
+
+# A campaign's report rows recomputed from its counted events (those not queued; the fold adds the rest).
+_REBUILD = _whole_journeys("campaign_id = %(cid)s AND id NOT IN (SELECT event_id FROM report_queue)")
+_ADD_NEW_JOURNEYS = _whole_journeys("id = ANY(%(ids)s::bigint[])")
+
+
+def lock(conn: Conn) -> None:
+    """Take the report writers' lock for the current transaction."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (REPORT_LOCK,))
+
+
+def fold(conn: Conn, *, timezone: str, max_values: int) -> int:
+    """Fold the queued events into report_stats; returns how many queue rows were folded."""
+    with conn.transaction():
+        lock(conn)
+        row = conn.execute(_FOLD, {"tz": timezone, "cap": max_values}).fetchone()
+    return int(row[0]) if row else 0
+
+
+def forget(conn: Conn, ids: list[int], *, timezone: str) -> None:
+    """Inside retention's transaction: take events `ids`, about to be deleted, out of report_stats."""
+    lock(conn)
+    conn.execute(_FORGET, {"ids": ids, "tz": timezone, "cap": 0})
+
+
+def delete_empty_days(conn: Conn, *, up_to: date, campaign_ids: list[int] | None = None) -> None:
+    """Remove the report rows of days up to `up_to` (of `campaign_ids`, or every campaign) that count nothing
+    any more."""
+    conn.execute(_DELETE_EMPTY_DAYS, {"day": up_to, "campaigns": campaign_ids})
+
+
+def rebuild(conn: Conn, campaign_id: int, *, timezone: str, max_values: int) -> int:
+    """Recompute a campaign's report_stats from its events (`tracker rollups rebuild`); returns events read.
+    One transaction: the reports read the old rows until it commits."""
+    with conn.transaction():
+        lock(conn)
+        conn.execute("DELETE FROM report_stats WHERE campaign_id = %s", (campaign_id,))
+        row = conn.execute(_REBUILD, {"cid": campaign_id, "tz": timezone, "cap": max_values}).fetchone()
+    return int(row[0]) if row else 0
+
+
+def add_new_journeys(conn: Conn, ids: list[int], *, timezone: str, max_values: int) -> None:
+    """Count events `ids`, the whole journeys of recipients new to their campaign, inserted in the caller's
+    transaction without the queue (common/generate.py)."""
+    lock(conn)
+    conn.execute(_ADD_NEW_JOURNEYS, {"ids": ids, "tz": timezone, "cap": max_values})

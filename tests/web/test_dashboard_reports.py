@@ -1,0 +1,219 @@
+"""The Reports tab: each dimension, the modes (humans / all traffic), the date range, the visitor-unknown class,
+sorting, the top rows and "(other)", the cap, the CSV, escaping and bad input. Events go in through the real
+insert statement and are folded into report_stats by the real fold; every case checks the recount."""
+import csv
+import io
+import re
+import time
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from common.config import get_settings
+from common.report_dimensions import DIMENSIONS
+from common.reports import fold
+from tests.checks import assert_reports_match_recount
+from tests.events import CHROME, store
+from tests.web.test_dashboard import HX, new_campaign
+
+Client = TestClient
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+          "Version/17.0 Mobile/15E148 Safari/604.1")
+SCANNER = "Mozilla/5.0 (compatible; SafeLinks)"
+DAY = 86_400.0
+
+
+def _fold(db: psycopg.Connection[Any], max_values: int | None = None) -> None:
+    settings = get_settings()
+    fold(db, timezone=settings.dashboard_timezone, max_values=max_values or settings.report_max_values)
+
+
+def _event(db: psycopg.Connection[Any], cid: int, event_type: str, email: str, *, ago: float = 0.0,
+           ua: str | None = CHROME, ip: str | None = "90.0.0.1", extra: dict[str, Any] | None = None,
+           payout: str | None = None, domain: str = "a.com", **flags: bool) -> dict[str, Any]:
+    (event_id,) = db.execute("SELECT nextval('events_id_seq')").fetchone()
+    return {"id": event_id, "cid": cid, "type": event_type, "email": email, "domain": domain, "ip": ip, "ua": ua,
+            "extra": extra or {}, "ts": time.time() - ago, **({"payout": payout} if payout else {}), **flags}
+
+
+@pytest.fixture
+def report_campaign(db: psycopg.Connection[Any]) -> int:
+    """Email clicks from a phone (utm news, converting for 20.00) and a desktop (utm ads), a scanner's click,
+    a click 40 days ago, and a server-side call that forwarded nothing about its visitor."""
+    cid = new_campaign()
+    news, ads = {"utm_source": "news"}, {"utm_source": "ads"}
+    store(db, [_event(db, cid, "email_click", "p@x.com", ua=IPHONE, extra=news),
+               _event(db, cid, "email_click", "p@x.com", ua=IPHONE, extra=news),
+               _event(db, cid, "conversion", "p@x.com", ua=IPHONE, extra=news, payout="20.00"),
+               _event(db, cid, "email_click", "d@x.com", extra=ads, domain="b.com"),
+               _event(db, cid, "email_click", "bot@x.com", ua=SCANNER, extra=ads),
+               _event(db, cid, "email_click", "old@x.com", ago=40 * DAY, extra=ads),
+               _event(db, cid, "landing_click", "p@x.com", ua="python-requests/2.31", ip="127.0.0.1",
+                      caller_ip=True, caller_ua=True)])
+    _fold(db)
+    assert_reports_match_recount(db, cid)
+    return cid
+
+
+def _table(html: str) -> dict[str, list[str]]:
+    """The report's rows: value label -> the row's cells (text)."""
+    rows = {}
+    for body in re.findall(r"<tr(?: class=\"other\")?>\s*<td class=\"value\">(.*?)</tr>", html, re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", "<td>" + body, re.S)]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def _report(client: Client, cid: int, **params: str) -> dict[str, list[str]]:
+    response = client.get(f"/campaign/{cid}/reports", params=params)
+    assert response.status_code == 200
+    return _table(response.text)
+
+
+# Cells after the value: per type (email clicks, landing clicks, conversions) events then recipients; then the
+# rate, revenue, EPC and bot share.
+EMAIL, EMAIL_USERS, LANDING, CONV, RATE, REVENUE, EPC, BOTS = 0, 1, 2, 4, 6, 7, 8, 9
+
+
+def test_reports__every_dimension_adds_up_to_the_campaign(dashboard_client: Client, report_campaign: int) -> None:
+    for dim in DIMENSIONS:
+        rows = _report(dashboard_client, report_campaign, by=dim.name, counts="all")
+        assert sum(int(cells[EMAIL]) for cells in rows.values()) == 5, dim.name
+        assert sum(int(cells[EMAIL_USERS]) for cells in rows.values()) == 4, dim.name
+        assert sum(int(cells[LANDING]) for cells in rows.values()) == 1, dim.name
+
+
+def test_reports__values_per_dimension(dashboard_client: Client, report_campaign: int) -> None:
+    device = _report(dashboard_client, report_campaign, by="device", counts="all")
+    assert device["mobile"][:2] == ["2", "1"] and device["mobile"][CONV] == "1"
+    assert device["mobile"][REVENUE] == "$20.00" and device["mobile"][EPC] == "$10.00"
+    assert device["mobile"][RATE] == "50.0%"
+    assert device["desktop"][:2] == ["2", "2"]
+    # The scanner (its user agent is no device) and the unknown visitor's landing click.
+    assert device["other"][EMAIL] == "1" and device["other"][LANDING] == "1" and device["other"][BOTS] == "50.0%"
+    assert _report(dashboard_client, report_campaign, by="utm_source")["(none)"][LANDING] == "1"
+    assert set(_report(dashboard_client, report_campaign, by="domain")) == {"a.com", "b.com"}
+    assert "FR" in _report(dashboard_client, report_campaign, by="country")
+    assert "Orange" in _report(dashboard_client, report_campaign, by="network")
+    weekday = time.strftime("%A", time.localtime(time.time())) if get_settings().dashboard_timezone != "UTC" else \
+        time.strftime("%A", time.gmtime())
+    assert weekday in _report(dashboard_client, report_campaign, by="weekday")
+    assert f"{time.gmtime().tm_hour:02d}:00" in _report(dashboard_client, report_campaign, by="hour")
+
+
+def test_reports__humans_leave_bots_out_and_range_leaves_old_days_out(dashboard_client: Client,
+                                                                       report_campaign: int) -> None:
+    humans = _report(dashboard_client, report_campaign, by="utm_source")
+    everything = _report(dashboard_client, report_campaign, by="utm_source", counts="all")
+    assert (humans["ads"][EMAIL], everything["ads"][EMAIL]) == ("2", "3")
+    assert humans["ads"][BOTS] == everything["ads"][BOTS] == "33.3%"
+    week = _report(dashboard_client, report_campaign, by="utm_source", counts="all", range="7d")
+    assert week["ads"][EMAIL] == "2"
+    assert week["news"][EMAIL] == "2"
+
+
+def test_reports__visitor_unknown_shown_apart(dashboard_client: Client, report_campaign: int) -> None:
+    html = dashboard_client.get(f"/campaign/{report_campaign}/reports", params={"by": "browser"}).text
+    assert 'id="report-visitor-unknown"' in html
+    assert "1 event: visitor unknown" in html
+    assert _table(html)["(none)"][LANDING] == "1"
+
+
+def test_reports__sorting_by_any_column(dashboard_client: Client, report_campaign: int) -> None:
+    by_conversions = list(_report(dashboard_client, report_campaign, by="utm_source", sort="conversions", dir="desc"))
+    assert by_conversions[0] == "news"
+    by_value = list(_report(dashboard_client, report_campaign, by="utm_source", sort="value", dir="asc"))
+    assert by_value == ["(none)", "ads", "news"]
+    by_clicks = list(_report(dashboard_client, report_campaign, by="utm_source", sort="email_clicks", dir="asc"))
+    assert by_clicks[0] == "(none)"
+
+
+def test_reports__htmx_gets_the_table_and_the_url(dashboard_client: Client, report_campaign: int) -> None:
+    response = dashboard_client.get(f"/campaign/{report_campaign}/reports", params={"by": "os"}, headers=HX)
+    assert response.status_code == 200
+    assert "<html" not in response.text and 'id="report-table"' in response.text
+    assert response.headers["HX-Push-Url"].startswith(f"/campaign/{report_campaign}/reports?by=os")
+
+
+def test_reports__a_domain_row_opens_its_journeys(dashboard_client: Client, report_campaign: int) -> None:
+    html = dashboard_client.get(f"/campaign/{report_campaign}/reports", params={"by": "domain"}).text
+    assert f'href="/campaign/{report_campaign}?domain=b.com#journeys"' in html
+
+
+def test_reports__top_rows_then_other_and_the_cap(dashboard_client: Client, db: psycopg.Connection[Any]) -> None:
+    cid = new_campaign()
+    store(db, [_event(db, cid, "email_click", f"u{i}@x.com", extra={"utm_term": f"t{i:03d}"}) for i in range(103)])
+    _fold(db)
+    rows = _report(dashboard_client, cid, by="utm_term", sort="value", dir="asc")
+    assert len(rows) == 101 and list(rows)[-1] == "(other)" and rows["(other)"][EMAIL] == "3"
+    # Past the cap, a day's new values are counted in "(other)" as they come: "(none)" holds one of the two rows.
+    store(db, [_event(db, cid, "email_click", f"v{i}@x.com", extra={"utm_content": f"c{i}"}) for i in range(5)])
+    _fold(db, max_values=2)
+    rows = _report(dashboard_client, cid, by="utm_content")
+    assert len(rows) == 3 and rows["(other)"][EMAIL] == "4" and rows["(none)"][EMAIL] == "103"
+    assert_reports_match_recount(db, cid)
+
+
+def test_reports__csv(dashboard_client: Client, report_campaign: int) -> None:
+    response = dashboard_client.get(f"/campaign/{report_campaign}/reports.csv",
+                                    params={"by": "utm_source", "counts": "all"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    lines = list(csv.reader(io.StringIO(response.text)))
+    assert lines[0][:3] == ["utm_source", "Email clicks", "Email click recipients"]
+    assert {line[0]: line[1] for line in lines[1:]} == {"ads": "3", "news": "2", "(none)": "0"}
+
+
+def test_reports__values_escaped_in_page_and_csv(dashboard_client: Client, db: psycopg.Connection[Any]) -> None:
+    cid = new_campaign()
+    store(db, [_event(db, cid, "email_click", "x@x.com", extra={"utm_source": "<script>alert(1)</script>"}),
+               _event(db, cid, "email_click", "y@x.com", extra={"utm_source": "=HYPERLINK(\"http://evil\")"})])
+    _fold(db)
+    html = dashboard_client.get(f"/campaign/{cid}/reports", params={"by": "utm_source"}).text
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    text = dashboard_client.get(f"/campaign/{cid}/reports.csv", params={"by": "utm_source"}).text
+    assert "'=HYPERLINK" in text
+
+
+@pytest.mark.parametrize("params", [{"by": "nonsense"}, {"sort": "x' OR 1=1"}, {"dir": "up"}, {"range": "custom"},
+                                    {"by": "param:"}])
+def test_reports__unknown_parameters_fall_back(dashboard_client: Client, report_campaign: int,
+                                               params: dict[str, str]) -> None:
+    response = dashboard_client.get(f"/campaign/{report_campaign}/reports", params=params)
+    assert response.status_code == 200 and 'id="report-table"' in response.text
+
+
+def test_reports__too_long_a_parameter_is_a_4xx(dashboard_client: Client, report_campaign: int) -> None:
+    response = dashboard_client.get(f"/campaign/{report_campaign}/reports", params={"by": "x" * 500})
+    assert response.status_code == 422 and response.headers["content-type"].startswith("application/json")
+
+
+def test_reports__need_sign_in(anonymous_client: Client) -> None:
+    assert anonymous_client.get("/campaign/1/reports", follow_redirects=False).status_code == 303
+    assert anonymous_client.get("/campaign/1/reports.csv", follow_redirects=False).status_code == 303
+
+
+def test_reports__unknown_campaign(dashboard_client: Client) -> None:
+    assert dashboard_client.get("/campaign/999999999/reports").status_code == 404
+    assert dashboard_client.get("/campaign/999999999/reports.csv").status_code == 404
+
+
+def test_reports__a_row_opens_the_journeys_with_that_value(dashboard_client: Client, report_campaign: int) -> None:
+    html = dashboard_client.get(f"/campaign/{report_campaign}/reports", params={"by": "device"}).text
+    link = re.search(r'href="([^"]*by=device&amp;value=mobile[^"]*)"', html)
+    assert link is not None
+    page = dashboard_client.get(link.group(1).replace("&amp;", "&").split("#")[0]).text
+    assert 'id="filter-report"' in page and "Device: mobile" in page
+    assert "p@x.com" in page and "d@x.com" not in page and "bot@x.com" not in page
+    # The fragment, the export and "(none)" (an empty value) keep to it too.
+    users = dashboard_client.get(f"/campaign/{report_campaign}/users", params={"by": "utm_source", "value": ""},
+                                 headers=HX).text
+    assert "p@x.com" in users and "d@x.com" not in users
+    export = dashboard_client.get(f"/campaign/{report_campaign}/export/events.csv",
+                                  params={"by": "device", "value": "desktop"}).text
+    assert "d@x.com" in export and "p@x.com" not in export
+    hour = dashboard_client.get(f"/campaign/{report_campaign}/users",
+                                params={"by": "hour", "value": f"{time.gmtime().tm_hour:02d}"}, headers=HX).text
+    assert "p@x.com" in hour  # the hour of day in DASHBOARD_TIMEZONE (UTC in the tests)
