@@ -19,7 +19,7 @@ BOUND = CAMPAIGN_CHECK_SECONDS + 2
 @pytest.fixture(scope="module")
 def admin(cluster: Cluster) -> tuple[str, str]:
     username, password = "hosts-admin", uuid.uuid4().hex
-    cluster.cli("user", username, "--password", password)
+    cluster.cli("user", "create", username, "--password", password, "--role", "admin")
     return username, password
 
 
