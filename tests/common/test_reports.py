@@ -163,3 +163,19 @@ def test_param_slot__backfills_day_by_day_while_the_fold_goes_on(db: psycopg.Con
     rows = _rows(db, campaign_id, "param:sub1")
     assert sum(r[0] for r in rows.values()) == 14 and rows["pub0"][0] == 4
     assert sum(r[4] for r in rows.values()) == 13  # u0 counts once, at its first email click
+
+
+def test_fold__a_backlog_in_batches_counts_first_touches_once(db: psycopg.Connection, campaign_id: int,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A queue longer than a fold statement takes: the batches split journeys, and a recipient's first touch
+    moves to an earlier event folded in a later batch, ending equal to a recount."""
+    monkeypatch.setattr("common.reports.FOLD_BATCH", 7)
+    # Ids are handed out in order, the times in reverse: each recipient's earliest events come last.
+    store(db, [_wire(db, campaign_id, "email_click", f"r{n % 5}@x.com", ts=NOON - 60 * n, ua=(IPHONE, CHROME)[n % 2],
+                     extra={"utm_source": f"s{n % 3}"}) for n in range(40)])
+    queued = db.execute("SELECT count(*) FROM report_queue").fetchone()
+    assert queued is not None and queued[0] >= 40
+    assert _fold(db) == queued[0]
+    assert db.execute("SELECT count(*) FROM report_queue").fetchone() == (0,)
+    assert_reports_match_recount(db, campaign_id)
+    assert sum(users for *_, users, _ in _rows(db, campaign_id, "domain").values()) == 5
