@@ -159,6 +159,7 @@ def rebuild_table(conn: Conn, r: Rebuilder, *, campaign_id: int, timezone: str) 
     params = {"c": campaign_id, "tz": timezone}
     conn.execute("DROP TABLE IF EXISTS fresh")
     conn.execute(f"CREATE TEMP TABLE fresh ON COMMIT DROP AS {r.recount}", params)
+    conn.execute("ANALYZE fresh")  # a temporary table has no statistics otherwise: the joins below need them
     insert, update, delete = _sql(r)
     return Changes(added=conn.execute(insert, params).rowcount, changed=conn.execute(update, params).rowcount,
                    removed=conn.execute(delete, params).rowcount)

@@ -21,7 +21,7 @@ from common.event import Batch, from_wire
 from common.inflight import QueuedBatches
 from common.maintenance import INGEST_TABLES, Policy, maintain, read_stats
 from common.queue import INGEST_TASK, MAINTAIN_TASK, RECOVER_TASK, REPORT_FOLD_TASK, RETENTION_TASK
-from common.reports import fold
+from common.reports import backfill_step, fold
 from common.retention import delete_batch
 from common.store import StoreOptions, store_events
 from worker.celery_app import celery_app, inflight, settings
@@ -48,9 +48,10 @@ class _Database(threading.local):
     at a time, and the dead-letter path's transactions must not interleave.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, statement_timeout: bool = True) -> None:
         self.conn: Conn | None = None
         self.failures = 0
+        self.statement_timeout = statement_timeout
         self.custom_plans: bool | None = None  # plan_cache_mode = force_custom_plan on this connection
         self.plans_checked_at = 0.0
 
@@ -59,8 +60,9 @@ class _Database(threading.local):
             self.conn = connect()
             # The solo pool (the default) cannot enforce task_time_limit: a statement stuck behind a lock
             # is cancelled here instead, and its batch re-queued like any transient failure.
-            self.conn.execute("SELECT set_config('statement_timeout', %s, false)",
-                              (f"{settings.task_time_limit_seconds}s",))
+            if self.statement_timeout:
+                self.conn.execute("SELECT set_config('statement_timeout', %s, false)",
+                                  (f"{settings.task_time_limit_seconds}s",))
             self.custom_plans, self.plans_checked_at = None, 0.0
         return self.conn
 
@@ -244,15 +246,16 @@ class _MaintenanceThread:
 
     An ANALYZE of a million-event table took 1.4-2.5 s on the development machine (docs/operations.md): run in
     the task itself, it would hold up every batch behind it on the solo pool. ANALYZE and VACUUM take a lock
-    that the ingest statement's never waits for, so the worker keeps storing meanwhile. A request while a run
-    is under way is folded into one more run after it.
+    that the ingest statement never waits for, so the worker keeps storing meanwhile. A request while a run
+    is under way is folded into one more run after it. No statement timeout: a VACUUM of a large table
+    cancelled after TASK_TIME_LIMIT_SECONDS would start over at every run.
     """
 
     def __init__(self) -> None:
         self._due = threading.Event()
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
-        self._db = _Database()  # thread-local: its connection is the maintenance thread's alone
+        self._db = _Database(statement_timeout=False)  # thread-local: the maintenance thread's connection alone
 
     def request(self) -> None:
         with self._starting:  # started on first use: in each prefork pool process, after the fork
@@ -293,9 +296,13 @@ def maintain_tables() -> None:
 
 @celery_app.task(name=REPORT_FOLD_TASK, ignore_result=True)
 def fold_reports() -> int:
-    """Count the events ingest queued for the reports into report_stats (common/reports.py)."""
+    """Count the events ingest queued for the reports into report_stats, then fill one more day of a `param:`
+    report still filling (common/reports.py)."""
+    timezone, max_values = settings.dashboard_timezone, settings.report_max_values
     try:
-        return fold(_db.get(), timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+        folded = fold(_db.get(), timezone=timezone, max_values=max_values)
+        backfill_step(_db.get(), timezone=timezone, max_values=max_values)
+        return folded
     except TRANSIENT as exc:
         _db.failed()
         log.warning("reports not folded (the next run tries again): %s", exc)
