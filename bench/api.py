@@ -41,6 +41,8 @@ def targets(cid: int, domain: str) -> dict[str, str]:
         "stats per domain, 30 days": f"{base}/stats/domains?range=30d",
         "timeline, all time": f"{base}/stats/timeline",
         "timeline, today": f"{base}/stats/timeline?range=today",
+        "report by country, 30 days": f"{base}/stats/reports/country?range=30d",
+        "report by hour": f"{base}/stats/reports/hour?sort=value",
         "journeys, 100": f"{base}/journeys",
         "journeys, 1000, conversions": f"{base}/journeys?limit=1000&event=conversion",
         "journeys, one domain": f"{base}/journeys?domain={domain}",

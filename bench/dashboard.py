@@ -100,8 +100,18 @@ def targets(cid: int, domain: str, term: str, address: str) -> dict[str, str]:
         "home table, 7 days, by profit": "/campaigns?range=7d&sort=profit&dir=asc",
         "home table, all traffic, by EPC": "/campaigns?counts=all&sort=epc&dir=desc",
         "home table, search": "/campaigns?q=campaign+01",
+        # The Reports tab (report_stats): a 30-day range reads 30 days of one dimension's rows.
+        "report by country, 30 days": f"{base}/reports?by=country&range=30d",
+        "report by device, all time": f"{base}/reports?by=device",
+        "report by utm_term (long tail), 30 days": f"{base}/reports?by=utm_term&range=30d",
+        "report by browser, all traffic, by EPC": f"{base}/reports?by=browser&counts=all&sort=epc&dir=desc",
+        "report by hour of day, 7 days": f"{base}/reports?by=hour&range=7d",
+        "report CSV by utm_term, 30 days": f"{base}/reports.csv?by=utm_term&range=30d",
+        "report drill-down: journeys of a country": f"{base}/users?by=country&value=US",
+        "report drill-down: journeys of a rare keyword": f"{base}/users?by=utm_term&value=kw4999",
         "edit page": f"{base}/edit",
         "delete confirmation": f"{base}/delete",
+        "webhook delivery log": f"{base}/webhook/deliveries",
     }
 
 
@@ -237,6 +247,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--base-url")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--only", help="just the targets whose name contains this (e.g. report)")
     parser.add_argument("--export", action="store_true", help="also download each CSV export once, whole")
     parser.add_argument("--campaigns", type=int, default=1000,
                         help="make sure the home page compares this many campaigns (adds small ones)")
@@ -270,6 +281,8 @@ def main() -> int:
     with server(args.base_url) as (url, pid), httpx.Client(base_url=url, timeout=60) as client:
         sign_in(client)
         for name, path in targets(args.campaign, domain, "user12345@", address).items():
+            if args.only and args.only not in name:
+                continue
             client.get(path)  # warm-up: connections, template compilation
             times, size = [], 0
             for _ in range(args.requests):

@@ -86,6 +86,13 @@ class Trial:
         drained = fields["drain_s"]
         return (float("inf") if drained.startswith(">") else float(drained)), int(fields["stored"])
 
+    def maintenance(self) -> str:
+        """What the worker's log says the maintain_tables job and the plan guard did during the trial."""
+        log = self.log.read_text(errors="replace")
+        return (f"{log.count('maintenance: ANALYZE')} ANALYZE, {log.count('maintenance: VACUUM')} VACUUM; "
+                f"planned every run {log.count('planned at every run until')}x, "
+                f"plan kept again {log.count('its plan may be kept again')}x")
+
     def stop(self) -> None:
         if self.stack is not None and self.stack.poll() is None:
             os.killpg(self.stack.pid, signal.SIGTERM)
@@ -135,6 +142,7 @@ def main() -> int:
                 slow |= drained > GOAL_SECONDS
                 print(f"trial {number} load {load}: {rps} req/s, drained in {drained:.2f} s "
                       f"({stored} events stored)", flush=True)
+            print(f"trial {number} maintenance: {trial.maintenance()}", flush=True)
         finally:
             trial.stop()
             if not slow:

@@ -23,7 +23,7 @@ BATCH = 500
 ROUNDS = 20
 UAS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1")
-WITH_QUEUE = store._MERGE
+WITH_QUEUE = store._STATEMENT  # batches without a conversion, as here, run this one
 WITHOUT_QUEUE = WITH_QUEUE.replace("""), rq AS (
     INSERT INTO report_queue (event_id) SELECT id FROM ins
 )""", ")")
@@ -51,12 +51,12 @@ def main() -> int:
             store.store_events(conn, _batch(conn, cid), options)
         for _ in range(ROUNDS):
             for name, statement in (("with queue", WITH_QUEUE), ("without", WITHOUT_QUEUE)):
-                store._MERGE = statement
+                store._STATEMENT = statement
                 batch = _batch(conn, cid)
                 start = time.perf_counter()
                 store.store_events(conn, batch, options)
                 times[name].append(time.perf_counter() - start)
-        store._MERGE = WITH_QUEUE
+        store._STATEMENT = WITH_QUEUE
         start = time.perf_counter()
         folded = fold(conn, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
         fold_seconds = time.perf_counter() - start

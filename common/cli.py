@@ -107,7 +107,11 @@ def cmd_token(args: argparse.Namespace) -> int:
             _say(f"token {row.id} ({row.scope}) for {user.username!r}: shown once, store it now")
             print(token)
         elif args.action == "list":
-            for t in list_tokens(session=session):
+            owner = get_by_username(session=session, username=args.user) if args.user else None
+            if args.user and owner is None:
+                _say(f"error: no user {args.user!r}")
+                return 2
+            for t in list_tokens(session=session, user_id=owner.id if owner else None):
                 expires = t.expires_at.isoformat(" ", "minutes") if t.expires_at else "never"
                 used = t.last_used_at.isoformat(" ", "minutes") if t.last_used_at else "never"
                 print(f"{t.id}\t{t.username}\t{t.scope}\t{t.name}\texpires {expires}\tlast used {used}")
@@ -292,8 +296,7 @@ def cmd_flower(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     """Serve the tracker's Prometheus metrics on METRICS_BIND (127.0.0.1:9464), never on the public port."""
-    import logging
-
+    from common.logs import configure_logging
     from common.metrics_server import BindError, parse_bind, serve
 
     s = get_settings()
@@ -302,7 +305,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     except BindError as exc:
         _say(f"error: {exc}")
         return 2
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(s)  # LOG_FORMAT, as the web tier and the worker
     serve(s, host, port)
     return 0
 
@@ -326,7 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--scope", required=True, choices=["read", "write"])
     create.add_argument("--name", help="a label, e.g. the tool that uses it")
     create.add_argument("--expires", type=_last_day, help="YYYY-MM-DD: the last day it works (UTC)")
-    actions.add_parser("list", help="every token: id, user, scope, name, expiry, last use")
+    listing = actions.add_parser("list", help="every token: id, user, scope, name, expiry, last use")
+    listing.add_argument("--user", help="only this user's")
     actions.add_parser("revoke", help="delete a token by its id").add_argument("id", type=int)
     p = add("create-campaign", cmd_create_campaign)
     p.add_argument("name")

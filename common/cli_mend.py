@@ -4,6 +4,7 @@ before it changes anything. The work itself lives in the modules they name; this
 """
 import argparse
 import getpass
+import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -54,6 +55,7 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
     )
 
     zone, max_values = get_settings().dashboard_timezone, get_settings().report_max_values
+    held = 0.0  # the longest event writes waited for one campaign
     with connect() as conn:
         ids = campaign_ids(conn, args.campaign)
         if args.campaign is not None and not ids:
@@ -63,7 +65,9 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
             check_zone(conn, timezone=zone, every_campaign=args.campaign is None)
             with repair_lock(conn), tqdm(ids, unit=" campaigns", disable=None) as bar:
                 for campaign_id in bar:
+                    started = time.monotonic()
                     changes = rebuild_campaign(conn, campaign_id=campaign_id, timezone=zone, max_values=max_values)
+                    held = max(held, time.monotonic() - started)
                     if line := summary([changes]):
                         bar.write(f"tracker: campaign {campaign_id}: {line}")
                     results.append(changes)
@@ -71,7 +75,8 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
                     record_zone(conn, zone)
         except (RepairBusy, ZoneMismatch) as exc:
             return refuse(str(exc))
-    say(f"rebuilt {len(ids)} campaign(s): {summary(results) or 'every rollup already matched its events'}")
+    say(f"rebuilt {len(ids)} campaign(s): {summary(results) or 'every rollup already matched its events'} "
+        f"(event writes held for at most {held:.1f} s)")
     return 0
 
 
@@ -80,7 +85,7 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
 def cmd_bots_reclassify(args: argparse.Namespace) -> int:
     """Judge stored events again by the current bot rules, and correct the rollups' bot and unknown counters.
     Safe while the tracker runs: event writes wait while one campaign's new verdicts are written."""
-    from datetime import UTC, time
+    from datetime import UTC
     from zoneinfo import ZoneInfo
 
     from tqdm import tqdm
@@ -92,7 +97,7 @@ def cmd_bots_reclassify(args: argparse.Namespace) -> int:
 
     s = get_settings()
     # A day of the dashboard's, as events store their times: UTC.
-    since = (datetime.combine(args.since, time(), ZoneInfo(s.dashboard_timezone)).astimezone(UTC)
+    since = (datetime.combine(args.since, datetime.min.time(), ZoneInfo(s.dashboard_timezone)).astimezone(UTC)
              .replace(tzinfo=None) if args.since else datetime(1970, 1, 1))
     with connect() as conn:
         ids = campaign_ids(conn, args.campaign)
@@ -114,7 +119,8 @@ def cmd_bots_reclassify(args: argparse.Namespace) -> int:
     say(f"{len(ids)} campaign(s), {sum(r.events for r in results)} events judged: "
         f"{sum(r.to_bot for r in results)} now bots, {sum(r.to_human for r in results)} now people, "
         f"{sum(r.reason for r in results)} with another bot reason; rollups: "
-        f"{summary([r.rollups for r in results]) or 'unchanged'}")
+        f"{summary([r.rollups for r in results]) or 'unchanged'} "
+        f"(event writes held for at most {max((r.held_seconds for r in results), default=0):.1f} s)")
     return 0
 
 
@@ -314,9 +320,9 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
         p.set_defaults(func=fn)
         return p
 
-    rollups = group("rollups", "the rollups counted from events")
+    rollups = group("rollups", "The rollups, counted from the events.")
     add(rollups, "rebuild", cmd_rollups_rebuild).add_argument("--campaign", type=int, help="only this campaign")
-    user = group("user", "dashboard users")
+    user = group("user", "Dashboard users.")
     add(user, "list", cmd_user_list)
     for name, fn in (("create", cmd_user_create), ("reset-password", cmd_user_reset_password),
                      ("disable", cmd_user_disable), ("enable", cmd_user_enable)):
@@ -329,17 +335,17 @@ def add_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     p = add(user, "set-role", cmd_user_set_role)
     p.add_argument("username")
     p.add_argument("role", choices=list(ROLES))
-    dead = group("dead", "dead letters: accepted events the worker could not store")
+    dead = group("dead", "Dead letters: accepted events the worker could not store.")
     add(dead, "list", cmd_dead_list).add_argument("--limit", type=int, default=50, help="(%(default)s)")
     for name, fn in (("requeue", cmd_dead_requeue), ("drop", cmd_dead_drop)):
         p = add(dead, name, fn)
         p.add_argument("ids", type=int, nargs="*", metavar="ID")
         p.add_argument("--all", action="store_true", help="every dead letter")
-    bots = group("bots", "bot verdicts of stored events")
+    bots = group("bots", "Bot verdicts of stored events.")
     p = add(bots, "reclassify", cmd_bots_reclassify)
     p.add_argument("--campaign", type=int, help="only this campaign")
     p.add_argument("--since", type=_day, help="only events from this day on (YYYY-MM-DD, DASHBOARD_TIMEZONE)")
-    recipient = group("recipient", "one recipient's data")
+    recipient = group("recipient", "One recipient's data.")
     p = add(recipient, "erase", cmd_recipient_erase)
     p.add_argument("email")
     p.add_argument("--campaign", type=int, help="only from this campaign (default: every campaign)")

@@ -51,7 +51,7 @@ class Doctor:
         checks: list[tuple[str, Callable[[], Finding]]] = [
             ("settings", self.check_settings), ("packages", self.check_packages),
             ("postgresql", self.check_postgres), ("migrations", self.check_migrations),
-            ("autovacuum", self.check_autovacuum), ("statistics", self.check_statistics),
+            ("autovacuum", self.check_autovacuum), ("beat", self.check_beat), ("statistics", self.check_statistics),
             ("clock", self.check_clock), ("dead letters", self.check_dead_letters),
             ("redis", self.check_redis), ("queue", self.check_queue),
         ]
@@ -133,7 +133,27 @@ class Doctor:
         if autovacuum_on(self._conn()):
             return Finding("autovacuum", "ok", "on (the tracker's maintain_tables job runs as well)")
         return Finding("autovacuum", "ok", "off on this server: the tracker's maintain_tables job (beat) analyses "
-                       "and vacuums its own tables; keep exactly one beat running")
+                       "and vacuums its own tables; keep beat running")
+
+    def check_beat(self) -> Finding:
+        """Beat claims each run of a job in PostgreSQL before sending it (worker/beat.py): the last claim of
+        maintain_tables, which runs every MAINTENANCE_INTERVAL_SECONDS, says whether beat runs."""
+        from common.maintenance import BEAT_ENTRY
+
+        conn = self._conn()
+        if conn.execute("SELECT to_regclass('beat_claims')").fetchone() == (None,):
+            raise Unreachable("no beat_claims table (see migrations)")
+        row = conn.execute("SELECT extract(epoch FROM now() - max(claimed_at))::float8 FROM beat_claims "
+                           "WHERE job = %s", (BEAT_ENTRY,)).fetchone()
+        start = "start one (the Procfile's beat line, `make run`, compose's beat service)"
+        if row is None or row[0] is None:
+            return Finding("beat", "warn", f"no beat has sent a job against this database yet: {start}")
+        ago, most = float(row[0]), 3 * self.settings.maintenance_interval_seconds + 10
+        if ago > most:
+            return Finding("beat", "FAIL", f"beat last sent maintain_tables {ago:.0f} s ago (every "
+                           f"{self.settings.maintenance_interval_seconds:g} s when it runs): no beat is running; "
+                           f"{start}. Without it nothing analyses the tables or recovers dropped batches")
+        return Finding("beat", "ok", f"beat sent maintain_tables {ago:.0f} s ago")
 
     def check_statistics(self) -> Finding:
         from common.maintenance import INGEST_TABLES, Policy, read_stats
@@ -165,7 +185,7 @@ class Doctor:
         if count:
             latest = f"{row[1]:%Y-%m-%d %H:%M}" if row else "?"
             return Finding("dead letters", "FAIL", f"{count} events could not be stored (the latest at {latest} "
-                           "UTC): read their error in dead_events, fix the cause, queue them again "
+                           "UTC): `tracker dead list` shows why; fix the cause, then `tracker dead requeue` "
                            "(docs/operations.md, Dead events)")
         return Finding("dead letters", "ok", "none")
 

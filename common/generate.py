@@ -75,8 +75,59 @@ def _funnel_rows(shape: Shape) -> str:
                    for name, reach, seconds in shape.steps)
 
 
+# Who the recipients are, for the reports (common/report_dimensions.py) to have something to break down: each
+# has one device (a user agent and what enrichment makes of it), a country and network, and arrived through
+# one newsletter link (UTM tags and sub-ids). Choices are skewed (random()^k picks the first entries most):
+# a few big countries, browsers and sources, and long tails of keywords and sub-ids.
+_DEVICES = (  # (user agent, browser, os, ua-parser's device family)
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+     "Chrome 120", "Windows 10", "Other"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Version/17.1 Mobile/15E148 "
+     "Safari/604.1", "Mobile Safari 17", "iOS 17", "iPhone"),
+    ("Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 Chrome/120.0 Mobile Safari/537.36",
+     "Chrome Mobile 120", "Android 14", "Samsung SM-S918B"),
+    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/17.1 Safari/605.1.15",
+     "Safari 17", "Mac OS X 10", "Mac"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+     "Firefox 121", "Windows 10", "Other"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0",
+     "Edge 120", "Windows 10", "Other"),
+    ("Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Version/17.1 Mobile/15E148 Safari/604.1",
+     "Mobile Safari 17", "iOS 17", "iPad"),
+    ("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox 121", "Linux", "Other"),
+    ("Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+     "Chrome 120", "Android 13", "Samsung SM-X700"),
+)
+_COUNTRIES = ("US", "GB", "DE", "FR", "CA", "AU", "NL", "ES", "IT", "BR", "IN", "SE", "PL", "MX", "JP", "IE",
+              "BE", "CH", "AT", "NZ", "DK", "NO", "FI", "PT", "ZA")
+_NETWORKS = ("Comcast Cable", "AT&T Services", "Verizon Business", "Deutsche Telekom AG", "Orange", "BT",
+             "Vodafone", "Charter Communications", "T-Mobile USA", "Telefonica", "Virgin Media", "Free SAS")
+_SOURCES = ("newsletter", "promo", "digest", "partner", "winback", "onboarding")
+_MEDIUMS = ("email", "email", "email", "newsletter", "crm")
+
+
+def _array(values: tuple[str, ...]) -> str:
+    return "ARRAY[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
+
+
+def _pick(values: tuple[str, ...], skew: int) -> str:
+    """SQL: one of `values`, the first ones most often (skew 1 is uniform)."""
+    return f"({_array(values)})[1 + floor(power(random(), {skew}) * {len(values)})::int]"
+
+
+_PROFILE = f"""floor(power(random(), 2) * {len(_DEVICES)})::int AS device,
+           {_pick(_COUNTRIES, 3)} AS country, {_pick(_NETWORKS, 2)} AS network,
+           {_pick(_SOURCES, 2)} AS utm_source, {_pick(_MEDIUMS, 1)} AS utm_medium,
+           'spring-' || (1 + floor(power(random(), 2) * 40)::int) AS utm_campaign,
+           'kw' || floor(power(random(), 3) * 5000)::int AS utm_term,
+           'v' || (1 + u %% 7) AS utm_content,
+           'pub' || floor(power(random(), 4) * 20000)::int AS sub1"""
+_DEVICE_FIELDS = {name: "(" + _array(tuple(d[i] for d in _DEVICES)) + ")"
+                  for i, name in enumerate(("ua", "browser", "os", "family"))}
+
 # One chunk of recipients [lo, hi): every recipient has a first email click; some have repeat clicks
-# (scanners among them), and some go on through the funnel's later steps.
+# (scanners among them), and some go on through the funnel's later steps. Every event carries a click id of
+# its own (a key with a value per event: what the reports' cap is for).
 _INSERT_EVENTS = """
 WITH recipients AS (
     SELECT u,
@@ -86,7 +137,8 @@ WITH recipients AS (
            now() - make_interval(secs => random() * %(days)s * 86400) AS t0,
            random() AS r,
            -- repeat clicks, exponential: most recipients click once or twice, a few (scanners) many times
-           floor(-ln(1 - random()) * %(extra)s + random())::int AS repeats
+           floor(-ln(1 - random()) * %(extra)s + random())::int AS repeats,
+           {profile}
     FROM generate_series(%(lo)s, %(hi)s - 1) AS u
 ), rows AS (
     SELECT email, domain, '{entry}' AS type, t0 AS ts, false AS bot FROM recipients
@@ -95,17 +147,24 @@ WITH recipients AS (
     FROM recipients, generate_series(1, repeats) AS k{funnel}
 ), paid AS (
     -- a payout on each paying event (conversions): 8 to 48 in the campaign's currency, most of them small
-    SELECT *, CASE WHEN type IN ({paying}) THEN round((8 * exp(random() * 1.8))::numeric, 2) END AS payout
-    FROM rows
+    SELECT rows.*, p.device, p.country, p.network, p.utm_source, p.utm_medium, p.utm_campaign, p.utm_term,
+           p.utm_content, p.sub1,
+           CASE WHEN type IN ({paying}) THEN round((8 * exp(random() * 1.8))::numeric, 2) END AS payout
+    FROM rows JOIN recipients p USING (email, domain)
 ), ins AS (
 INSERT INTO events (id, campaign_id, event_type, email, domain, ip, user_agent, extra_params, payout, created_at)
 SELECT nextval('events_id_seq'), %(cid)s, type, email, domain, '198.51.100.' || (1 + abs(hashtext(email)) %% 250),
-       CASE WHEN bot THEN 'Mozilla/5.0 (compatible; SafeLinks)' ELSE
-            'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36' END,
-       jsonb_strip_nulls(jsonb_build_object('utm_source', 'newsletter', 'payout', payout::text)) || jsonb_build_object(
+       CASE WHEN bot THEN 'Mozilla/5.0 (compatible; SafeLinks)' ELSE {ua}[1 + device] END,
+       jsonb_strip_nulls(jsonb_build_object(
+           'utm_source', utm_source, 'utm_medium', utm_medium, 'utm_campaign', utm_campaign,
+           'utm_term', utm_term, 'utm_content', utm_content, 'sub1', sub1,
+           'click_id', md5(random()::text), 'payout', payout::text)) || jsonb_build_object(
            '{enrich_key}', jsonb_build_object(
-           'browser', CASE WHEN bot THEN 'Other' ELSE 'Chrome 120' END, 'os', 'Windows 10',
-           'device', 'Other', 'country', 'US', 'asn', NULL, 'is_bot', bot,
+           'browser', CASE WHEN bot THEN 'Other' ELSE {browser}[1 + device] END,
+           'os', CASE WHEN bot THEN 'Other' ELSE {os}[1 + device] END,
+           'device', CASE WHEN bot THEN 'Other' ELSE {family}[1 + device] END,
+           'country', CASE WHEN bot THEN 'US' ELSE country END,
+           'asn', CASE WHEN bot THEN 'Microsoft Corporation' ELSE network END, 'is_bot', bot,
            'bot_reason', CASE WHEN bot THEN 'scanner: Microsoft Safe Links' END)),
        payout, ts
 FROM paid
@@ -152,7 +211,7 @@ SELECT count(*), array_agg(id) FROM ins
 def _chunk_statement(shape: Shape) -> str:
     paying = ", ".join(f"'{t.name}'" for t in PAYING_TYPES) or "NULL"
     return (_INSERT_EVENTS.format(entry=ENTRY.name, funnel=_funnel_rows(shape), enrich_key=ENRICH_KEY, flags=flags(),
-                                  paying=paying) + _ROLLUP_CHUNK)
+                                  paying=paying, profile=_PROFILE, **_DEVICE_FIELDS) + _ROLLUP_CHUNK)
 
 
 def generate(

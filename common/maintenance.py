@@ -21,6 +21,10 @@ from common.db import Conn
 
 log = logging.getLogger(__name__)
 
+# The job's entry in beat's schedule (worker/celery_app.py): beat's claims of its runs (worker/beat.py) are
+# how `tracker doctor` tells whether beat runs.
+BEAT_ENTRY = "maintain-tables"
+
 # The tables the ingest statement (common/store.py) writes: the plan guard watches these.
 INGEST_TABLES = ("events", "journeys", "hourly_stats", "domain_stats", "daily_stats")
 # And the job also looks after these, written on other paths (postbacks, dead letters, sign-ins), or written by
@@ -130,7 +134,7 @@ def autovacuum_on(conn: Conn) -> bool:
 
 AUTOVACUUM_OFF_WARNING = (
     "autovacuum is off on this PostgreSQL server: the tracker analyses and vacuums its own tables instead "
-    "(the maintain_tables job of beat, every {interval:g} s; run exactly one beat), and its worker plans the "
+    "(the maintain_tables job of beat, every {interval:g} s; keep beat running), and its worker plans the "
     "ingest statement afresh while their statistics are missing or stale. Other tables of this server get "
     "no maintenance."
 )

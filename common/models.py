@@ -213,6 +213,21 @@ class ReportStats(ReportCounters, Base):
     value: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
+class ReportSlot(Base):
+    """A `param:<key>` report a campaign chose (common/report_slots.py): counted for days up to
+    `filled_through` while the background backfill runs, for every day once `filled` (migration 0011)."""
+
+    __tablename__ = "report_slots"
+
+    campaign_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    filled_through: Mapped[date | None] = mapped_column(Date, nullable=True)
+    filled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+
+
 class RollupState(Base):
     """Facts the rollups were computed under: `daily_timezone`, the zone of daily_stats' days."""
 

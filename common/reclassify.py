@@ -9,16 +9,20 @@ Per campaign, in two steps:
    verdict: a visitor marked unknown stays unknown (nothing was forwarded), and an event whose user agent was
    not held against it (a server-side script's own, stored without a browser) is judged again the same way.
    Events stored meanwhile were judged by the current rules already.
-2. In one transaction with event writes held off (as `tracker rollups rebuild`, common/rebuild.py): the new
-   verdicts are written, the burst rule (common/burst.py) is applied again over each recipient's email clicks
+2. Still without a lock: the burst rule (common/burst.py) is applied again over each recipient's email clicks
    in time order (a click that the rules call human, within BURST_WINDOW_SECONDS after the recipient's previous
-   such click, is a burst), and the campaign's rollups are rebuilt from the events.
+   such click, is a burst), and the final verdicts that differ from the stored ones are kept aside.
+3. Only if there are any, in one transaction with event writes held off (as `tracker rollups rebuild`,
+   common/rebuild.py): they are written, and the campaign's rollups are rebuilt from the events. A click stored
+   between steps 2 and 3 was judged by the current rules already; one that arrived late, earlier in time than
+   a stored click of the same recipient, may leave that click's burst verdict to the next run.
 
 A second run finds nothing to change. At insert time the burst rule compares a click with the recipient's
 latest stored click; here with the one before it in time: a click that arrived late may trade its verdict with
 its neighbour's (the counts are the same).
 """
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +48,7 @@ class Reclassified:
     to_human: int = 0
     reason: int = 0  # another reason or kind, still a bot
     rollups: dict[str, Changes] = field(default_factory=dict)
+    held_seconds: float = 0.0  # event writes waited this long (step 2)
 
     def __str__(self) -> str:
         return (f"{self.events} events judged: {self.to_bot} now bots, {self.to_human} now people, "
@@ -81,16 +86,18 @@ _AS_RULES = (f"CASE WHEN {_STORED} ->> 'bot_kind' = '{BURST_KIND}' "
              f"THEN {_STORED} || '{json.dumps(_NOT_A_BURST)}'::jsonb ELSE {_STORED} END")
 _WINDOW = "make_interval(secs => %(burst_seconds)s)"
 
-# Every event of the campaign since %(since)s gets its final verdict: the rules' (judged, or the stored one's
-# rules part), with the burst rule applied again to email clicks over the whole campaign's history. Returns,
-# for each event it changed, whether it was and is a bot.
-_APPLY = f"""
+# Step 2: every event of the campaign since %(since)s gets its final verdict: the rules' (judged, or the stored
+# one's rules part), with the burst rule applied again to email clicks over the whole campaign's history; the
+# verdicts that differ from the stored ones go to table `changes`.
+_CHANGES = f"""
+CREATE TEMP TABLE changes ON COMMIT DROP AS
 WITH verdicts AS (
     SELECT e.id, e.event_type, e.email, e.domain, e.created_at, e.created_at >= %(since)s AS mine,
            {_STORED} AS old,
            CASE WHEN e.created_at >= %(since)s THEN coalesce(j.tracker, {_AS_RULES}) ELSE {_STORED} END AS rules
     FROM events e LEFT JOIN judged j ON j.id = e.id
-    WHERE e.campaign_id = %(c)s AND (e.created_at >= %(since)s OR e.event_type = '{EMAIL_CLICK.name}')
+    -- Email clicks: the burst rule reads all of them. Other events change only when judged anew.
+    WHERE e.campaign_id = %(c)s AND (e.event_type = '{EMAIL_CLICK.name}' OR j.id IS NOT NULL)
 ), clicks AS (
     SELECT *, event_type = '{EMAIL_CLICK.name}' AND {human_by_rules("v.rules")} AS candidate
     FROM verdicts v
@@ -104,10 +111,13 @@ WITH verdicts AS (
                 THEN rules || {BURST_VERDICT} ELSE rules END AS tracker
     FROM ordered WHERE mine
 )
-UPDATE events e SET extra_params = jsonb_set(e.extra_params, '{{{ENRICH_KEY}}}', f.tracker)
-FROM final f
-WHERE e.id = f.id AND f.old IS DISTINCT FROM f.tracker
-RETURNING coalesce((f.old ->> 'is_bot')::boolean, false), coalesce((f.tracker ->> 'is_bot')::boolean, false)
+SELECT id, old, tracker FROM final WHERE old IS DISTINCT FROM tracker
+"""
+# Step 3, with event writes held off: the changed verdicts written; for each, whether it was and is a bot.
+_APPLY = f"""
+UPDATE events e SET extra_params = jsonb_set(e.extra_params, '{{{ENRICH_KEY}}}', c.tracker)
+FROM changes c WHERE e.id = c.id
+RETURNING coalesce((c.old ->> 'is_bot')::boolean, false), coalesce((c.tracker ->> 'is_bot')::boolean, false)
 """
 
 
@@ -136,18 +146,26 @@ def judge_events(conn: Conn, *, campaign_id: int, since: datetime,
 
 def reclassify_campaign(conn: Conn, *, campaign_id: int, since: datetime, options: StoreOptions,
                         max_values: int, progress: Callable[[int], None] = lambda n: None) -> Reclassified:
-    """Both steps for one campaign (see the module docstring)."""
+    """Every step for one campaign (see the module docstring)."""
     done = Reclassified(events=judge_events(conn, campaign_id=campaign_id, since=since, progress=progress))
+    with conn.transaction():
+        conn.execute(_CHANGES, {"c": campaign_id, "since": since, **options.params()})
+        if not conn.execute("SELECT EXISTS (SELECT FROM changes)").fetchone()[0]:  # type: ignore[index]
+            return done  # nothing to write: event writes are not held at all
+        conn.execute("ANALYZE changes")
+        started = time.monotonic()
 
-    def apply(conn: Conn) -> None:
-        for was, now in conn.execute(_APPLY, {"c": campaign_id, "since": since, **options.params()}):
-            if was and now:
-                done.reason += 1
-            elif now:
-                done.to_bot += 1
-            elif was:
-                done.to_human += 1
+        def apply(conn: Conn) -> None:
+            for was, now in conn.execute(_APPLY):
+                if was and now:
+                    done.reason += 1
+                elif now:
+                    done.to_bot += 1
+                elif was:
+                    done.to_human += 1
 
-    done.rollups = rebuild_campaign(conn, campaign_id=campaign_id, timezone=options.timezone,
-                                   max_values=max_values, before=apply)
+        # The lock is taken inside this transaction (a savepoint): `changes` lives until it commits.
+        done.rollups = rebuild_campaign(conn, campaign_id=campaign_id, timezone=options.timezone,
+                                       max_values=max_values, before=apply)
+        done.held_seconds = time.monotonic() - started
     return done

@@ -58,6 +58,20 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("weekday", "Weekday", f"extract(isodow FROM {_LOCAL_TIME})::int::text"),
 )
 BY_NAME: dict[str, Dimension] = {d.name: d for d in DIMENSIONS}
+PARAM_PREFIX = "param:"
+
+
+def param_dimension(key: str) -> Dimension:
+    """A `param:<key>` report (common/report_slots.py): the extra parameter's value. The key is data: its SQL
+    reads it from the bound parameter `:report_key` (the dashboard's drill-down binds it)."""
+    return Dimension(PARAM_PREFIX + key, key, "{e}.extra_params ->> :report_key")
+
+
+def find(name: str) -> Dimension | None:
+    """The dimension `?by=` names: a fixed one, or any `param:<key>`."""
+    if name.startswith(PARAM_PREFIX) and 0 < len(name) - len(PARAM_PREFIX) <= 64:
+        return param_dimension(name[len(PARAM_PREFIX):])
+    return BY_NAME.get(name)
 
 
 def value_label(dimension: str, value: str) -> str:

@@ -1,6 +1,6 @@
 """Reports: report_stats, each campaign's counters per (dimension, day, value), kept equal to a recount of events.
 
-Ingest only appends the new events' ids to report_queue, in its own statement and transaction (so an event is
+Ingest only appends the new events' ids to report_queue, in the statement that stores them (so an event is
 queued exactly when it is stored, whichever batch commits first); `fold` moves the queue into report_stats,
 every REPORT_FOLD_SECONDS from the beat (worker/tasks.py), in one statement: the queue rows it deletes are the
 events it counts. Everything that writes report_stats (fold, retention, rebuild, the bulk generator) holds the
@@ -16,11 +16,16 @@ Cardinality: at most REPORT_MAX_VALUES values per (campaign, dimension, day) get
 out in order of arrival (within one statement: the most events first); the rest are counted in the row
 "(other)". A value keeps its row (or its place in "(other)") for the day: rows are only removed with their
 whole day, so the rows always equal a recount and "(other)" the rest.
+
+`param:<key>` reports (report_slots, common/report_slots.py) count an event once their slot is filled, or if
+its day is at most the slot's filled_through while `backfill_step` fills past days, oldest first, a day per
+fold task: the fold and the backfill each count an event exactly when the other does not.
 """
+import time
 from datetime import date
 
 from common.db import Conn
-from common.report_dimensions import DIMENSIONS, OTHER, day_of, dimension_columns, unpivot
+from common.report_dimensions import DIMENSIONS, MAX_VALUE_LENGTH, OTHER, day_of, dimension_columns, unpivot
 from common.rollups import MEASURE_EVENTS, SUM_EVENTS, flags
 from common.vocabulary import EVENT_TYPES, REPORT_COUNTERS, REPORT_USER_COUNTERS, events_column
 
@@ -44,23 +49,62 @@ def _firsts(candidates: str, where: str) -> str:
     ORDER BY {_JOURNEY}, created_at, id"""
 
 
-def _delta(*, changed: str, candidates: str, sign: int, new_values: bool) -> str:
+# A `param:<key>` slot (report_slots `s`) counts an event of day `{day}` once filled, or up to its backfill.
+SLOT_COUNTS = "(s.filled OR {day} <= s.filled_through)"
+
+
+def _users(event_type: str) -> str:
+    return ", ".join(f"coalesce(sum(n) FILTER (WHERE {event_type} = '{t.name}'), 0)::bigint AS {t.users}"
+                     for t in EVENT_TYPES)
+
+
+def _slot_value(alias: str) -> str:
+    return f"left(coalesce({alias}.extra_params ->> s.key, ''), {MAX_VALUE_LENGTH})"
+
+
+def _delta(*, changed: str, candidates: str, sign: int, new_values: bool, fixed: bool = True,
+           slots: str = SLOT_COUNTS) -> str:
     """CTEs (to follow a WITH that defines them) that add `sign` times the events of CTE `changed` (events
     rows with flags) to report_stats, and move the first-touch recipients of the journeys in CTE `candidates`
     (their events: id, journey, event_type, created_at, and `before`/`after`: counted before / after this
     statement) from their first event before to their first event after. `new_values`: values without a row
-    may get one (else they are counted in "(other)", where they were)."""
-    users = ", ".join(f"coalesce(sum(n) FILTER (WHERE event_type = '{t.name}'), 0)::bigint AS {t.users}"
-                      for t in EVENT_TYPES)
+    may get one (else they are counted in "(other)", where they were). `fixed`: the DIMENSIONS; `slots`: which
+    of the campaigns' `param:` slots (`s`, with `{day}` the event's day) count the events."""
     keys = ", ".join(str(i) for i in range(1, len(DIMENSIONS) + 3))  # campaign_id, day and the dimensions
     events = ", ".join(f"{'-' if sign < 0 else ''}coalesce(ev.{c}, 0) AS {c}" for c in _EVENT_MEASURES)
-    return f"""
-e0 AS (
+    slot_events = f"""SELECT c.campaign_id, 'param:' || s.key, {day_of("c")}, {_slot_value("c")}, {MEASURE_EVENTS}
+    FROM {changed} c JOIN report_slots s ON s.campaign_id = c.campaign_id AND {slots.format(day=day_of("c"))}
+    GROUP BY 1, 2, 3, 4"""
+    slot_users = f"""SELECT e.campaign_id, 'param:' || s.key, {day_of("e")}, {_slot_value("e")},
+           {_users("m.event_type")}, bool_or(n < 0)
+    FROM moves m JOIN events e ON e.id = m.id
+    JOIN report_slots s ON s.campaign_id = e.campaign_id AND {slots.format(day=day_of("e"))}
+    GROUP BY 1, 2, 3, 4"""
+    if fixed:
+        fixed_events = f"""e0 AS (
     SELECT c.campaign_id, {day_of("c")} AS day, {dimension_columns("c")}, {MEASURE_EVENTS}
     FROM {changed} c GROUP BY {keys}
 ), ev AS (
     SELECT campaign_id, d.dimension, day, d.value, {SUM_EVENTS} FROM e0 {unpivot("e0")} GROUP BY 1, 2, 3, 4
-), fb AS (
+    UNION ALL
+    {slot_events}
+)"""
+        fixed_users = f"""u0 AS (
+    SELECT e.campaign_id, {day_of("e")} AS day, {dimension_columns("e")}, m.event_type, sum(n) AS n,
+           bool_or(n < 0) AS lost
+    FROM moves m JOIN events e ON e.id = m.id GROUP BY {keys}, m.event_type
+), ud AS (
+    SELECT campaign_id, d.dimension, day, d.value, {_users("event_type")}, bool_or(lost) AS lost
+    FROM u0 {unpivot("u0")} GROUP BY 1, 2, 3, 4
+    UNION ALL
+    {slot_users}
+)"""
+    else:
+        fixed_events = f"ev (campaign_id, dimension, day, value, {', '.join(_EVENT_MEASURES)}) AS ({slot_events})"
+        fixed_users = (f"ud (campaign_id, dimension, day, value, {', '.join(REPORT_USER_COUNTERS)}, lost) AS "
+                       f"({slot_users})")
+    return f"""
+{fixed_events}, fb AS (
     {_firsts(candidates, "before")}
 ), fa AS (
     {_firsts(candidates, "after")}
@@ -68,14 +112,7 @@ e0 AS (
     SELECT fa.id, fa.event_type, 1 AS n FROM fa LEFT JOIN fb USING ({_JOURNEY}) WHERE fb.id IS DISTINCT FROM fa.id
     UNION ALL
     SELECT fb.id, fb.event_type, -1 FROM fb LEFT JOIN fa USING ({_JOURNEY}) WHERE fa.id IS DISTINCT FROM fb.id
-), u0 AS (
-    SELECT e.campaign_id, {day_of("e")} AS day, {dimension_columns("e")}, m.event_type, sum(n) AS n,
-           bool_or(n < 0) AS lost
-    FROM moves m JOIN events e ON e.id = m.id GROUP BY {keys}, m.event_type
-), ud AS (
-    SELECT campaign_id, d.dimension, day, d.value, {users}, bool_or(lost) AS lost
-    FROM u0 {unpivot("u0")} GROUP BY 1, 2, 3, 4
-), x AS (
+), {fixed_users}, x AS (
     SELECT campaign_id, dimension, day, value,
            {events},
            {", ".join(f"coalesce(ud.{c}, 0) AS {c}" for c in REPORT_USER_COUNTERS)},
@@ -122,18 +159,25 @@ def _journey_events(changed: str, *, before: str, after: str) -> str:
 )"""
 
 
-# The queue, folded: its events counted; their journeys' other events decide the first touches, those still
-# queued being the ones not counted before. A deleted campaign's events are dropped (its purge removes them
-# and, last, the campaign and its rows). The queued events are looked up by `= ANY(array)`, which keeps the
-# planner on the primary key: joined to the CTE, it chose to scan the whole campaign.
+# A batch of the queue, folded: its events counted; their journeys' other events decide the first touches. An
+# event counted before is one not queued (the statement's snapshot of report_queue still holds this batch); after,
+# one not queued or in this batch. A deleted campaign's events are dropped (its purge removes them and, last, the
+# campaign and its rows). The queued events are looked up by `= ANY(array)`, which keeps the planner on the
+# primary key: joined to the CTE, it chose to scan the whole campaign. One batch at a time: the planner cannot
+# size a DELETE's RETURNING, and a whole backlog in one statement went quadratic (4,000 / 8,000 / 16,000 queued
+# events folded in 0.26 / 0.98 / 182 s).
 _FOLD = f"""
 WITH q AS (
-    DELETE FROM report_queue RETURNING event_id
+    DELETE FROM report_queue WHERE event_id = ANY(ARRAY(SELECT event_id FROM report_queue LIMIT %(batch)s))
+    RETURNING event_id
+), pending AS MATERIALIZED (
+    SELECT event_id FROM report_queue
 ), changed AS (
     SELECT {_FLAGGED} FROM events e
     WHERE id = ANY(ARRAY(SELECT event_id FROM q))
       AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = e.campaign_id AND c.deleted_at IS NOT NULL)
-), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM q)", after="true")},
+), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM pending)",
+                    after="(e.id NOT IN (SELECT event_id FROM pending) OR e.id IN (SELECT event_id FROM q))")},
 {_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}
 SELECT count(*) FROM q
 """
@@ -183,16 +227,29 @@ _ADD_NEW_JOURNEYS = _whole_journeys("id = ANY(%(ids)s::bigint[])")
 
 
 def lock(conn: Conn) -> None:
-    """Take the report writers' lock for the current transaction."""
+    """Take the report writers' lock for the current transaction, and room to group its rows in memory: with
+    the default 4 MB work_mem, grouping 500 k events by their 13 dimensions sorted on disk (71 s, 43 s with
+    this; EXPLAIN ANALYZE in docs/performance.md). One writer at a time holds it (the lock)."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (REPORT_LOCK,))
+    conn.execute("SET LOCAL work_mem = '64MB'")
 
 
-def fold(conn: Conn, *, timezone: str, max_values: int) -> int:
-    """Fold the queued events into report_stats; returns how many queue rows were folded."""
-    with conn.transaction():
-        lock(conn)
-        row = conn.execute(_FOLD, {"tz": timezone, "cap": max_values}).fetchone()
-    return int(row[0]) if row else 0
+FOLD_BATCH = 2_000  # events a fold statement takes off the queue: ~0.1 s each (docs/performance.md)
+
+
+def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | None = None) -> int:
+    """Fold the queued events into report_stats, FOLD_BATCH at a time, each batch in a transaction of its
+    own, until the queue is empty or `budget_seconds` have passed; returns how many queue rows were folded."""
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    folded = 0
+    while True:
+        with conn.transaction():
+            lock(conn)
+            row = conn.execute(_FOLD, {"tz": timezone, "cap": max_values, "batch": FOLD_BATCH}).fetchone()
+        batch = int(row[0]) if row else 0
+        folded += batch
+        if batch < FOLD_BATCH or (deadline is not None and time.monotonic() > deadline):
+            return folded
 
 
 def forget(conn: Conn, ids: list[int], *, timezone: str) -> None:
@@ -222,3 +279,51 @@ def add_new_journeys(conn: Conn, ids: list[int], *, timezone: str, max_values: i
     transaction without the queue (common/generate.py)."""
     lock(conn)
     conn.execute(_ADD_NEW_JOURNEYS, {"ids": ids, "tz": timezone, "cap": max_values})
+
+
+# One day of a `param:` slot's backfill (%(cid)s, %(key)s, %(day)s, the day after the slot's filled_through):
+# the counted events of that day (not queued: the fold counts those once the day is filled through), and
+# the first touches that fall on it. Only this slot is written.
+_DAY_START = "(%(day)s::date::timestamp AT TIME ZONE %(tz)s AT TIME ZONE 'UTC')"
+_BACKFILL_DAY = f"""
+WITH changed AS (
+    SELECT {_FLAGGED} FROM events e
+    WHERE campaign_id = %(cid)s AND created_at >= {_DAY_START} AND created_at < {_DAY_START} + interval '1 day'
+      AND id NOT IN (SELECT event_id FROM report_queue)
+), {_journey_events("changed", before=f"e.id NOT IN (SELECT event_id FROM report_queue) AND {day_of('e')} < %(day)s",
+                    after=f"e.id NOT IN (SELECT event_id FROM report_queue) AND {day_of('e')} <= %(day)s")},
+{_delta(changed="changed", candidates="candidates", sign=1, new_values=True, fixed=False,
+        slots="s.key = %(key)s").strip()}
+SELECT count(*) FROM changed
+"""
+
+# The next slot to fill, the oldest chosen first, with the next day of its campaign that has events.
+_NEXT_SLOT = """
+SELECT s.campaign_id, s.key,
+       (SELECT min(day) FROM daily_stats d WHERE d.campaign_id = s.campaign_id
+          AND d.day > coalesce(s.filled_through, '-infinity'::date))
+FROM report_slots s JOIN campaigns c ON c.id = s.campaign_id AND c.deleted_at IS NULL
+WHERE NOT s.filled ORDER BY s.created_at, s.campaign_id, s.key LIMIT 1
+"""
+
+
+def backfill_step(conn: Conn, *, timezone: str, max_values: int) -> bool:
+    """Fill one more day of the oldest `param:` slot still filling; returns whether there was one.
+
+    Its days are filled oldest first; meanwhile the fold counts the slot's events of the days already filled,
+    so every event is counted once. A slot with no later day of events (daily_stats holds every stored
+    event's day) is filled: from then on it counts every day."""
+    with conn.transaction():
+        lock(conn)
+        row = conn.execute(_NEXT_SLOT).fetchone()
+        if row is None:
+            return False
+        campaign_id, key, day = row
+        if day is None:
+            conn.execute("UPDATE report_slots SET filled = true WHERE campaign_id = %s AND key = %s",
+                         (campaign_id, key))
+            return True
+        conn.execute(_BACKFILL_DAY, {"cid": campaign_id, "key": key, "day": day, "tz": timezone, "cap": max_values})
+        conn.execute("UPDATE report_slots SET filled_through = %s WHERE campaign_id = %s AND key = %s",
+                     (day, campaign_id, key))
+    return True

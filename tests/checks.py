@@ -117,7 +117,13 @@ WITH ev AS (
 )
 SELECT d.dimension, ev.day, d.value, {_EVENT_RECOUNT},
        {_per_type("count(*) FILTER (WHERE f.first_of = '{t}')")}
-FROM ev LEFT JOIN firsts f USING (id) CROSS JOIN LATERAL (VALUES {_DIMENSION_ROWS}) AS d(dimension, value)
+FROM ev LEFT JOIN firsts f USING (id) CROSS JOIN LATERAL (
+    SELECT * FROM (VALUES {_DIMENSION_ROWS}) AS fixed
+    UNION ALL
+    -- the campaign's param: reports, over the days they are filled through
+    SELECT 'param:' || s.key, left(coalesce(ev.extra_params ->> s.key, ''), 200) FROM report_slots s
+    WHERE s.campaign_id = ev.campaign_id AND (s.filled OR ev.day <= s.filled_through)
+) AS d(dimension, value)
 GROUP BY 1, 2, 3
 """
 _REPORTS = f"SELECT dimension, day, value, {_REPORT_COLUMNS} FROM report_stats WHERE campaign_id = %(c)s"

@@ -18,6 +18,7 @@ TEST_ENV = {
     "BROKER_URL": "",
     "INGEST_QUEUE": f"ingest_test_{_RUN}",
     "MAINTENANCE_QUEUE": f"maintenance_test_{_RUN}",
+    "WEBHOOK_QUEUE": f"webhooks_test_{_RUN}",
     "TRACKER_ADMIN_USER": "",
     "TRACKER_ADMIN_PASSWORD": "",
     "FLOWER_PASSWORD": "test-flower-password",

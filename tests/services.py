@@ -1,5 +1,6 @@
 """Real processes for tests: the web tier (uvicorn), Celery workers, and helpers to wait on them."""
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -87,6 +88,11 @@ class Process:
         except subprocess.TimeoutExpired:
             self.kill(signal.SIGKILL)
             self.popen.wait(5)
+
+
+def queued_runs(client: Any, queue: str, task: str) -> int:
+    """How many messages for `task` wait in a Redis broker's `queue` (a redis.Redis client)."""
+    return sum(json.loads(message)["headers"]["task"] == task for message in client.lrange(queue, 0, -1))
 
 
 def start_web(env: dict[str, str], port: int | None = None, workers: int = 1) -> tuple[Process, str]:

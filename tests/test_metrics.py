@@ -1,7 +1,10 @@
 """`tracker metrics`: the web tier's and the worker's metrics, added up across processes, on a bind of their
 own; the public port has no /metrics, and a token, when set, is required."""
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -9,6 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from common.cli import main as cli
+from common.metrics import remove_dead
 from tests.checks import event_count
 from tests.conftest import service_env
 from tests.services import Process, free_port, wait_until
@@ -95,3 +99,14 @@ def test_metrics__token_required_when_set() -> None:
 def test_metrics__public_or_malformed_bind_without_token__exit_2(bind: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["metrics", "--bind", bind]) == 2
     assert "METRICS_BIND" in capsys.readouterr().out
+
+
+def test_metrics__files_of_processes_gone_are_removed_at_start(tmp_path: Path) -> None:
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead_pid, live_pid = int(gone.stdout), os.getppid()
+    for pid in (dead_pid, live_pid):
+        (tmp_path / f"counter_{pid}.db").write_bytes(b"")
+        (tmp_path / f"gauge_livesum_{pid}.db").write_bytes(b"")
+    remove_dead(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"counter_{live_pid}.db", f"gauge_livesum_{live_pid}.db"]

@@ -4,8 +4,8 @@ Two beats (a standby on a second host, or one started by mistake) would each sen
 send a run claims the job for nine tenths of its period, timed by the database's clock so the hosts' clocks
 need not agree; the other beat finds the claim and skips that run. If the beat holding the claims dies, the
 other sends the next run once the claim expires. While the database does not answer, a run is sent unclaimed:
-both jobs are harmless twice (retention deletes by a cutoff, `recover` stores idempotently), and a missed run
-of `recover` would leave dropped batches waiting.
+every job but `recover` needs the database and can do nothing then, `recover` stores idempotently (harmless
+twice), and a missed run of it would leave dropped batches waiting.
 """
 import os
 import socket

@@ -11,6 +11,7 @@ from common.config import get_settings
 from common.enrich import describe_ip, describe_user_agent
 from common.inflight import InflightBatches
 from common.logs import REQUEST_ID, configure_logging
+from common.maintenance import BEAT_ENTRY as MAINTAIN_ENTRY
 from common.queue import (
     MAINTAIN_TASK,
     MONTHS_TASK,
@@ -35,10 +36,11 @@ celery_app.conf.beat_schedule = {
     # Daily: events partitioned by month need next month's partition before its first event (a no-op on the
     # unpartitioned table; see common/partitions.py).
     "months": {"task": MONTHS_TASK, "schedule": crontab(minute=7, hour=3)},
-    # A few catalog rows when nothing needs doing (common/maintenance.py); a run that waited longer than the
-    # period is dropped, since the next one reads fresher statistics anyway.
-    "maintain-tables": {"task": MAINTAIN_TASK, "schedule": settings.maintenance_interval_seconds,
-                        "options": {"expires": settings.maintenance_interval_seconds}},
+    # A few catalog rows when nothing needs doing (common/maintenance.py). No expiry: while a backlog of batches
+    # holds up the solo worker is exactly when the tables grow fastest, and runs given an expiry were dropped
+    # then (a fresh trial went 28 s without one). Runs that wait pile up harmlessly: each only wakes the
+    # maintenance thread (worker/tasks.py), and requests made while it works are folded into one more run.
+    MAINTAIN_ENTRY: {"task": MAINTAIN_TASK, "schedule": settings.maintenance_interval_seconds},
     # One indexed query when nothing is due; a tick the webhook worker has not taken by the next one is dropped.
     "webhooks": {"task": WEBHOOK_TASK, "schedule": settings.webhook_poll_seconds,
                  "options": {"expires": settings.webhook_poll_seconds}},

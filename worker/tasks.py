@@ -6,6 +6,7 @@ back-off; any other error isolates the offending events into `dead_events` and s
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,7 @@ from common.queue import (
     RETENTION_TASK,
 )
 from common.repartition import converting
-from common.reports import fold
+from common.reports import backfill_step, fold
 from common.retention import retention_batch
 from common.store import StoreOptions, store_events
 from worker.celery_app import celery_app, inflight, settings
@@ -57,9 +58,10 @@ class _Database(threading.local):
     at a time, and the dead-letter path's transactions must not interleave.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, statement_timeout: bool = True) -> None:
         self.conn: Conn | None = None
         self.failures = 0
+        self.statement_timeout = statement_timeout
         self.custom_plans: bool | None = None  # plan_cache_mode = force_custom_plan on this connection
         self.plans_checked_at = 0.0
 
@@ -68,8 +70,9 @@ class _Database(threading.local):
             self.conn = connect()
             # The solo pool (the default) cannot enforce task_time_limit: a statement stuck behind a lock
             # is cancelled here instead, and its batch re-queued like any transient failure.
-            self.conn.execute("SELECT set_config('statement_timeout', %s, false)",
-                              (f"{settings.task_time_limit_seconds}s",))
+            if self.statement_timeout:
+                self.conn.execute("SELECT set_config('statement_timeout', %s, false)",
+                                  (f"{settings.task_time_limit_seconds}s",))
             self.custom_plans, self.plans_checked_at = None, 0.0
         return self.conn
 
@@ -253,25 +256,28 @@ def apply_retention() -> int:
     return total
 
 
-class _MaintenanceThread:
-    """Runs the maintain_tables job on a thread and a connection of its own, one run at a time.
+class _JobThread:
+    """Runs one background job on a thread and a connection of its own, one run at a time.
 
-    An ANALYZE of a million-event table took 1.4-2.5 s on the development machine (docs/operations.md): run in
-    the task itself, it would hold up every batch behind it on the solo pool. ANALYZE and VACUUM take a lock
-    that the ingest statement's never waits for, so the worker keeps storing meanwhile. A request while a run
-    is under way is folded into one more run after it.
+    For the jobs that may take seconds: an ANALYZE of a million-event table took 1.4-2.5 s on the development
+    machine (docs/operations.md), and the reports' fold of a backlog longer still. Run in the task itself, they
+    would hold up every batch behind them on the solo pool; on a thread (their time is spent in PostgreSQL,
+    without the GIL) the worker keeps storing meanwhile. A request while a run is under way is folded into one
+    more run after it. `work(conn)` returns the lines worth logging (none when it found nothing to do).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, name: str, work: Callable[[Conn], list[str]], *, statement_timeout: bool) -> None:
+        self._name = name
+        self._work = work
         self._due = threading.Event()
         self._thread: threading.Thread | None = None
         self._starting = threading.Lock()
-        self._db = _Database()  # thread-local: its connection is the maintenance thread's alone
+        self._db = _Database(statement_timeout=statement_timeout)  # thread-local: this thread's connection alone
 
     def request(self) -> None:
         with self._starting:  # started on first use: in each prefork pool process, after the fork
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="maintain-tables", daemon=True)
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
                 self._thread.start()
         self._due.set()
 
@@ -283,20 +289,34 @@ class _MaintenanceThread:
 
     def _run_once(self) -> None:
         try:
-            actions = maintain(self._db.get(), _POLICY)
+            lines = self._work(self._db.get())
         except TRANSIENT as exc:
             self._db.failed()
-            log.warning("table maintenance skipped: %s", exc)  # the next run tries again
+            log.warning("%s skipped (the next run tries again): %s", self._name, exc)
             return
         except Exception:
-            log.exception("table maintenance failed")
+            log.exception("%s failed", self._name)
             return
         self._db.succeeded()
-        for action in actions:
-            log.info("maintenance: %s", action)
+        for line in lines:
+            log.info("%s", line)
 
 
-_maintenance = _MaintenanceThread()
+def _maintain(conn: Conn) -> list[str]:
+    return [f"maintenance: {action}" for action in maintain(conn, _POLICY)]
+
+
+def _fold_reports(conn: Conn) -> list[str]:
+    timezone, max_values = settings.dashboard_timezone, settings.report_max_values
+    fold(conn, timezone=timezone, max_values=max_values)
+    backfill_step(conn, timezone=timezone, max_values=max_values)
+    return []
+
+
+# No statement timeout for maintenance: a VACUUM of a large table cancelled after TASK_TIME_LIMIT_SECONDS would
+# start over at every run.
+_maintenance = _JobThread("table maintenance", _maintain, statement_timeout=False)
+_report_fold = _JobThread("reports fold", _fold_reports, statement_timeout=True)
 
 
 @celery_app.task(name=MAINTAIN_TASK, ignore_result=True)
@@ -306,14 +326,10 @@ def maintain_tables() -> None:
 
 
 @celery_app.task(name=REPORT_FOLD_TASK, ignore_result=True)
-def fold_reports() -> int:
-    """Count the events ingest queued for the reports into report_stats (common/reports.py)."""
-    try:
-        return fold(_db.get(), timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
-    except TRANSIENT as exc:
-        _db.failed()
-        log.warning("reports not folded (the next run tries again): %s", exc)
-        return 0
+def fold_reports() -> None:
+    """Count the events ingest queued for the reports into report_stats, then fill one more day of a `param:`
+    report still filling (common/reports.py), on the fold's thread."""
+    _report_fold.request()
 
 
 @celery_app.task(name=MONTHS_TASK, ignore_result=True, acks_late=True)

@@ -3,7 +3,7 @@
 The home table compares a thousand campaigns over a range: summing hourly_stats (per hour and sending domain)
 read ~800 k rows for 30 days of 1,000 small campaigns (~100 ms); a day per campaign is 30 k rows. Days are
 those of DASHBOARD_TIMEZONE, so the range presets ("Today", 7 and 30 days, custom days) are exact in any zone;
-the zone is recorded in rollup_state, and `tracker rollups daily` recomputes the table after a change.
+the zone is recorded in rollup_state, and `tracker rollups rebuild` recomputes the table after a change.
 
 The insert statement (common/store.py) adds to it with the other rollups, retention takes from it, and this
 migration fills it from the events already stored (one pass over them).

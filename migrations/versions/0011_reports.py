@@ -42,6 +42,18 @@ def upgrade() -> None:
     op.execute("ALTER TABLE report_stats SET (fillfactor = 80)")
     # No index: ingest appends, the fold takes everything. Emptied by the fold every few seconds.
     op.create_table("report_queue", sa.Column("event_id", sa.BigInteger(), nullable=False))
+    # The `param:<key>` reports a campaign has chosen (at most 5): counted from the day they were chosen, and
+    # backfilled a day at a time up to `filled_through` until `filled`.
+    op.create_table(
+        "report_slots",
+        sa.Column("campaign_id", sa.Integer(),
+                  sa.ForeignKey("campaigns.id", ondelete="CASCADE", name="fk_report_slots_campaign_id_campaigns"),
+                  primary_key=True),
+        sa.Column("key", sa.Text(), primary_key=True),
+        sa.Column("filled_through", sa.Date(), nullable=True),
+        sa.Column("filled", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("created_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
+    )
     conn = op.get_bind()
     from common.reports import rebuild
 
@@ -52,5 +64,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("report_slots")
     op.drop_table("report_queue")
     op.drop_table("report_stats")

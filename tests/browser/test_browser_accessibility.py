@@ -13,6 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
+from common.db import connect
 from tests.browser.helpers import CHROME_UA, new_campaign, wait_for_rollups
 from tests.reports import fold_through_worker
 
@@ -57,6 +58,10 @@ def audited_campaign(web: str) -> int:
             assert client.get("/api/event", params=params).status_code == 200
     wait_for_rollups(cid, users=4, events=len(events))
     fold_through_worker(cid, events=len(events))  # the Reports tab's table, audited too
+    with connect() as conn:  # a webhook's delivery log, with a failed delivery and its Redeliver button
+        conn.execute("INSERT INTO webhook_deliveries (campaign_id, event_id, status, attempts, response_status, "
+                     "latency_ms, last_error, last_attempt_at) "
+                     "VALUES (%s, nextval('events_id_seq'), 'failed', 30, 500, 42, 'HTTP 500', now())", (cid,))
     return cid
 
 
@@ -73,6 +78,8 @@ def test_dashboard_page__no_serious_or_critical_findings(audited: Callable[[bool
         page.locator("#chart svg").wait_for()  # the chart comes in after the page: audit it too
         page.locator("#integration > summary").click()  # and the panels' contents
         page.locator("#tracking > summary").click()
+        page.locator("#webhook > summary").click()
+        page.locator("#webhook-deliveries").wait_for()
     failing = [v for v in audit(page) if v["impact"] in FAILING]
     assert failing == [], json.dumps(failing, indent=1)
 

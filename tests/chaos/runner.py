@@ -11,6 +11,8 @@ from typing import Protocol
 
 import psycopg
 
+from common.config import get_settings
+from common.reports import fold
 from tests.chaos.load import Load
 from tests.chaos.report import Report, check_and_report
 
@@ -88,6 +90,10 @@ def run(target: Target, load: Load, record_report: Record, scenario: str, fault:
         )
         assert target.pg is not None
         with target.pg.connect() as conn:
+            # The reports' queue folded first, outside the snapshot: a fold inside it would conflict with the
+            # beat's own fold ("could not serialize access"); after this one the queue is empty.
+            settings = get_settings()
+            fold(conn, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for every check
             with conn.transaction():
                 report = check_and_report(

@@ -41,8 +41,8 @@ def findings(settings: Settings, **doctor: object) -> dict[str, Finding]:
 
 def test_doctor__fresh_install__nothing_fails(settings: Settings) -> None:
     found = findings(settings)
-    assert set(found) == {"settings", "packages", "postgresql", "migrations", "autovacuum", "statistics", "clock",
-                          "dead letters", "redis", "queue"}
+    assert set(found) == {"settings", "packages", "postgresql", "migrations", "autovacuum", "beat", "statistics",
+                          "clock", "dead letters", "redis", "queue"}
     assert [str(f) for f in found.values() if f.status == "FAIL"] == []
     assert found["migrations"].message.startswith("at head")
     assert found["queue"].message.startswith("0 batches waiting")
@@ -70,6 +70,22 @@ def test_doctor__migration_behind__fails_with_the_fix(settings: Settings) -> Non
             conn.execute("UPDATE alembic_version SET version_num = %s", (head,))
     assert migrations.status == "FAIL"
     assert f"at 0009, the code's head is {head}" in migrations.message and "tracker migrate" in migrations.message
+
+
+def test_doctor__beat__never_warns_stopped_fails_running_ok(settings: Settings) -> None:
+    assert findings(settings)["beat"].status == "warn"  # a fresh install: no beat has run yet
+    claim = ("INSERT INTO beat_claims (job, holder, claimed_at, expires_at) VALUES ('maintain-tables', 'h:1', "
+             "now() - make_interval(secs => %s), now()) ON CONFLICT (job) DO UPDATE SET claimed_at = excluded.claimed_at")
+    with connect(settings.database_url) as conn:
+        try:
+            conn.execute(claim, (120,))
+            stopped = findings(settings)["beat"]
+            conn.execute(claim, (3,))
+            running = findings(settings)["beat"]
+        finally:
+            conn.execute("DELETE FROM beat_claims")
+    assert stopped.status == "FAIL" and stopped.message.startswith("beat last sent maintain_tables 120 s ago")
+    assert running.status == "ok"
 
 
 def test_doctor__dead_letter__fails(settings: Settings) -> None:

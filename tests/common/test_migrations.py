@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from common import store
 from common.config import settings
 from common.db import libpq_dsn
-from tests.checks import assert_hours_match_recount
+from tests.checks import assert_hours_match_recount, assert_reports_match_recount
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
@@ -67,15 +67,29 @@ def _psycopg(connection: Connection) -> Any:
     return connection.connection.driver_connection
 
 
-def test_0006_fills_hourly_stats_from_stored_events(scratch: Connection) -> None:
+def _old_install(scratch: Connection) -> Any:
+    """A database at 0005 with one campaign's events and journeys, then migrated to head; its psycopg conn."""
     _migrate(scratch, "0005")
     raw = _psycopg(scratch)
     raw.execute("INSERT INTO campaigns (id, name, offer_url) VALUES (1, 'Old', 'https://o.example/')")
     raw.execute(_EVENTS)
     raw.execute(_JOURNEYS)
     raw.commit()
-
     _migrate(scratch, "head")
+    return raw
+
+
+def test_0011_fills_report_stats_from_stored_events(scratch: Connection) -> None:
+    raw = _old_install(scratch)
+    rows = raw.execute("SELECT value, email_clicks, bot_email_clicks, email_click_users FROM report_stats "
+                       "WHERE dimension = 'domain' ORDER BY day, value").fetchall()
+    assert rows == [("d1.com", 2, 1, 1), ("d2.com", 1, 1, 1)]
+    raw.commit()
+    assert_reports_match_recount(raw, 1)
+
+
+def test_0006_fills_hourly_stats_from_stored_events(scratch: Connection) -> None:
+    raw = _old_install(scratch)
 
     rows = raw.execute("SELECT hour::text, domain, email_clicks, bot_email_clicks, landing_clicks, conversions, "
                        "users, landing_click_users FROM hourly_stats ORDER BY hour, domain").fetchall()

@@ -7,8 +7,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from common.campaigns import purge_campaign
 from common.config import get_settings
-from common.reports import fold, rebuild
+from common.report_slots import SlotError, add_slot, slots
+from common.reports import backfill_step, fold, rebuild
 from common.retention import delete_batch
 from tests.checks import assert_reports_match_recount, assert_rollups_match_recount
 from tests.events import CHROME, store
@@ -126,3 +128,54 @@ def test_rebuild__recomputes_a_campaign_from_its_events(db: psycopg.Connection, 
     rows = _rows(db, campaign_id, "utm_term")
     assert rows["busy"][0] == 5 and rows["(other)"][0] == 3  # the busiest values get the rows
     assert_reports_match_recount(db, campaign_id)
+
+
+def test_campaign_deletion__takes_its_report_rows_and_queued_events(db: psycopg.Connection, campaign_id: int) -> None:
+    store(db, [_wire(db, campaign_id, "email_click", "a@x.com")])
+    _fold(db)
+    store(db, [_wire(db, campaign_id, "email_click", "b@x.com")])  # still queued when the campaign goes
+    db.execute("UPDATE campaigns SET deleted_at = now() WHERE id = %s", (campaign_id,))
+    _fold(db)  # a deleted campaign's queued events are dropped, not counted
+    assert _rows(db, campaign_id, "domain")["a.com"][0] == 1
+    purge_campaign(db, campaign_id)
+    assert db.execute("SELECT count(*) FROM report_stats WHERE campaign_id = %s", (campaign_id,)).fetchone() == (0,)
+
+
+def test_param_slot__backfills_day_by_day_while_the_fold_goes_on(db: psycopg.Connection, campaign_id: int) -> None:
+    settings = get_settings()
+    options = {"timezone": settings.dashboard_timezone, "max_values": settings.report_max_values}
+    now = time.time()
+    store(db, [_wire(db, campaign_id, "email_click", f"u{i}@x.com", ts=now - (i % 3) * 86_400,
+                     extra={"sub1": f"pub{i % 4}"}) for i in range(12)])
+    _fold(db)
+    add_slot(db, campaign_id, "sub1")
+    with pytest.raises(SlotError):
+        add_slot(db, campaign_id, "_tracker")
+    assert_reports_match_recount(db, campaign_id)  # nothing of it counted yet: filled through no day
+    assert backfill_step(db, **options)  # the oldest day
+    # Events arrive meanwhile: on a filled day (the fold counts them) and on one still to fill.
+    store(db, [_wire(db, campaign_id, "email_click", "late@x.com", ts=now - 2 * 86_400, extra={"sub1": "pub0"}),
+               _wire(db, campaign_id, "email_click", "u0@x.com", ts=now - 1 * 86_400, extra={"sub1": "pub9"})])
+    assert_reports_match_recount(db, campaign_id)
+    while backfill_step(db, **options):
+        assert_reports_match_recount(db, campaign_id)
+    assert slots(db, campaign_id)[0].filled
+    rows = _rows(db, campaign_id, "param:sub1")
+    assert sum(r[0] for r in rows.values()) == 14 and rows["pub0"][0] == 4
+    assert sum(r[4] for r in rows.values()) == 13  # u0 counts once, at its first email click
+
+
+def test_fold__a_backlog_in_batches_counts_first_touches_once(db: psycopg.Connection, campaign_id: int,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A queue longer than a fold statement takes: the batches split journeys, and a recipient's first touch
+    moves to an earlier event folded in a later batch, ending equal to a recount."""
+    monkeypatch.setattr("common.reports.FOLD_BATCH", 7)
+    # Ids are handed out in order, the times in reverse: each recipient's earliest events come last.
+    store(db, [_wire(db, campaign_id, "email_click", f"r{n % 5}@x.com", ts=NOON - 60 * n, ua=(IPHONE, CHROME)[n % 2],
+                     extra={"utm_source": f"s{n % 3}"}) for n in range(40)])
+    queued = db.execute("SELECT count(*) FROM report_queue").fetchone()
+    assert queued is not None and queued[0] >= 40
+    assert _fold(db) == queued[0]
+    assert db.execute("SELECT count(*) FROM report_queue").fetchone() == (0,)
+    assert_reports_match_recount(db, campaign_id)
+    assert sum(users for *_, users, _ in _rows(db, campaign_id, "domain").values()) == 5

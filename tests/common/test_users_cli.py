@@ -24,7 +24,8 @@ def test_user__create_list_reset_password(name: str, capsys: pytest.CaptureFixtu
     assert cli(["user", "create", name.upper(), "--password", "first-password"]) == 0
     assert _can_sign_in(name, "first-password")
     assert cli(["user", "list"]) == 0
-    assert f"{name}\tenabled\t0 session(s)" in capsys.readouterr().out
+    listed = [line for line in capsys.readouterr().out.splitlines() if line.startswith(f"{name}\t")]
+    assert len(listed) == 1 and "\tenabled\t0 session(s)" in listed[0]
     assert cli(["user", "reset-password", name, "--password", "second-password"]) == 0
     assert not _can_sign_in(name, "first-password") and _can_sign_in(name, "second-password")
 

@@ -108,8 +108,8 @@ class Cluster:
         for web in ("web-a", "web-b"):
             self.start_web(web)
         for worker in ("worker-a", "worker-b"):
-            self._start("worker", worker)
-        self._start("beat", "worker-a", DATA_DIR=str(self.tmp / "worker-a"))
+            self.start_process("worker", worker)
+        self.start_process("beat", "worker-a", DATA_DIR=str(self.tmp / "worker-a"))
         for worker in ("worker-a", "worker-b"):
             wait_until(lambda w=worker: self._ready(w), timeout=90, message=f"{worker} ready")
         for web in ("web-a", "web-b"):
@@ -121,7 +121,8 @@ class Cluster:
         subprocess.run(self["worker-a"].wrap([sys.executable, "-m", "common.cli", *args]), env=self.env,
                        cwd=ROOT, check=True, capture_output=True, timeout=120)
 
-    def _start(self, line: str, host: str, **env: str) -> Process:
+    def start_process(self, line: str, host: str, **env: str) -> Process:
+        """Run the Procfile's `line` on `host`, bound to the host's address (HOST)."""
         name = host if line != "beat" else f"beat@{host}"
         argv = self[host].wrap(["sh", "-c", procfile_command(line)])
         proc = Process(name, argv, {**self.env, "HOST": self[host].address, **env}).start()
@@ -136,7 +137,7 @@ class Cluster:
         return " ready." in proc.log()
 
     def start_web(self, web: str) -> None:
-        self._start("web", web)
+        self.start_process("web", web)
 
     def wait_for_web(self, web: str, timeout: float = 60) -> float:
         """Wait until the host's web answers /healthz from the client; returns when it did."""

@@ -6,6 +6,7 @@ table.
 
 import time
 
+import httpx
 import pytest
 
 from tests.chaos import runner
@@ -79,7 +80,10 @@ def test_web_b_dead__web_a_serves_and_nothing_ok_lost(cluster: Cluster, record_r
     killed, back = window
     assert accepted_between(load, killed + 0.5, back - 0.5, cluster.url("web-a")) > 0
     assert accepted_between(load, killed + 0.5, back - 0.5, cluster.url("web-b")) == 0
-    assert accepted_between(load, back + 1, float("inf"), cluster.url("web-b")) > 0
+    # Back, web-b accepts again (the load may have ended before it was: it takes ~10 s on a busy machine).
+    url = f"{cluster.url('web-b')}/api/event"
+    params = {"cid": load.campaign_id, "event": "email_click", "email": "back@example.com", "domain": "example.com"}
+    assert cluster["client"].call(lambda: httpx.get(url, params=params, timeout=10).json())["status"] == "ok"
 
 
 def test_web_a_cut_from_broker_10s__stores_directly(cluster: Cluster, record_report: Record) -> None:

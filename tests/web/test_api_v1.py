@@ -200,6 +200,28 @@ def test_stats__overall_domains_timeline(api: TestClient, tokens: dict[str, str]
     assert sum(float(p["revenue"]) for p in whole["points"]) == conversions * 2.5
 
 
+def test_stats_report__by_dimension(api: TestClient, tokens: dict[str, str], tracked: dict[str, Any],
+                                   db: psycopg.Connection) -> None:
+    from common.config import get_settings
+    from common.reports import fold
+
+    settings = get_settings()
+    fold(db, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+    read, url = bearer(tokens["read"]), f"/api/v1/campaigns/{tracked['id']}/stats/reports"
+    r = api.get(f"{url}/domain", headers=read)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["dimension"], body["label"], body["sort"], body["dir"]) == ("domain", "Sending domain",
+                                                                              "email_clicks", "desc")
+    assert {row["value"]: row["types"]["email_clicks"]["events"] for row in body["rows"]} == {"a.com": 30, "b.com": 30}
+    assert body["totals"]["conversions"]["events"] == len(range(0, RECIPIENTS, 3))
+    hours = api.get(f"{url}/hour", params={"sort": "value", "counts": "all", "top": 1}, headers=read).json()
+    assert hours["dir"] == "asc" and len(hours["rows"]) <= 2  # the top row, then "(other)"
+    assert sum(row["types"]["email_clicks"]["events"] for row in hours["rows"]) == RECIPIENTS + 1
+    for bad in ("/planet", "/domain?sort=nope", "/domain?top=0", "/domain?dir=sideways"):
+        assert api.get(url + bad, headers=read).status_code == 422, bad
+
+
 def test_journeys__cursor_pages_every_recipient_once(api: TestClient, tokens: dict[str, str],
                                                      tracked: dict[str, Any]) -> None:
     read, url = bearer(tokens["read"]), f"/api/v1/campaigns/{tracked['id']}/journeys"

@@ -38,6 +38,9 @@ def test_token_lifecycle__cli_create_use_list_revoke(capsys: pytest.CaptureFixtu
     assert cli(["token", "list"]) == 0
     listed = [line for line in capsys.readouterr().out.splitlines() if line.startswith(f"{stored[0]}\t")]
     assert listed and username in listed[0] and "sheets" in listed[0] and token not in listed[0]
+    assert cli(["token", "list", "--user", username]) == 0
+    assert [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()] == [username]
+    assert cli(["token", "list", "--user", "nobody-at-all"]) == 2
 
     assert cli(["token", "revoke", str(stored[0])]) == 0
     assert api.get("/api/v1/campaigns", headers=bearer(token)).status_code == 401
@@ -94,7 +97,7 @@ def test_demoted_user__write_token_only_reads(dashboard_app: object) -> None:
     token = new_token(username, "write")
     assert api.post("/api/v1/campaigns", json={"name": "ok", "offer_url": "https://o.example/"},
                     headers=bearer(token)).status_code == 201
-    assert cli(["user", username, "--password", "a-new-password", "--role", "viewer"]) == 0
+    assert cli(["user", "set-role", username, "viewer"]) == 0
     assert api.post("/api/v1/campaigns", json={"name": "no", "offer_url": "https://o.example/"},
                     headers=bearer(token)).status_code == 403
     assert api.get("/api/v1/campaigns", headers=bearer(token)).status_code == 200
@@ -117,3 +120,14 @@ def test_rate_limit__429_with_retry_after_per_token() -> None:
 def test_rate_limit_setting__refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="API_RATE_LIMIT"):
         Settings(api_rate_limit="lots")
+
+
+def test_rate_limit__redis_down_lets_requests_through(caplog: pytest.LogCaptureFixture) -> None:
+    from tests.services import free_port
+
+    app = create_app(Settings(api_rate_limit="1/minute", redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    api = TestClient(app)
+    token = new_token(new_user("viewer")[0], "read")
+    codes = [api.get("/api/v1/campaigns?page_size=1", headers=bearer(token)).status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
+    assert "API rate limit not checked" in caplog.text

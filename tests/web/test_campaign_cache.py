@@ -32,9 +32,11 @@ async def _offer(cache: CampaignCache, campaign_id: int) -> str | None:
 def _with_cache(test: Callable[[CampaignCache], Any]) -> Any:
     async def main() -> Any:
         db = Database(get_settings())
+        cache = CampaignCache(db, CHECK_SECONDS, miss_ttl=60)
         try:
-            return await test(CampaignCache(db, CHECK_SECONDS, miss_ttl=60))
+            return await test(cache)
         finally:
+            cache.close()
             db.close()
 
     return run_async(main())
@@ -47,6 +49,17 @@ def test_deleted_elsewhere__unknown_within_the_check(db: psycopg.Connection[Any]
         return await _until(cache, campaign_id, False, timeout=5)
 
     assert _with_cache(test) < CHECK_SECONDS + 1
+
+
+def test_idle_process__never_answers_from_an_old_cache(db: psycopg.Connection[Any], campaign_id: int) -> None:
+    """The check runs on a timer: the first request after a quiet spell already sees the deletion."""
+    async def test(cache: CampaignCache) -> None:
+        assert await cache.exists(campaign_id)
+        db.execute("UPDATE campaigns SET deleted_at = now() WHERE id = %s", (campaign_id,))
+        await asyncio.sleep(CHECK_SECONDS * 3)  # no request meanwhile
+        assert not await cache.exists(campaign_id)
+
+    _with_cache(test)
 
 
 def test_archived_elsewhere__still_tracked(db: psycopg.Connection[Any], campaign_id: int) -> None:

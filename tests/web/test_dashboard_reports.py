@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from common.config import get_settings
 from common.report_dimensions import DIMENSIONS
-from common.reports import fold
+from common.reports import backfill_step, fold
 from tests.checks import assert_reports_match_recount
 from tests.events import CHROME, store
-from tests.web.test_dashboard import HX, new_campaign
+from tests.web.test_dashboard import HX, csrf_of, new_campaign
 
 Client = TestClient
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -217,3 +217,58 @@ def test_reports__a_row_opens_the_journeys_with_that_value(dashboard_client: Cli
     hour = dashboard_client.get(f"/campaign/{report_campaign}/users",
                                 params={"by": "hour", "value": f"{time.gmtime().tm_hour:02d}"}, headers=HX).text
     assert "p@x.com" in hour  # the hour of day in DASHBOARD_TIMEZONE (UTC in the tests)
+
+
+def test_param_report__chosen_on_the_page_filled_in_the_background(dashboard_client: Client,
+                                                                    db: psycopg.Connection[Any]) -> None:
+    cid = new_campaign()
+    store(db, [_event(db, cid, "email_click", f"u{i}@x.com", ago=(i % 2) * DAY, extra={"sub1": f"pub{i % 3}"})
+               for i in range(6)])
+    _fold(db)
+    token = csrf_of(dashboard_client)
+    assert dashboard_client.post(f"/campaign/{cid}/reports/params", data={"key": "sub1"}).status_code == 403
+    response = dashboard_client.post(f"/campaign/{cid}/reports/params", data={"key": " sub1 ", "csrf_token": token},
+                                     follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == f"/campaign/{cid}/reports?by=param%3Asub1"
+    html = dashboard_client.get(response.headers["location"]).text
+    assert 'id="report-filling"' in html and "(filling, 0%)" in html
+    settings = get_settings()
+    while backfill_step(db, timezone=settings.dashboard_timezone, max_values=settings.report_max_values):
+        pass
+    html = dashboard_client.get(f"/campaign/{cid}/reports", params={"by": "param:sub1"}).text
+    assert 'id="report-filling"' not in html
+    rows = _table(html)
+    assert {k: v[EMAIL] for k, v in rows.items()} == {"pub0": "2", "pub1": "2", "pub2": "2"}
+    # Its rows open the journeys of that value.
+    users = dashboard_client.get(f"/campaign/{cid}/users", params={"by": "param:sub1", "value": "pub1"},
+                                 headers=HX).text
+    assert "u1@x.com" in users and "u4@x.com" in users and "u0@x.com" not in users
+    assert_reports_match_recount(db, cid)
+
+
+def test_param_report__bad_keys_and_the_limit(dashboard_client: Client) -> None:
+    cid = new_campaign()
+    token = csrf_of(dashboard_client)
+    for key, reason in (("", "Name the parameter"), ("_tracker", "starting with _"), ("k" * 65, "at most 64")):
+        response = dashboard_client.post(f"/campaign/{cid}/reports/params", data={"key": key, "csrf_token": token})
+        assert response.status_code == 422 and reason in response.text
+    for n in range(5):
+        dashboard_client.post(f"/campaign/{cid}/reports/params", data={"key": f"k{n}", "csrf_token": token})
+    response = dashboard_client.post(f"/campaign/{cid}/reports/params", data={"key": "k5", "csrf_token": token})
+    assert response.status_code == 422 and "at most 5 parameters" in response.text
+    # A key not chosen is the default report.
+    html = dashboard_client.get(f"/campaign/{cid}/reports", params={"by": "param:nope"}).text
+    assert '<option value="domain" selected>' in html
+
+
+def test_drill_down__a_rare_value_is_found_from_its_events(dashboard_client: Client,
+                                                           db: psycopg.Connection[Any]) -> None:
+    """Under RARE_SHARE of the campaign's events, the journeys come from the value's events in its days."""
+    cid = new_campaign()
+    store(db, [*(_event(db, cid, "email_click", f"u{i}@x.com", extra={"utm_term": "common"}) for i in range(60)),
+               _event(db, cid, "email_click", "rare@x.com", ago=3 * DAY, extra={"utm_term": "rare"}),
+               _event(db, cid, "landing_click", "u7@x.com", extra={"utm_term": "rare"})])
+    _fold(db)
+    users = dashboard_client.get(f"/campaign/{cid}/users", params={"by": "utm_term", "value": "rare"},
+                                 headers=HX).text
+    assert "rare@x.com" in users and "u7@x.com" in users and "u8@x.com" not in users

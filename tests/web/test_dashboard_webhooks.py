@@ -87,3 +87,21 @@ def test_redeliver__another_campaigns_delivery_404(dashboard_client: Client, db:
     assert r.status_code == 200 and re.search(rf'id="delivery-{delivery}" data-status="pending"', r.text)
     row = db.execute("SELECT status, attempts, retry_until FROM webhook_deliveries WHERE id = %s", (delivery,)).fetchone()
     assert row == ("pending", 7, None)  # attempts keep counting; the retry window starts again
+
+
+def test_viewer__sees_the_log_not_the_secret_or_the_forms(dashboard_app: Any, db: psycopg.Connection) -> None:
+    from tests.conftest import sign_in
+    from tests.web.api_helpers import new_user
+
+    cid = new_campaign()
+    db.execute("UPDATE campaigns SET webhook_url = 'https://crm.example.com/h' WHERE id = %s", (cid,))
+    delivery = db.execute("INSERT INTO webhook_deliveries (campaign_id, event_id, status, attempts) "
+                          "VALUES (%s, nextval('events_id_seq'), 'failed', 3) RETURNING id", (cid,)).fetchone()[0]
+    _, secret = _campaign_row(db, cid)
+    client = Client(dashboard_app, follow_redirects=False)
+    assert sign_in(client, *new_user("viewer")).status_code == 303
+    page = client.get(f"/campaign/{cid}").text
+    assert secret not in page and 'id="webhook-form"' not in page and "Rotate secret" not in page
+    assert "<code>https://crm.example.com/h</code>" in page
+    log = client.get(f"/campaign/{cid}/webhook/deliveries").text
+    assert f'id="delivery-{delivery}" data-status="failed"' in log and "Redeliver" not in log

@@ -236,3 +236,15 @@ def test_api_event__keeps_cid_when_id_links_are_off(http: httpx.Client) -> None:
     r = http.get("/api/event", params={"cid": cid, "event": "landing_click", "email": "a@b.com",
                                        "domain": "example1.com"})
     assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_id_link__switched_off_on_a_live_campaign_stops_within_the_check(http: httpx.Client,
+                                                                         db: psycopg.Connection) -> None:
+    """A campaign whose id link the web process has cached: the switch reaches it by the change counter."""
+    cid, token = new_link()
+    params = {"email": "old@x.com", "domain": "example1.com"}
+    assert http.get(f"/r/{cid}", params=params).status_code == 302
+    db.execute("UPDATE campaigns SET id_links = false WHERE id = %s", (cid,))
+    wait_until(lambda: http.get(f"/r/{cid}", params=params).status_code == 404, timeout=15,
+               message="the id link switched off")
+    assert http.get(f"/r/{token}", params=params).status_code == 302

@@ -58,7 +58,8 @@ def test_dashboard_walk__per_role(dashboard_app: FastAPI, role: str) -> None:
     routes = sorted(dashboard_routes(dashboard_app), key=lambda r: r == ("POST", "/logout"))  # sign out last
     assert ("GET", "/users") in routes and ("POST", "/settings/tokens") in routes
     for method, template in routes:
-        ids = {"campaign_id": new_campaign(), "user_id": target_id, "token_id": 2**31 - 1}
+        ids = {"campaign_id": new_campaign(), "user_id": target_id, "token_id": 2**31 - 1,
+               "delivery_id": 2**31 - 1}
         path = _concrete(template, ids)
         r = client.request(method, path, headers={"X-CSRF-Token": csrf})
         refused = expected_refusal(method, template, role)
@@ -75,6 +76,9 @@ def test_viewer__pages_hide_what_it_cannot_use(dashboard_app: FastAPI) -> None:
         assert ('href="/create"' in home) == sees_edit, role
         assert (f'action="/campaign/{cid}/archive"' in campaign) == sees_edit, role
         assert (f'href="/campaign/{cid}/delete"' in campaign) == sees_edit, role
+        assert ('id="webhook-form"' in campaign) == sees_edit, role
+        assert ('id="webhook-secret"' in campaign) == sees_edit, role  # it could sign forged deliveries
+        assert ('id="postback-url"' in campaign) == sees_edit, role  # its secret records conversions
         assert ('href="/users"' in home) == sees_users, role
         assert 'href="/settings"' in home
         scopes = re.findall(r'<option value="(read|write)"', client.get("/settings").text)
@@ -104,7 +108,7 @@ def test_api_walk__per_role_and_scope(dashboard_app: FastAPI, role_tokens: dict[
     assert ("POST", "/api/v1/campaigns") in routes and ("GET", "/api/v1/campaigns/{campaign_id}/events") in routes
     body: dict[str, Any] = {"name": "Walk", "offer_url": "https://o.example/"}
     for method, template in routes:
-        path = _concrete(template, {"campaign_id": new_campaign()})
+        path = _concrete(template, {"campaign_id": new_campaign(), "dimension_name": "domain"})
         assert client.request(method, path, json=body).status_code == 401, (method, path)
         for who, token in role_tokens.items():
             r = client.request(method, path, json=body, headers=bearer(token))

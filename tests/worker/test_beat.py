@@ -9,8 +9,9 @@ from typing import Any
 import psycopg
 import redis
 
+from common.queue import RECOVER_TASK
 from tests.conftest import TEST_ENV, service_env
-from tests.services import BIN, Process, wait_until
+from tests.services import BIN, Process, queued_runs, wait_until
 from worker.beat import claim_run
 
 WINDOW = 8.0  # seconds both beats run side by side; `recover` is due every second (visibility timeout 5 s)
@@ -40,11 +41,11 @@ def test_two_beats__each_run_sent_once() -> None:
     broker = redis.Redis.from_url(TEST_ENV["REDIS_URL"])
     beats = [_beat(env, folder, "a"), _beat(env, folder, "b")]
     try:
-        wait_until(lambda: all("beat: Starting" in b.log() for b in beats) and broker.llen(queue) > 0,
-                   timeout=60, message="both beats started, runs sent")
-        sent_before = broker.llen(queue)
+        wait_until(lambda: all("beat: Starting" in b.log() for b in beats)
+                   and queued_runs(broker, queue, RECOVER_TASK) > 0, timeout=60, message="both beats sending")
+        sent_before = queued_runs(broker, queue, RECOVER_TASK)
         time.sleep(WINDOW)
-        sent = broker.llen(queue) - sent_before
+        sent = queued_runs(broker, queue, RECOVER_TASK) - sent_before
         skipped = sum(b.log().count("claimed by another beat") for b in beats)
     finally:
         for b in beats:

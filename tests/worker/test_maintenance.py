@@ -161,3 +161,12 @@ def test_beat__due_task_lines_are_dropped(caplog: pytest.LogCaptureFixture) -> N
         beat.info("Scheduler: Sending due task %s (%s)", "recover", "tracker.recover_dropped_batches")
         beat.info("beat: Starting...")
     assert [r.getMessage() for r in caplog.records] == ["beat: Starting..."]
+
+
+def test_beat_schedule__maintain_tables_every_interval_on_the_maintenance_queue() -> None:
+    from common.config import settings
+    from worker.celery_app import app
+
+    entry = app.conf.beat_schedule["maintain-tables"]
+    assert entry["task"] == MAINTAIN_TASK and entry["schedule"] == settings.maintenance_interval_seconds
+    assert app.amqp.router.route({}, MAINTAIN_TASK)["queue"].name == settings.maintenance_queue

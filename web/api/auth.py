@@ -59,9 +59,10 @@ class TokenRoute(APIRoute):
 
 def api_user(request: Request,
              _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> TokenUser:
-    """The caller TokenRoute authenticated (the `bearer` parameter puts the scheme in the OpenAPI schema)."""
-    user: TokenUser = request.state.api_user
-    return user
+    """The caller TokenRoute authenticated (the `bearer` parameter puts the scheme in the OpenAPI schema); on a
+    route of another class, authenticated here."""
+    user: TokenUser | None = getattr(request.state, "api_user", None)
+    return user or authenticate(request)
 
 
 ApiUser = Annotated[TokenUser, Depends(api_user)]

@@ -13,6 +13,7 @@ from web.dashboard.campaign_table import CampaignRow, CurrencyTotal
 from web.dashboard.counts import Counts
 from web.dashboard.money import Money
 from web.dashboard.period import Period
+from web.dashboard.report import Report, ReportRow
 
 
 def _utc(moment: datetime) -> str:
@@ -188,7 +189,7 @@ class StatsOut(BaseModel):
         return cls(campaign_id=campaign_id, counts=counts_mode, range=RangeOut.of(period), users=shown.users,
                    types=_types(shown), currency=money.currency, revenue=money.revenue, cost=money.cost,
                    profit=money.profit, roi=money.roi, epc=money.epc,
-                   conversion_rate=None if rate is None else Decimal(str(round(rate, 4))))
+                   conversion_rate=_rate(rate))
 
 
 class DomainOut(BaseModel):
@@ -236,6 +237,54 @@ class TimelineOut(BaseModel):
 
 def point_out(start: datetime, counts: Counts) -> PointOut:
     return PointOut(start=start, events={t.type.plural: t.events for t in counts.types}, revenue=counts.revenue)
+
+
+class ReportRowOut(BaseModel):
+    value: str = Field(description='As stored: "" is no value, "(other)" the values past the top rows')
+    label: str = Field(description="As the dashboard shows it: (none), Monday, 09:00")
+    types: dict[str, TypeCountsOut]
+    revenue: Amount
+    epc: Amount | None
+    conversion_rate: Amount | None = Field(description="Percent of email clicks; null without clicks")
+    bot_share: Amount | None = Field(description="Percent of all its events flagged as bots, whatever `counts`")
+
+
+def _rate(rate: float | None) -> Decimal | None:
+    return None if rate is None else Decimal(str(round(rate, 4)))
+
+
+def report_row_out(row: ReportRow) -> ReportRowOut:
+    c = row.counts
+    return ReportRowOut(value=row.value, label=row.label, types=_types(c), revenue=c.revenue, epc=c.epc,
+                        conversion_rate=_rate(c.conversion_rate), bot_share=_rate(row.bot_share))
+
+
+class ReportOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"campaign_id": 7, "counts": "human", "range": {"key": "30d", "start": "2026-11-07T00:00:00Z",
+                                                         "end": "2026-12-07T00:00:00Z"},
+         "dimension": "country", "label": "Country", "values": 2, "sort": "email_clicks", "dir": "desc",
+         "rows": [{"value": "DE", "label": "DE", "types": _TYPES_EXAMPLE, "revenue": "300.00", "epc": "1.00",
+                   "conversion_rate": "3.3", "bot_share": "4.2"}],
+         "totals": _TYPES_EXAMPLE}]})
+
+    campaign_id: int
+    counts: str
+    range: RangeOut
+    dimension: str
+    label: str
+    values: int = Field(description="Distinct values in the range, before the top rows were taken")
+    sort: str
+    dir: str
+    rows: list[ReportRowOut] = Field(description='The top rows, sorted, then "(other)" when there are more')
+    totals: dict[str, TypeCountsOut]
+
+    @classmethod
+    def of(cls, campaign_id: int, counts_mode: str, period: Period, report: Report) -> "ReportOut":
+        return cls(campaign_id=campaign_id, counts=counts_mode, range=RangeOut.of(period),
+                   dimension=report.dimension.name, label=report.dimension.label, values=report.values,
+                   sort=report.sort, dir="desc" if report.descending else "asc",
+                   rows=[report_row_out(r) for r in report.rows], totals=_types(report.totals))
 
 
 class JourneyOut(BaseModel):

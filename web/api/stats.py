@@ -1,11 +1,11 @@
-"""/api/v1/campaigns/{id}/stats: a campaign's figures as its page shows them (web/dashboard/figures.py),
-overall, per sending domain and over time.
-
-Reports by dimension go here too once common/reports.py lands: a `/stats/reports/{dimension}` route on this
-router, reading the report and returning it with the same range and counts parameters.
+"""/api/v1/campaigns/{id}/stats: a campaign's figures as its pages show them, overall, per sending domain and
+over time (web/dashboard/figures.py), and broken down by a dimension (the Reports tab's web/dashboard/report.py).
 """
-from fastapi import APIRouter, Request
+from typing import Annotated, Literal
 
+from fastapi import APIRouter, Path, Query, Request
+
+from common.report_dimensions import DIMENSIONS
 from web.api.auth import READ, TokenRoute
 from web.api.params import CampaignParam, CountsParam, PeriodParam
 from web.api.schemas import (
@@ -13,6 +13,7 @@ from web.api.schemas import (
     NOT_FOUND,
     DomainsOut,
     RangeOut,
+    ReportOut,
     StatsOut,
     TimelineOut,
     domain_out,
@@ -23,6 +24,7 @@ from web.dashboard.counts import ZERO
 from web.dashboard.deps import DbSession
 from web.dashboard.figures import campaign_figures, campaign_timeline
 from web.dashboard.pages import utc_now
+from web.dashboard.report import DEFAULT_SORT, SORTS, TOP_ROWS, build_report, dimension
 
 router = APIRouter(prefix="/api/v1/campaigns/{campaign_id}/stats", tags=["stats"], route_class=TokenRoute,
                    dependencies=READ,
@@ -51,3 +53,24 @@ def over_time(request: Request, session: DbSession, campaign: CampaignParam, per
     return TimelineOut(campaign_id=campaign.id, counts=counts, range=RangeOut.of(period), bucket=timeline.bucket,
                        zone=zone, points=[point_out(start, timeline.counts.get(start, ZERO).shown(counts == "all"))
                                           for start in timeline.starts])
+
+
+DIMENSION_PATTERN = "^(" + "|".join(d.name for d in DIMENSIONS) + ")$"
+REPORT_SORT_PATTERN = "^(" + "|".join(SORTS) + ")$"
+
+
+@router.get("/reports/{dimension_name}", response_model=ReportOut,
+            summary="A campaign's counts broken down by a dimension: country, device, utm_source, hour…")
+def report(request: Request, session: DbSession, campaign: CampaignParam, period: PeriodParam,
+           dimension_name: Annotated[str, Path(pattern=DIMENSION_PATTERN,
+                                               description=", ".join(d.name for d in DIMENSIONS))],
+           counts: CountsParam = "human",
+           sort: Annotated[str, Query(pattern=REPORT_SORT_PATTERN)] = DEFAULT_SORT,
+           direction: Annotated[Literal["asc", "desc"] | None, Query(
+               alias="dir", description="Default: descending, but ascending for value")] = None,
+           top: Annotated[int, Query(ge=1, le=1000, description="Rows before (other)")] = TOP_ROWS) -> ReportOut:
+    descending = sort != "value" if direction is None else direction == "desc"
+    built = build_report(session=session, campaign_id=campaign.id, dim=dimension(dimension_name, []), period=period,
+                         tz=request.app.state.settings.timezone, all_counts=counts == "all", sort=sort,
+                         descending=descending, top=top)
+    return ReportOut.of(campaign.id, counts, period, built)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from common.models import User
 from common.roles import ROLES, Permission, scopes_for
 from common.tokens import TokenError, create_token, list_tokens, revoke_token
 from common.users import (
@@ -23,8 +24,9 @@ from common.users import (
 from web.dashboard.auth import ADMIN, ADMIN_PAGE, OWN, CurrentUser, current_user
 from web.dashboard.deps import DbSession
 from web.dashboard.render import render, secured
+from web.dashboard.timing import TimedRoute
 
-router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False, route_class=TimedRoute)
 
 FormText = Annotated[str, Form(max_length=4096)]
 # What a redirect after a successful POST says (?done=<key>): fixed texts, nothing from the URL is shown.
@@ -147,7 +149,7 @@ def create_user(request: Request, session: DbSession, username: FormText = "", p
     return _done("/users", "created")
 
 
-def _other_user(request: Request, session: DbSession, me: CurrentUser, user_id: int) -> Any:
+def _other_user(request: Request, session: DbSession, me: CurrentUser, user_id: int) -> User | Response:
     """The user to change, or an error page: unknown (404), or oneself (an admin cannot lock themselves out)."""
     target = get_user(session=session, user_id=user_id) if user_id <= 2**31 - 1 else None
     if target is None:

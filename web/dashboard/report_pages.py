@@ -2,14 +2,17 @@
 the dimension, sort or range changes) and its CSV. Every route needs a signed-in user (pages.router's rule)."""
 import csv
 import io
+import json
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
-from common.report_dimensions import DIMENSIONS, OTHER
-from web.dashboard.auth import current_user
-from web.dashboard.deps import DbSession
+from common.report_dimensions import DIMENSIONS, OTHER, PARAM_PREFIX
+from common.report_slots import MAX_SLOTS, Slot, SlotError, add_slot, slots
+from web.dashboard.auth import current_user, require_csrf
+from web.dashboard.deps import Db, DbSession
 from web.dashboard.pages import (
     CampaignDep,
     CountsMode,
@@ -40,10 +43,10 @@ _REPORT_KEYS = ("by", "sort", "dir")
 
 
 def _report(request: Request, session: DbSession, campaign_id: int, period: Period, all_counts: bool,
-            by: str | None, sort: str | None, direction: str | None) -> Report:
+            by: str | None, sort: str | None, direction: str | None, slot_keys: list[str]) -> Report:
     key = sort if sort in SORTS else DEFAULT_SORT
     descending = direction != "asc" if direction in ("asc", "desc") else key != "value"
-    return build_report(session=session, campaign_id=campaign_id, dim=dimension(by), period=period,
+    return build_report(session=session, campaign_id=campaign_id, dim=dimension(by, slot_keys), period=period,
                         tz=request.app.state.settings.timezone, all_counts=all_counts, sort=key,
                         descending=descending)
 
@@ -60,11 +63,18 @@ def _journeys_link(campaign_id: int, report: Report, value: str, view: dict[str,
     return f"/campaign/{campaign_id}?" + urlencode({**params, **view}) + "#journeys"
 
 
-def _context(request: Request, session: DbSession, campaign: Any, period: Period, counts: str | None,
+def _slots(db: Db, campaign_id: int) -> list[Slot]:
+    with db.connection() as conn:
+        return slots(conn, campaign_id)
+
+
+def _context(request: Request, db: Db, session: DbSession, campaign: Any, period: Period, counts: str | None,
              by: str | None, sort: str | None, direction: str | None) -> dict[str, Any]:
     path = f"/campaign/{campaign.id}/reports"
     context = _counts_context(request, counts, path=path, period=period)
-    report = _report(request, session, campaign.id, period, context["all_counts"], by, sort, direction)
+    chosen = _slots(db, campaign.id)
+    report = _report(request, session, campaign.id, period, context["all_counts"], by, sort, direction,
+                     [s.key for s in chosen])
     state = [*context["view_params"].items(), ("by", report.dimension.name)]
 
     def sort_url(key: str) -> str:
@@ -78,6 +88,12 @@ def _context(request: Request, session: DbSession, campaign: Any, period: Period
         "campaign": campaign,
         "report": report,
         "dimensions": DIMENSIONS,
+        "slots": chosen,
+        "slot": next((s for s in chosen if s.dimension == report.dimension.name), None),
+        "slots_full": len(chosen) >= MAX_SLOTS,
+        "slot_error": None,
+        "slot_key": "",
+        "max_slots": MAX_SLOTS,
         "top_rows": TOP_ROWS,
         "sorts": SORTS,
         "sort_urls": {key: sort_url(key) for key in SORTS},
@@ -90,21 +106,22 @@ def _context(request: Request, session: DbSession, campaign: Any, period: Period
 
 
 @router.get("/campaign/{campaign_id:int}/reports")
-def reports_page(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
+def reports_page(request: Request, db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep,
                  counts: CountsMode = None, by: By = None, sort: Sort = None, direction: Direction = None) -> Response:
     """The report for one dimension; HTMX (the picker, the column headings) gets just the table, and the
     address bar follows."""
-    context = _context(request, session, campaign, period, counts, by, sort, direction)
+    context = _context(request, db, session, campaign, period, counts, by, sort, direction)
     if is_htmx(request):
         return render(request, "partials/report_table.html", context, headers={"HX-Push-Url": context["page_url"]})
     return render(request, "reports.html", context)
 
 
 @router.get("/campaign/{campaign_id:int}/reports.csv")
-def report_csv(request: Request, session: DbSession, campaign: CampaignDep, period: PeriodDep,
+def report_csv(request: Request, db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep,
                counts: CountsMode = None, by: By = None, sort: Sort = None, direction: Direction = None) -> Response:
     """The report as shown (top rows, then "(other)"), as CSV."""
-    report = _report(request, session, campaign.id, period, counts == "all", by, sort, direction)
+    report = _report(request, session, campaign.id, period, counts == "all", by, sort, direction,
+                     [s.key for s in _slots(db, campaign.id)])
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(csv_header(report.dimension, campaign.currency))
@@ -112,3 +129,23 @@ def report_csv(request: Request, session: DbSession, campaign: CampaignDep, peri
     filename = f"campaign-{campaign.id}-report-{report.dimension.name}.csv"
     return secured(Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{filename}"'}))
+
+
+ParamKey = Annotated[str, Form(max_length=1000)]
+
+
+@router.post("/campaign/{campaign_id:int}/reports/params", dependencies=[Depends(require_csrf)])
+def add_param_report(request: Request, db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep,
+                     key: ParamKey = "") -> Response:
+    """Report on an extra parameter from now on, its past filled in the background; then show it. A key
+    that cannot be reported on comes back with the reason (422)."""
+    try:
+        with db.connection() as conn:
+            chosen = add_slot(conn, campaign.id, key)
+    except SlotError as exc:
+        context = _context(request, db, session, campaign, period, None, None, None, None)
+        return render(request, "reports.html", {**context, "slot_error": str(exc), "slot_key": key}, status_code=422)
+    url = f"/campaign/{campaign.id}/reports?" + urlencode({**period.params(), "by": PARAM_PREFIX + chosen})
+    if is_htmx(request):
+        return secured(Response(headers={"HX-Location": json.dumps({"path": url, "target": "body"})}))
+    return secured(RedirectResponse(url, status_code=303))

@@ -1,5 +1,6 @@
 """The campaign page's webhook panel: the URL, the signing secret (rotatable) and the delivery log with its
-Redeliver buttons. Every route needs a signed-in user, and every change the session's CSRF token."""
+Redeliver buttons. Every route needs a signed-in user; every change the session's CSRF token and a role that
+may change campaigns (a viewer sees the log, not the secret nor the forms)."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
@@ -8,12 +9,13 @@ from fastapi.responses import RedirectResponse
 from common.models import Campaign
 from common.webhooks import WebhookUrlError, redeliver, rotate_secret, set_webhook_url
 from web.dashboard import queries
-from web.dashboard.auth import current_user, require_csrf
+from web.dashboard.auth import EDIT, current_user
 from web.dashboard.deps import DbSession
 from web.dashboard.pages import CampaignDep
 from web.dashboard.render import is_htmx, render, secured
+from web.dashboard.timing import TimedRoute
 
-router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False)
+router = APIRouter(dependencies=[Depends(current_user)], include_in_schema=False, route_class=TimedRoute)
 
 _MAX_DELIVERY_ID = 2**63 - 1
 
@@ -40,7 +42,7 @@ def delivery_log(request: Request, session: DbSession, campaign: CampaignDep) ->
     return render(request, "partials/webhook_log.html", {"campaign": campaign, "deliveries": deliveries})
 
 
-@router.post("/campaign/{campaign_id:int}/webhook", dependencies=[Depends(require_csrf)])
+@router.post("/campaign/{campaign_id:int}/webhook", dependencies=EDIT)
 def save_url(request: Request, session: DbSession, campaign: CampaignDep,
              url: Annotated[str, Form(max_length=4096)] = "") -> Response:
     """Set the webhook URL (empty: no webhook); a refused URL comes back with the reason and changes nothing."""
@@ -53,7 +55,7 @@ def save_url(request: Request, session: DbSession, campaign: CampaignDep,
     return _panel(request, campaign)
 
 
-@router.post("/campaign/{campaign_id:int}/webhook/secret", dependencies=[Depends(require_csrf)])
+@router.post("/campaign/{campaign_id:int}/webhook/secret", dependencies=EDIT)
 def new_secret(request: Request, session: DbSession, campaign: CampaignDep) -> Response:
     """A new signing secret; the old one stops working at once."""
     rotate_secret(session=session, campaign=campaign)
@@ -62,7 +64,7 @@ def new_secret(request: Request, session: DbSession, campaign: CampaignDep) -> R
 
 
 @router.post("/campaign/{campaign_id:int}/webhook/deliveries/{delivery_id:int}/redeliver",
-             dependencies=[Depends(require_csrf)])
+             dependencies=EDIT)
 def redeliver_one(request: Request, session: DbSession, campaign: CampaignDep, delivery_id: int) -> Response:
     """Send a delivery again now (with a new retry window); a delivery of another campaign is a 404."""
     if delivery_id > _MAX_DELIVERY_ID or not redeliver(session=session, campaign=campaign, delivery_id=delivery_id):

@@ -2,10 +2,10 @@
 sending a tracking link's click on to its offer rarely cost a query, by id or by token alike.
 
 Every web process on every host keeps its own copy, kept current by a change counter in PostgreSQL
-(`change_counters`, bumped by a trigger on `campaigns`, migration 0014): every CAMPAIGN_CHECK_SECONDS one
-request starts a read of that one row in the background, and the cache reloads when it moved. A campaign
-deleted or edited (its offer, its switched-off id links) through any host is seen by every host within
-CAMPAIGN_CHECK_SECONDS (plus the reload).
+(`change_counters`, bumped by a trigger on `campaigns`, migration 0014): a task of the process reads that one
+row every CAMPAIGN_CHECK_SECONDS, off the request path, and reloads the cache when it moved. A campaign deleted
+or edited (its offer, its switched-off id links) through any host is seen by every host within
+CAMPAIGN_CHECK_SECONDS plus the reload.
 """
 import asyncio
 import logging
@@ -88,35 +88,41 @@ class CampaignCache:
         self._by_token: dict[str, Link] = {}
         self._misses = _Misses(miss_ttl)
         self._version: int | None = None  # None until the first load
-        self._checked_at = float("-inf")
-        self._checking: asyncio.Future[None] | None = None
+        self._loading: asyncio.Future[None] | None = None  # the first load, shared by concurrent requests
+        self._watcher: asyncio.Task[None] | None = None
 
     async def _check(self) -> None:
-        """Reload when the change counter moved; on a database error keep what is known (and retry later)."""
-        try:
-            if self._version is None or await self._db.run(_version) != self._version:
-                self._version, links = await self._db.run(_load)
-                self._by_id = {link.campaign_id: link for link in links}
-                self._by_token = {link.token: link for link in links}
-                self._misses.clear()
-        finally:
-            self._checking = None
+        """Reload when the change counter moved (one round trip when it did not)."""
+        if self._version is None or await self._db.run(_version) != self._version:
+            self._version, links = await self._db.run(_load)
+            self._by_id = {link.campaign_id: link for link in links}
+            self._by_token = {link.token: link for link in links}
+            self._misses.clear()
 
-    def _check_if_due(self) -> None:
-        # The request that finds the check due starts it and goes on with what is known: no request waits.
-        now = time.monotonic()
-        if now - self._checked_at > self._check_seconds and self._checking is None:
-            self._checked_at = now
-            self._checking = asyncio.ensure_future(self._check())
-            self._checking.add_done_callback(_log_failure)
+    async def _watch(self) -> None:
+        # On a timer rather than on requests: a process that was idle never answers from an old cache.
+        while True:
+            await asyncio.sleep(self._check_seconds)
+            try:
+                await self._check()
+            except Exception as exc:  # the database is down: keep what is known, try again next time
+                log.warning("campaign cache not checked (kept as it was): %s", exc)
+
+    async def _first_load(self) -> None:
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(self._check())
+        loading = self._loading
+        try:
+            await asyncio.shield(loading)  # a failure (database down) fails this request; the next one retries
+        finally:
+            if self._loading is loading:
+                self._loading = None
+        if self._watcher is None:
+            self._watcher = asyncio.ensure_future(self._watch())
 
     async def _find(self, key: int | str, column: str) -> Link | None:
-        if self._version is None:  # the first request waits for the first load (concurrent ones share it)
-            self._check_if_due()
-            if self._checking is not None:
-                await asyncio.shield(self._checking)
-        else:
-            self._check_if_due()
+        if self._version is None:
+            await self._first_load()
         link = self._by_id.get(key) if isinstance(key, int) else self._by_token.get(key)
         if link is not None:
             return link
@@ -141,12 +147,9 @@ class CampaignCache:
     async def exists(self, campaign_id: int) -> bool:
         # Every event asks: the common answer without a second coroutine (as fast as the old set of ids).
         if campaign_id in self._by_id:
-            if time.monotonic() - self._checked_at > self._check_seconds:
-                self._check_if_due()
             return True
         return await self.by_id(campaign_id) is not None
 
-
-def _log_failure(check: "asyncio.Future[None]") -> None:
-    if not check.cancelled() and check.exception() is not None:
-        log.warning("campaign cache not checked (kept as it was): %s", check.exception())
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()

@@ -42,6 +42,7 @@ class IngestPipeline:
 
     def close(self) -> None:
         self.publisher.close()
+        self.campaigns.close()
 
 
 def _send_task(celery: Celery, settings: Settings, events: Batch, task_id: str | None = None) -> None:

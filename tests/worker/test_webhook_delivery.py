@@ -264,6 +264,40 @@ def test_receiver_hanging__ingest_unaffected(receiver: Receiver, http: httpx.Cli
     assert len({c.body for c in receiver.received[fine]}) == 200
 
 
+def test_receiver_not_listening__connection_errors_logged_then_failed(receiver: Receiver, http: httpx.Client,
+                                                                      db: psycopg.Connection) -> None:
+    from tests.services import free_port
+
+    cid, _ = hooked_campaign(f"https://127.0.0.1:{free_port()}/hook")  # nothing listens there
+    send(http, cid, "conversion")
+    wait_until(lambda: delivery(db, cid)["status"] == "failed", timeout=WINDOW * 5, message="given up")
+    failed = delivery(db, cid)
+    assert failed["attempts"] >= 4 and failed["response_status"] is None and failed["last_error"], failed
+
+
+def test_postback_conversion__its_click_is_the_postbacks(receiver: Receiver, http: httpx.Client,
+                                                         db: psycopg.Connection) -> None:
+    """A conversion the offer's network reports names its click: the webhook says which."""
+    key = uuid.uuid4().hex
+    cid, _ = hooked_campaign(receiver.url(key))
+    token, postback_secret = db.execute("SELECT link_token, postback_secret FROM campaigns WHERE id = %s",
+                                        (cid,)).fetchone()
+    first = send(http, cid, "email_click")
+    time.sleep(0.01)
+    r = http.get(f"/r/{token}", params={"email": "ann@gmail.com", "domain": "example1.com"},
+                 headers={"User-Agent": CHROME})
+    assert r.status_code == 302
+    wait_until(lambda: event_count(db, cid) == 2, timeout=20, message="both clicks stored")
+    r = http.get("/api/postback", params={"cid": cid, "secret": postback_secret, "click_id": first,
+                                          "payout": "3.00", "txid": uuid.uuid4().hex})
+    assert r.status_code == 200, r.text
+    wait_until(lambda: receiver.received[key], timeout=30, message="the webhook")
+    body = json.loads(receiver.received[key][0].body)
+    assert body["event_id"] == r.json()["event_id"] and body["payout"] == "3"
+    # The network's click (the first), not the journey's latest (the second, through the token link).
+    assert body["click"] == {"email_click_id": first, "landing_click_id": None}
+
+
 @pytest.mark.parametrize("url", ["https://localhost:8443/hook", "https://127.0.0.1/x", "https://[::1]/x"])
 def test_sender__a_name_resolving_to_a_private_address_refused(url: str) -> None:
     """Checked again when sending, on the address connected to (this process's settings: production's rule)."""
