@@ -187,7 +187,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from common.db import connect, get_session
     from common.generate import Shape, generate
 
-    shape = Shape(events=args.events, users=args.users, domains=args.domains)
+    shape = Shape(events=args.events, users=args.users, domains=args.domains, days=args.days)
     # A list rental of 0.4 cents a recipient and a cent per email click, so the money views have a cost.
     money = Money(currency=get_settings().default_currency, cost_total=f"{shape.users * 0.004:.2f}",
                   cost_per_click="0.01")
@@ -240,6 +240,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
          f"{sent['conversion']} conversions from people, and {scanned} events from mail scanners, "
          "which the dashboard counts as bots")
     print(campaign.id)
+    return 0
+
+
+def cmd_events_partition(args: argparse.Namespace) -> int:
+    """Move events into monthly partitions (old months are then dropped whole by retention: docs/scaling.md),
+    online: ingest goes on, retention waits. Resumable: run it again after an interruption."""
+    from tqdm import tqdm
+
+    from common.db import connect
+    from common.partitions import MONTHS_AHEAD, is_partitioned
+    from common.repartition import copy, start, swap
+
+    with connect() as conn:
+        if is_partitioned(conn):
+            _say("events are already partitioned by month")
+            return 0
+        start(conn, ahead=MONTHS_AHEAD)
+        with tqdm(unit=" ids", unit_scale=True, desc="copying") as bar:
+            def progress(done: int, last: int) -> None:
+                bar.total = last
+                bar.update(done - bar.n)
+
+            copied = copy(conn, batch=args.batch, progress=progress)
+        swap(conn)
+    _say(f"events are partitioned by month ({copied:,} copied by this run); retention resumes at its next run")
     return 0
 
 
@@ -319,7 +344,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--events", type=int, default=10_000_000)
     p.add_argument("--users", type=int, default=1_000_000)
     p.add_argument("--domains", type=int, default=20)
+    # Longer than the default 30 for a retention benchmark, whose oldest months are dropped.
+    p.add_argument("--days", type=_positive(int), default=30, help="spread first clicks over (%(default)s) days")
     p.add_argument("--name", default="Load test")
+    events = sub.add_parser("events", help="maintenance of the events table").add_subparsers(required=True)
+    p = events.add_parser("partition", help=(cmd_events_partition.__doc__ or "").strip(),
+                          description=(cmd_events_partition.__doc__ or "").strip())
+    p.set_defaults(func=cmd_events_partition)
+    p.add_argument("--batch", type=_positive(int), default=100_000, help="ids copied per transaction (%(default)s)")
     p = add("demo", cmd_demo)
     s = get_settings()
     p.add_argument("--url", default=f"http://{s.host}:{s.port}", help="the tracker to fill (%(default)s)")

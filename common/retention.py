@@ -9,6 +9,10 @@ one transaction, so ingest is never blocked for long.
 
 A recipient's erasure (`tracker recipient erase`, common/erase.py) deletes their events with the same
 statement, selecting them by email instead of by age.
+
+With `events` partitioned by month (common/partitions.py), a month wholly past the cutoff is emptied the
+same way, its events found through its own partition's primary key rather than by age, and then dropped
+whole: its space goes back to the file system, and the other months are never rescanned.
 """
 
 from dataclasses import dataclass
@@ -18,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from common import reports
 from common.db import Conn
+from common.partitions import drop_month, months_before
 from common.rollups import (
     COUNT_JOURNEY_DELTAS,
     HOUR,
@@ -37,13 +42,16 @@ from common.rollups import (
     user_changes,
 )
 
-# Deletes events %(ids)s (selected and locked by this transaction) and takes them out of the rollups; returns
-# how many, and the journeys it emptied.
-_DELETE_BATCH = f"""
+
+def _delete_batch(table: str) -> str:
+    """The statement that deletes events %(ids)s (selected and locked by this transaction) from `table`
+    (`events`, or the monthly partition they are in, whose index alone is then probed) and takes them out of
+    the rollups; returns how many, and the journeys it emptied."""
+    return f"""
 WITH doomed AS (
     SELECT unnest(%(ids)s::bigint[]) AS id
 ), del AS (
-    DELETE FROM events e USING doomed WHERE e.id = doomed.id
+    DELETE FROM {table} e USING doomed WHERE e.id = doomed.id
     RETURNING e.campaign_id, e.email, e.domain, e.event_type, e.payout, e.created_at, {flags("e.")}
 ), jd AS (
     SELECT campaign_id, email, domain, {COUNT_JOURNEY_DELTAS}
@@ -89,6 +97,9 @@ SELECT (SELECT count(*) FROM del), array_agg(campaign_id), array_agg(email), arr
 """
 
 
+_DELETE_BATCH = _delete_batch("events")
+
+
 # A row updated by one CTE cannot be deleted by another in the same statement: emptied rows go separately.
 _DELETE_EMPTY_JOURNEYS = f"""
 DELETE FROM journeys WHERE (campaign_id, email, domain) IN (SELECT * FROM unnest(%s::int[], %s::text[], %s::text[]))
@@ -105,6 +116,7 @@ class _Deletion:
     doomed: str  # a SELECT of event ids, limited to a batch
     hours: str  # a condition on hourly_stats
     days: str  # ...and on daily_stats
+    statement: str = _DELETE_BATCH  # deletes them from `events` (or from the partition they are in)
 
     def empty_hours(self) -> str:
         return f"DELETE FROM hourly_stats WHERE {self.hours} AND {ROLLUP_EMPTY}"
@@ -140,7 +152,7 @@ def _delete(conn: Conn, deletion: _Deletion, params: dict[str, Any], *, report_d
         if not ids:
             return Deleted(0, 0)
         reports.forget(conn, ids, timezone=params["tz"])
-        row = conn.execute(_DELETE_BATCH, {**params, "ids": ids}).fetchone()
+        row = conn.execute(deletion.statement, {**params, "ids": ids}).fetchone()
         assert row is not None  # an aggregate always returns one row
         deleted, emptied_campaigns, emails, domains = row
         journeys = 0
@@ -157,9 +169,33 @@ def _delete(conn: Conn, deletion: _Deletion, params: dict[str, Any], *, report_d
 def delete_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> int:
     """Delete up to `batch` events older than `cutoff` and fold them out of the rollups (daily_stats' days are
     those of `timezone`, DASHBOARD_TIMEZONE); returns how many."""
+    params, up_to = _retention_params(cutoff, batch, timezone)
+    return _delete(conn, _RETENTION, params, report_days_up_to=up_to).events
+
+
+def _retention_params(cutoff: datetime, batch: int, timezone: str) -> tuple[dict[str, Any], date]:
     up_to = cutoff.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
-    return _delete(conn, _RETENTION, {"cutoff": cutoff, "batch": batch, "tz": timezone},
-                   report_days_up_to=up_to).events
+    return {"cutoff": cutoff, "batch": batch, "tz": timezone}, up_to
+
+
+def month_deletion(partition: str) -> _Deletion:
+    """A month of events partitioned by month, wholly past the cutoff: its events by id (its primary key)."""
+    return _Deletion(f"SELECT id FROM {partition} ORDER BY id LIMIT %(batch)s FOR UPDATE SKIP LOCKED",
+                     hours=_RETENTION.hours, days=_RETENTION.days, statement=_delete_batch(partition))
+
+
+def retention_batch(conn: Conn, *, cutoff: datetime, batch: int, timezone: str) -> tuple[int, bool]:
+    """One batch of retention in either layout of `events`: with monthly partitions, the oldest month wholly
+    past `cutoff` first (dropped once empty), then what else is older than `cutoff` (the days of the month the
+    cutoff cuts; on one table, everything). Returns how many events went and whether more may remain."""
+    params, up_to = _retention_params(cutoff, batch, timezone)
+    for month in months_before(conn, cutoff):
+        deleted = _delete(conn, month_deletion(month), params, report_days_up_to=up_to).events
+        if deleted:
+            return deleted, True
+        drop_month(conn, month)
+    deleted = _delete(conn, _RETENTION, params, report_days_up_to=up_to).events
+    return deleted, deleted == batch
 
 
 def erase_batch(conn: Conn, *, email: str, campaign_ids: list[int], batch: int, timezone: str) -> Deleted:

@@ -1,8 +1,8 @@
 """The idempotent batch insert shared by the worker and the web tier's broker-down fallback.
 
 Events carry ids allocated before they were queued, so a batch delivered twice (worker killed before its ack,
-Redis restored, fallback racing a late publish) inserts nothing the second time: `ON CONFLICT (id) DO NOTHING`,
-and the rollups are updated from the RETURNING rows only, in the same statement and transaction.
+Redis restored, fallback racing a late publish) inserts nothing the second time: `ON CONFLICT DO NOTHING` on
+the primary key, and the rollups are updated from the RETURNING rows only, in the same statement and transaction.
 """
 
 
@@ -67,7 +67,9 @@ WITH {_INCOMING}, ins AS (
     FROM {STAGED_WITH_PREVIOUS_CLICK} i
     WHERE EXISTS (SELECT 1 FROM campaigns c WHERE c.id = i.campaign_id)
     ORDER BY id
-    ON CONFLICT (id) DO NOTHING
+    -- No conflict target: the key is `id` on one table, (id, created_at) on a table partitioned by month
+    -- (common/partitions.py); either way a redelivered event repeats both.
+    ON CONFLICT DO NOTHING
     RETURNING id, campaign_id, email, domain, event_type, payout, created_at, {flags()},
               CASE WHEN event_type = '{EMAIL_CLICK.name}' AND {by_rules_human("events")} THEN created_at END
                   AS click_at

@@ -14,6 +14,7 @@ from common.logs import REQUEST_ID, configure_logging
 from common.maintenance import BEAT_ENTRY as MAINTAIN_ENTRY
 from common.queue import (
     MAINTAIN_TASK,
+    MONTHS_TASK,
     RECOVER_TASK,
     REPORT_FOLD_TASK,
     RETENTION_TASK,
@@ -32,6 +33,9 @@ celery_app.conf.beat_scheduler = "worker.beat:ClaimingScheduler"
 celery_app.conf.beat_schedule = {
     # Hourly: cheap when there is nothing to delete (a BRIN index scan), and old data never piles up.
     "retention": {"task": RETENTION_TASK, "schedule": crontab(minute=17)},
+    # Daily: events partitioned by month need next month's partition before its first event (a no-op on the
+    # unpartitioned table; see common/partitions.py).
+    "months": {"task": MONTHS_TASK, "schedule": crontab(minute=7, hour=3)},
     # A few catalog rows when nothing needs doing (common/maintenance.py). No expiry: while a backlog of batches
     # holds up the solo worker is exactly when the tables grow fastest, and runs given an expiry were dropped
     # then (a fresh trial went 28 s without one). Runs that wait pile up harmlessly: each only wakes the

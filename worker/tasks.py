@@ -21,9 +21,18 @@ from common.db import Conn, connect
 from common.event import Batch, from_wire
 from common.inflight import QueuedBatches
 from common.maintenance import INGEST_TABLES, Policy, maintain, read_stats
-from common.queue import INGEST_TASK, MAINTAIN_TASK, RECOVER_TASK, REPORT_FOLD_TASK, RETENTION_TASK
+from common.partitions import MONTHS_AHEAD, create_months_ahead, is_partitioned
+from common.queue import (
+    INGEST_TASK,
+    MAINTAIN_TASK,
+    MONTHS_TASK,
+    RECOVER_TASK,
+    REPORT_FOLD_TASK,
+    RETENTION_TASK,
+)
+from common.repartition import converting
 from common.reports import backfill_step, fold
-from common.retention import delete_batch
+from common.retention import retention_batch
 from common.store import StoreOptions, store_events
 from worker.celery_app import celery_app, inflight, settings
 
@@ -216,7 +225,9 @@ def recover_dropped_batches() -> int:
 
 @celery_app.task(name=RETENTION_TASK, ignore_result=True, acks_late=True)
 def apply_retention() -> int:
-    """Delete events older than RETENTION_DAYS for a bounded time; re-queue itself if more remain."""
+    """Delete events older than RETENTION_DAYS for a bounded time; re-queue itself if more remain. With events
+    partitioned by month, whole months past the cutoff go first and their partitions are dropped
+    (common/partitions.py); while `tracker events partition` runs, retention waits."""
     if settings.retention_days <= 0:
         return 0
     cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=settings.retention_days)
@@ -224,14 +235,17 @@ def apply_retention() -> int:
     total = 0
     while True:
         try:
-            deleted = delete_batch(_db.get(), cutoff=cutoff, batch=settings.retention_batch_size,
-                                   timezone=settings.dashboard_timezone)
+            if converting(_db.get()):
+                log.info("retention waits for `tracker events partition` to finish")
+                return total
+            deleted, more = retention_batch(_db.get(), cutoff=cutoff, batch=settings.retention_batch_size,
+                                            timezone=settings.dashboard_timezone)
         except TRANSIENT as exc:
             _db.failed()
             log.warning("retention paused after %d events: %s", total, exc)
             break  # the next scheduled run carries on
         total += deleted
-        if deleted < settings.retention_batch_size:
+        if not more:
             if total:  # an hourly run that found nothing says nothing
                 log.info("retention: deleted %d events older than %s", total, cutoff)
             return total
@@ -318,3 +332,15 @@ def fold_reports() -> None:
     _report_fold.request()
 
 
+@celery_app.task(name=MONTHS_TASK, ignore_result=True, acks_late=True)
+def create_months() -> list[str]:
+    """With events partitioned by month: the partitions of this month and the next MONTHS_AHEAD, if missing."""
+    try:
+        created = create_months_ahead(_db.get(), MONTHS_AHEAD) if is_partitioned(_db.get()) else []
+    except TRANSIENT as exc:
+        _db.failed()
+        log.warning("months not created (the next daily run retries): %s", exc)
+        return []
+    if created:
+        log.info("created event partitions %s", ", ".join(created))
+    return created
