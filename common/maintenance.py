@@ -16,6 +16,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+from psycopg import sql
+
 from common.config import Settings
 from common.db import Conn
 
@@ -33,11 +35,16 @@ INGEST_TABLES = ("events", "journeys", "hourly_stats", "domain_stats", "daily_st
 MAINTAINED_TABLES = (*INGEST_TABLES, "report_queue", "report_stats", "webhook_deliveries", "postbacks",
                      "dead_events", "sessions", "login_failures")
 
+# A partitioned table (events, once `tracker events partition` ran) has no row of its own: its partitions
+# (events_YYYY_MM, common/partitions.py) are the tables that hold rows, and are tended in its place.
 _STATS = """
 SELECT s.relname, c.reltuples::bigint, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze,
        greatest(s.last_analyze, s.last_autoanalyze) IS NOT NULL AS analysed
 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-WHERE s.schemaname = current_schema() AND s.relname = ANY(%s)
+WHERE s.schemaname = current_schema()
+  AND (s.relname = ANY(%(tables)s)
+       OR s.relid IN (SELECT i.inhrelid FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+                      WHERE p.relname = ANY(%(tables)s) AND p.relnamespace = current_schema()::regnamespace))
 ORDER BY s.relname
 """
 
@@ -56,7 +63,7 @@ class TableStats:
 
 def read_stats(conn: Conn, tables: tuple[str, ...] = MAINTAINED_TABLES) -> list[TableStats]:
     """The statistics of `tables` (a few catalog rows: cheap enough to read every few seconds)."""
-    return [TableStats(*row) for row in conn.execute(_STATS, (list(tables),))]
+    return [TableStats(*row) for row in conn.execute(_STATS, {"tables": list(tables)})]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +129,7 @@ def maintain(conn: Conn, policy: Policy) -> list[Action]:
         if command is None:
             continue
         started = time.monotonic()
-        conn.execute(f"{command} {t.name}")  # a name from MAINTAINED_TABLES, not input
+        conn.execute(sql.SQL(command + " {}").format(sql.Identifier(t.name)))  # command: one of three above
         actions.append(Action(t.name, command, time.monotonic() - started, t))
     return actions
 

@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from common.db import libpq_dsn
+from common.maintenance import INGEST_TABLES, Policy, maintain, read_stats
 from common.partitions import (
     attached_months,
     create_months,
@@ -154,3 +155,24 @@ def test_cli_events_partition__converts_then_says_it_is_done(parts_db: psycopg.C
     assert is_partitioned(parts_db)
     again = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and "already partitioned" in again.stderr + again.stdout
+
+
+def test_maintenance__tends_the_months_of_partitioned_events(parts_db: psycopg.Connection[Any]) -> None:
+    """A partitioned table has no statistics row of its own: the job analyses its months instead."""
+    now = time.time()
+    assert store(parts_db, _batch(parts_db, [("email_click", f"m{n}@x.com", now - n) for n in range(50)])) == 50
+    partition_events(parts_db, ahead=1, progress=lambda done, total: None)
+    months = {m for m in (r[0] for r in parts_db.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'events'::regclass"))}
+    stats = {t.name: t for t in read_stats(parts_db, INGEST_TABLES)}
+    assert months and months <= set(stats), "every month of events is watched"
+    holding = {m for m in months if parts_db.execute(f'SELECT count(*) FROM "{m}"').fetchone() != (0,)}
+    assert holding
+    done: set[str] = set()
+    deadline = time.monotonic() + 10  # a backend's table statistics reach pg_stat within a second or so
+    while not holding <= done and time.monotonic() < deadline:
+        parts_db.execute("SELECT pg_stat_force_next_flush()")
+        done |= {a.table for a in maintain(parts_db, Policy(0, 0.0, 1000, 0.2))}
+        time.sleep(0.2)
+    assert holding <= done, "the months holding events were analysed"
