@@ -48,16 +48,19 @@ class LiveCollector(Collector):
     database answer (0 when they do not, with the value then left out)."""
 
     def __init__(self, settings: Settings) -> None:
+        from common.queue import make_celery
+
         self.settings = settings
+        self.celery = make_celery(settings)  # made once; each scrape opens one broker connection
 
     def collect(self) -> Iterable[Metric]:
         from common.db import connect
-        from common.queue import make_celery, queue_depth
+        from common.queue import queue_depth
 
         up = GaugeMetricFamily("tracker_service_up", "Whether the service answers the metrics server",
                                labels=["service"])
         try:
-            depth = queue_depth(make_celery(self.settings), self.settings)
+            depth = queue_depth(self.celery, self.settings)
         except Exception as exc:  # a scrape must answer with what it has
             log.warning("queue depth: %s", exc)
             up.add_metric(["broker"], 0)

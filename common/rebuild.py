@@ -29,6 +29,7 @@ from common.rollups import (
     flags,
 )
 from common.vocabulary import (
+    AMOUNT_COUNTERS,
     DAILY_COUNTERS,
     EMAIL_CLICK,
     EVENT_TYPES,
@@ -36,7 +37,6 @@ from common.vocabulary import (
     JOURNEY_COUNTERS,
     REPORT_COUNTERS,
     ROLLUP_COUNTERS,
-    USER_COUNTERS,
 )
 
 # The campaign's events with their flag columns (is_bot, is_unknown): what every recount reads.
@@ -58,7 +58,8 @@ class ZoneMismatch(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class Rebuilder:
     """One rollup table: rows keyed by (campaign_id, *key), whose `columns` `recount` computes (a SELECT of
-    key + columns from the campaign's events, parameters %(c)s and %(tz)s)."""
+    key + columns from the campaign's events, or from a rollup rebuilt before it in REBUILDERS; parameters
+    %(c)s and %(tz)s)."""
 
     table: str
     key: tuple[str, ...]
@@ -82,33 +83,27 @@ class Changes:
         return f"{self.added} added, {self.changed} corrected, {self.removed} removed"
 
 
-def _users() -> str:
-    # Recipients are journeys: (email, domain) pairs, so within a domain a distinct email is one journey.
-    columns = ["count(DISTINCT email)"] + [
-        f"count(DISTINCT email) FILTER (WHERE event_type = '{t.name}')" for t in EVENT_TYPES]
-    return ", ".join(f"{sql} AS {name}" for sql, name in zip(columns, USER_COUNTERS, strict=True))
-
-
-_DOMAIN_STATS = f"SELECT domain, {MEASURE_EVENTS}, {_users()} FROM {_EVENTS} GROUP BY domain"
-
-# Events by the hour they happened, recipients by the hour of their journey's first event (common/rollups.py);
-# HOURLY_DELTAS joins the two as the ingest statement does.
-_HAS = ", ".join(f"count(*) FILTER (WHERE event_type = '{t.name}') > 0 AS has_{t.name}" for t in EVENT_TYPES)
+# Events by the hour they happened, recipients by the hour their journey began, with the types it has
+# (common/rollups.py); HOURLY_DELTAS joins the two as the ingest statement does. The recipients are read from
+# `journeys`, rebuilt just before (REBUILDERS' order), rather than by grouping every event by recipient again.
 _HOURLY_STATS = f"""
 WITH hd AS (
     SELECT campaign_id, {HOUR} AS hour, domain, {MEASURE_EVENTS} FROM {_EVENTS} GROUP BY 1, 2, 3
-), firsts AS (
-    SELECT campaign_id, date_trunc('hour', min(created_at)) AS hour, domain, {_HAS}
-    FROM {_EVENTS} GROUP BY campaign_id, email, domain
 ), hu AS (
-    SELECT campaign_id, hour, domain, {", ".join(
-        f"count(*) FILTER (WHERE has_{t.name}) AS {t.users}" if t else "count(*) AS users"
+    SELECT campaign_id, date_trunc('hour', first_seen) AS hour, domain, {", ".join(
+        f"count(*) FILTER (WHERE {t.plural} > 0) AS {t.users}" if t else "count(*) AS users"
         for t in (None, *EVENT_TYPES))}
-    FROM firsts GROUP BY 1, 2, 3
+    FROM journeys WHERE campaign_id = %(c)s GROUP BY 1, 2, 3
 ), hourly AS (
     {HOURLY_DELTAS}
 )
 SELECT hour, domain, {", ".join(ROLLUP_COUNTERS)} FROM hourly"""
+
+# A domain's totals are its hours' (a recipient is counted in exactly one hour): summed from hourly_stats,
+# rebuilt just before.
+_DOMAIN_STATS = f"""SELECT domain, {", ".join(
+    f"sum({c}){'' if c in AMOUNT_COUNTERS else '::bigint'} AS {c}" for c in ROLLUP_COUNTERS)}
+FROM hourly_stats WHERE campaign_id = %(c)s GROUP BY domain"""
 
 _DAILY_STATS = f"SELECT {DAY} AS day, {MEASURE_EVENTS} FROM {_EVENTS} GROUP BY 1"
 
@@ -123,8 +118,8 @@ FROM {_EVENTS} GROUP BY email, domain"""
 REBUILDERS: tuple[Rebuilder, ...] = (
     Rebuilder("journeys", ("email", "domain"),
               ("first_seen", "last_seen", *JOURNEY_COUNTERS, *JOURNEY_AMOUNTS, "last_email_click_at"), _JOURNEYS),
-    Rebuilder("domain_stats", ("domain",), ROLLUP_COUNTERS, _DOMAIN_STATS),
     Rebuilder("hourly_stats", ("hour", "domain"), ROLLUP_COUNTERS, _HOURLY_STATS),
+    Rebuilder("domain_stats", ("domain",), ROLLUP_COUNTERS, _DOMAIN_STATS),
     Rebuilder("daily_stats", ("day",), DAILY_COUNTERS, _DAILY_STATS),
 )
 
