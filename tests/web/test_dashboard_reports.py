@@ -10,13 +10,16 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.event import listen
 
 from common.config import get_settings
+from common.db import get_session
 from common.report_dimensions import DIMENSIONS
 from common.reports import backfill_step, fold
 from tests.checks import assert_reports_match_recount
 from tests.events import CHROME, store
 from tests.web.test_dashboard import HX, csrf_of, new_campaign
+from web.dashboard.queries import JourneyFilters, ReportValue, count_journeys, list_journeys
 
 Client = TestClient
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -272,3 +275,26 @@ def test_drill_down__a_rare_value_is_found_from_its_events(dashboard_client: Cli
     users = dashboard_client.get(f"/campaign/{cid}/users", params={"by": "utm_term", "value": "rare"},
                                  headers=HX).text
     assert "rare@x.com" in users and "u7@x.com" in users and "u8@x.com" not in users
+
+
+def test_drill_down__a_rare_value_s_events_are_read_once_for_the_page_and_the_count(
+        db: psycopg.Connection[Any]) -> None:
+    """The fragment's two statements (a page, the count) share the rare value's journeys (3 events of 203: under
+    RARE_SHARE), read once."""
+    cid = new_campaign()
+    store(db, [*(_event(db, cid, "email_click", f"u{i}@x.com", extra={"utm_term": "common"}) for i in range(200)),
+               _event(db, cid, "email_click", "rare@x.com", ago=3 * DAY, extra={"utm_term": "rare"}),
+               _event(db, cid, "landing_click", "u7@x.com", extra={"utm_term": "rare"}),
+               _event(db, cid, "conversion", "u7@x.com", extra={"utm_term": "rare"})])
+    _fold(db)
+    statements: list[str] = []
+    with get_session() as session:
+        listen(session.get_bind(), "before_cursor_execute", lambda *args: statements.append(args[2]))
+        filters = JourneyFilters.parse(report=ReportValue.parse("utm_term", "rare", "UTC"))
+        rows, more = list_journeys(session=session, campaign_id=cid, filters=filters, limit=1)
+        total = count_journeys(session=session, campaign_id=cid, filters=filters)
+    assert [r.email for r in rows] == ["u7@x.com"] and more and total.value == 2
+    assert sum(bool(re.search(r"\bFROM events\s", s)) for s in statements) == 1, statements
+    nobody = JourneyFilters.parse(report=ReportValue.parse("utm_term", "nowhere", "UTC"))
+    with get_session() as session:
+        assert count_journeys(session=session, campaign_id=cid, filters=nobody).value == 0

@@ -2,22 +2,23 @@
 report_stats (common/reports.py) for the date range's days, sorted, the top rows then "(other)".
 
 One statement sums the range's rows per value (at most REPORT_MAX_VALUES values a day, so a 30-day range
-reads at most 30 x that many rows per dimension off the primary key); sorting and the top rows are Python's,
-on the few values left.
+reads at most 30 x that many rows per dimension off the primary key), sorts them and returns only the top rows,
+"(other)" and the totals: a long-tail dimension's thousands of values stay in the database.
 """
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import BigInteger, Float, Integer, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from common.models import ReportStats, counter
 from common.report_dimensions import (
     BY_NAME,
     DIMENSIONS,
+    NONE_LABEL,
     OTHER,
     PARAM_PREFIX,
+    WEEKDAYS,
     Dimension,
     param_dimension,
     value_label,
@@ -29,7 +30,6 @@ from common.vocabulary import (
     EVENT_TYPES,
     GOAL,
     REPORT_COUNTERS,
-    EventType,
     events_column,
     revenue_column,
 )
@@ -52,51 +52,11 @@ class ReportRow:
         return self.value == OTHER
 
 
-# A value's counters as read (REPORT_COUNTERS, in order), all traffic. Thousands of values (a long-tail
-# dimension over 30 days) are sorted and summed as these tuples; only the rows shown become Counts (building
-# Counts for each of 4,356 values and adding them up took most of a second on a loaded machine).
+# A value's counters as read (REPORT_COUNTERS, in order), all traffic; only the rows shown become Counts.
 Raw = tuple[Any, ...]
 _AT = {c: i for i, c in enumerate(REPORT_COUNTERS)}
 _ALL_EVENTS = [_AT[events_column(t)] for t in EVENT_TYPES]
 _BOT_EVENTS = [_AT[events_column(t, BOTS)] for t in EVENT_TYPES]
-
-
-# Each all-traffic count and amount, and where its bots' share of it is.
-_BOTS_OF = {_AT[events_column(t)]: _AT[events_column(t, BOTS)] for t in EVENT_TYPES} | {
-    _AT[revenue_column()]: _AT[revenue_column(BOTS)]}
-
-
-def _shown(raw: Raw, column: str, all_counts: bool) -> Any:
-    """Counter `column` (an all-traffic count or amount) as the page shows it: people only unless all traffic."""
-    at = _AT[column]
-    return raw[at] if all_counts else raw[at] - raw[_BOTS_OF[at]]
-
-
-def _ratio(top: Any, bottom: Any) -> Any:
-    return top / bottom if bottom else -1
-
-
-SortKey = Callable[[str, Raw, bool], Any]  # (label, raw, all_counts) -> what the column sorts by
-
-
-def _events_of(event_type: EventType) -> SortKey:
-    return lambda label, raw, all_counts: _shown(raw, events_column(event_type), all_counts)
-
-
-def _users_of(event_type: EventType) -> SortKey:
-    return lambda label, raw, all_counts: raw[_AT[event_type.users]]
-
-
-def _type_sorts() -> dict[str, tuple[str, SortKey]]:
-    sorts: dict[str, tuple[str, SortKey]] = {}
-    for t in EVENT_TYPES:
-        sorts[t.plural] = (t.plural_label, _events_of(t))
-        sorts[t.users] = (f"{t.label} recipients", _users_of(t))
-    return sorts
-
-
-def _share_or_less(share: float | None) -> float:
-    return -1.0 if share is None else share
 
 
 def _bot_share(raw: Raw) -> float | None:
@@ -105,15 +65,14 @@ def _bot_share(raw: Raw) -> float | None:
 
 
 _ENTRY, _GOAL, _REVENUE = events_column(ENTRY), events_column(GOAL), revenue_column()
-SORTS: dict[str, tuple[str, SortKey]] = {
-    "value": ("Value", lambda label, raw, all_counts: label.lower()),
-    **_type_sorts(),
-    "rate": ("Conversion rate", lambda label, raw, all_counts: _ratio(_shown(raw, _GOAL, all_counts),
-                                                                      _shown(raw, _ENTRY, all_counts))),
-    "revenue": ("Revenue", lambda label, raw, all_counts: _shown(raw, _REVENUE, all_counts)),
-    "epc": ("EPC", lambda label, raw, all_counts: _ratio(_shown(raw, _REVENUE, all_counts),
-                                                         _shown(raw, _ENTRY, all_counts))),
-    "bots": ("Bot share", lambda label, raw, all_counts: _share_or_less(_bot_share(raw))),
+# The columns a report sorts by, and their headings; _sql_key says how each sorts.
+SORTS: dict[str, str] = {
+    "value": "Value",
+    **{k: v for t in EVENT_TYPES for k, v in ((t.plural, t.plural_label), (t.users, f"{t.label} recipients"))},
+    "rate": "Conversion rate",
+    "revenue": "Revenue",
+    "epc": "EPC",
+    "bots": "Bot share",
 }
 DEFAULT_SORT = events_column(EVENT_TYPES[0])
 
@@ -141,22 +100,91 @@ def dimension(name: str | None, slot_keys: list[str]) -> Dimension:
     return BY_NAME.get(name or "", DEFAULT_DIMENSION)
 
 
-def _sums(session: Session, campaign_id: int, dim: Dimension, period: Period, tz: Any) -> list[tuple[str, Raw]]:
+def _label(dim: Dimension, value: Any) -> Any:
+    """value_label in SQL, for sorting by the value and for ties (which read alphabetically)."""
+    if dim.name == "weekday":
+        named: Any = case(*((value == str(day), name) for day, name in enumerate(WEEKDAYS, start=1)), else_=value)
+    elif dim.name == "hour":
+        named = case((value == OTHER, value), else_=value + ":00")
+    else:
+        named = value
+    return case((value == "", NONE_LABEL), else_=named)
+
+
+def _sql_ratio(top: Any, bottom: Any) -> Any:
+    return case((bottom == 0, -1), else_=top / func.nullif(bottom, 0))
+
+
+def _sql_key(sort: str, at: dict[str, Any], label: Any, all_counts: bool) -> Any:
+    """How SORTS[sort] orders, in SQL over one grouped value's columns `at` (by counter name): the shown counts
+    (people only unless all traffic), ratios -1 where nothing divides, so the
+    database takes the top rows (floats divide as Python's do; amounts stay numeric)."""
+    def shown(column: str) -> Any:
+        return at[column] if all_counts else at[column] - at[_BOTS_COLUMN[column]]
+
+    def as_float(x: Any) -> Any:
+        return cast(x, Float)
+
+    if sort == "value":
+        return func.lower(label).collate("C")
+    if sort in _EVENTS_SORTS:
+        return shown(_EVENTS_SORTS[sort])
+    if sort in _USERS_SORTS:
+        return at[_USERS_SORTS[sort]]
+    if sort == "rate":
+        return _sql_ratio(as_float(shown(_GOAL)), as_float(shown(_ENTRY)))
+    if sort == "revenue":
+        return shown(_REVENUE)
+    if sort == "epc":
+        return _sql_ratio(shown(_REVENUE), shown(_ENTRY))
+    events = sum((at[events_column(t)] for t in EVENT_TYPES), start=literal(0))
+    bots = sum((at[events_column(t, BOTS)] for t in EVENT_TYPES), start=literal(0))
+    return _sql_ratio(100.0 * as_float(bots), as_float(events))
+
+
+_BOTS_COLUMN = {events_column(t): events_column(t, BOTS) for t in EVENT_TYPES} | {_REVENUE: revenue_column(BOTS)}
+_EVENTS_SORTS = {t.plural: events_column(t) for t in EVENT_TYPES}
+_USERS_SORTS = {t.users: t.users for t in EVENT_TYPES}
+_TOP, _REST, _ALL = 0, 1, 2  # the statement's row kinds
+
+
+def _report_rows(session: Session, campaign_id: int, dim: Dimension, period: Period, tz: Any, *, all_counts: bool,
+                 sort: str, descending: bool, top: int) -> list[Any]:
+    """One statement: the range's rows summed per value, numbered in the sort's order (ties alphabetically),
+    and three kinds of row: the top `top` values in order (kind _TOP, n their place), the rest and the
+    stored "(other)" summed (_REST, n how many), everything summed (_ALL, n the values). A long-tail
+    dimension's thousands of values never leave the database."""
     # A day's count of one value fits an int4, and sum(int4) adds in bigint where sum(bigint) adds in numeric:
     # grouping 15 k rows of a long-tail dimension took 216 ms and spilled to disk, 105 ms in memory this way.
     columns = [func.sum(counter(ReportStats, c) if c in AMOUNT_COUNTERS else cast(counter(ReportStats, c), Integer))
-               for c in REPORT_COUNTERS]
-    stmt = (select(ReportStats.value, *columns)
-            .where(ReportStats.campaign_id == campaign_id, ReportStats.dimension == dim.name)
-            .group_by(ReportStats.value))
+               .label(c) for c in REPORT_COUNTERS]
+    grouped = (select(ReportStats.value, *columns)
+               .where(ReportStats.campaign_id == campaign_id, ReportStats.dimension == dim.name)
+               .group_by(ReportStats.value))
     if not period.is_all:
         first, after = period.days(tz)
-        stmt = stmt.where(ReportStats.day >= first, ReportStats.day < after)
-    return [(row[0], tuple(row[1:])) for row in session.execute(stmt)]
+        grouped = grouped.where(ReportStats.day >= first, ReportStats.day < after)
+    v = grouped.cte("v")
+    at = {c: v.c[c] for c in REPORT_COUNTERS}
+    label = _label(dim, v.c.value)
+    key = _sql_key(sort, at, label, all_counts)
+    order = [key.desc() if descending else key.asc(), func.lower(label).collate("C")]
+    ranked = (select(v, func.row_number().over(order_by=order).label("n"))
+              .where(v.c.value != OTHER).cte("r"))
 
+    def summed(source: Any) -> list[Any]:
+        return [func.sum(source.c[c]) if c in AMOUNT_COUNTERS else cast(func.sum(source.c[c]), BigInteger)
+                for c in REPORT_COUNTERS]
 
-def _add(rows: list[Raw]) -> Raw:
-    return tuple(sum(column) for column in zip(*rows, strict=True)) if rows else (0,) * len(REPORT_COUNTERS)
+    rest = union_all(select(*ranked.c[:len(REPORT_COUNTERS) + 1]).where(ranked.c.n > top),
+                     select(v).where(v.c.value == OTHER)).subquery("rest")
+    stmt = union_all(
+        select(literal(_TOP).label("kind"), ranked.c.n, ranked.c.value, *(ranked.c[c] for c in REPORT_COUNTERS))
+        .where(ranked.c.n <= top),
+        select(literal(_REST), func.count(), literal(OTHER), *summed(rest)),
+        select(literal(_ALL), func.count(), literal(OTHER), *summed(v)),
+    ).order_by("kind", "n")
+    return list(session.execute(stmt))
 
 
 def _row(value: str, label: str, raw: Raw, all_counts: bool) -> ReportRow:
@@ -167,18 +195,17 @@ def build_report(*, session: Session, campaign_id: int, dim: Dimension, period: 
                  sort: str, descending: bool, top: int = TOP_ROWS) -> Report:
     """The report for `dim` over `period` (days of `tz`): the `top` rows by `sort`, the rest summed into
     "(other)" (with the values the cap already counted there)."""
-    sums = _sums(session, campaign_id, dim, period, tz)
-    values = [(value, value_label(dim.name, value), raw) for value, raw in sums if value != OTHER]
-    stored_other = [raw for value, raw in sums if value == OTHER]
-    _, key = SORTS[sort]
-    values.sort(key=lambda v: v[1].lower())  # ties in the column read alphabetically
-    values.sort(key=lambda v: key(v[1], v[2], all_counts), reverse=descending)
-    shown = [_row(value, label, raw, all_counts) for value, label, raw in values[:top]]
-    rest = [raw for _, _, raw in values[top:]]
-    if stored_other or rest:
-        shown.append(_row(OTHER, OTHER, _add([*stored_other, *rest]), all_counts))
-    everything = Counts.of_row(_add([raw for _, raw in sums]), REPORT_COUNTERS).shown(all_counts)
-    return Report(dim, shown, everything, len(values) + (1 if stored_other else 0), sort, descending)
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    rows = _report_rows(session, campaign_id, dim, period, tz, all_counts=all_counts, sort=sort,
+                        descending=descending, top=top)
+    shown = [_row(r.value, value_label(dim.name, r.value), tuple(r[3:]), all_counts) for r in rows if r.kind == _TOP]
+    rest, everything = (r for r in rows if r.kind != _TOP)
+    if rest.n:
+        shown.append(_row(OTHER, OTHER, tuple(rest[3:]), all_counts))
+    totals = tuple(everything[3:]) if everything.n else (0,) * len(REPORT_COUNTERS)
+    return Report(dim, shown, Counts.of_row(totals, REPORT_COUNTERS).shown(all_counts), everything.n, sort,
+                  descending)
 
 
 # The CSV's columns after the value: per type its events and recipients, then the money and the shares.
