@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ingest benchmark: starts the stack as `make run` deploys it (honcho, Procfile: 2 uvicorn workers,
-# 1 Celery worker) against a database of its own, runs the shared yardstick (wrk vs a bare FastAPI
-# endpoint), then reports queue drain time, an exact ok-vs-stored check, and each process's peak RSS.
+# 1 Celery worker, and beat, so the reports' fold and table maintenance run on the worker as in production)
+# against a database of its own, runs the shared yardstick (wrk vs a bare FastAPI endpoint), then reports queue drain time, an exact ok-vs-stored check, and each process's peak RSS.
 # Usage: bench/ingest.sh [seconds=10] [connections=64]     (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ python -m common.cli migrate >/dev/null 2>&1
 cid=$(python bench/stack.py campaign)
 echo "machine  $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg); campaign $cid; log $log"
 python bench/stack.py analyze "$cid"
-honcho start web worker >"$log" 2>&1 &
+honcho start web worker beat >"$log" 2>&1 &
 stack=$!
 trap 'kill $stack 2>/dev/null; wait $stack 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
