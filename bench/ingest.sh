@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ingest benchmark: starts the stack as `make run` deploys it (honcho, Procfile: 2 uvicorn workers,
 # 1 Celery worker, and beat, so the reports' fold and table maintenance run on the worker as in production)
-# against a database of its own, runs the shared yardstick (wrk vs a bare FastAPI endpoint), then reports queue drain time, an exact ok-vs-stored check, and each process's peak RSS.
+# against a database of its own, runs the shared yardstick (wrk vs a bare FastAPI endpoint), then reports
+# queue drain time, an exact ok-vs-stored check, and each process's peak RSS.
 # Usage: bench/ingest.sh [seconds=10] [connections=64]     (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
