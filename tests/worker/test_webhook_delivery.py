@@ -1,7 +1,6 @@
 """Webhooks end to end: conversions through the real web tier and ingest worker, sent by a real webhook worker
 (scheduled by a real beat) to an HTTPS receiver this module starts, with a CA of its own (trustme) that the
 worker trusts through WEBHOOK_CA_BUNDLE. Back-off and retry window are shortened by settings."""
-import asyncio
 import hashlib
 import hmac
 import json
@@ -27,7 +26,7 @@ from common.campaigns import create_campaign
 from common.db import get_session
 from tests.checks import event_count
 from tests.conftest import TEST_ENV, service_env
-from tests.services import BIN, Process, wait_until
+from tests.services import BIN, Process, run_async, wait_until
 from tests.web.test_dashboard import csrf_of
 
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
@@ -304,4 +303,4 @@ def test_sender__a_name_resolving_to_a_private_address_refused(url: str) -> None
     from worker.webhooks import WebhookRefused, _pinned_url
 
     with pytest.raises(WebhookRefused, match="private or reserved"):
-        asyncio.run(_pinned_url(url))
+        run_async(_pinned_url(url))  # on a thread: the browser tests keep a loop on this one

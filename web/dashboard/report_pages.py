@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from common.report_dimensions import DIMENSIONS, OTHER, PARAM_PREFIX
 from common.report_slots import MAX_SLOTS, Slot, SlotError, add_slot, slots
-from web.dashboard.auth import current_user, require_csrf
+from web.dashboard.auth import EDIT, current_user
 from web.dashboard.deps import Db, DbSession
 from web.dashboard.pages import (
     CampaignDep,
@@ -134,7 +134,7 @@ def report_csv(request: Request, db: Db, session: DbSession, campaign: CampaignD
 ParamKey = Annotated[str, Form(max_length=1000)]
 
 
-@router.post("/campaign/{campaign_id:int}/reports/params", dependencies=[Depends(require_csrf)])
+@router.post("/campaign/{campaign_id:int}/reports/params", dependencies=EDIT)
 def add_param_report(request: Request, db: Db, session: DbSession, campaign: CampaignDep, period: PeriodDep,
                      key: ParamKey = "") -> Response:
     """Report on an extra parameter from now on, its past filled in the background; then show it. A key
