@@ -54,7 +54,8 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
         summary,
     )
 
-    zone, max_values = get_settings().dashboard_timezone, get_settings().report_max_values
+    settings = get_settings()
+    zone, max_values = settings.dashboard_timezone, settings.report_max_values
     held = 0.0  # the longest event writes waited for one campaign
     with connect() as conn:
         ids = campaign_ids(conn, args.campaign)
@@ -106,10 +107,11 @@ def cmd_bots_reclassify(args: argparse.Namespace) -> int:
         results = []
         try:
             check_zone(conn, timezone=s.dashboard_timezone, every_campaign=False)
+            options = StoreOptions.of(s)
             with repair_lock(conn), tqdm(unit=" events", disable=None) as bar:
                 for campaign_id in ids:
                     done = reclassify_campaign(conn, campaign_id=campaign_id, since=since,
-                                               options=StoreOptions.of(s), max_values=s.report_max_values,
+                                               options=options, max_values=s.report_max_values,
                                                progress=bar.update)
                     if done.to_bot or done.to_human or done.reason:
                         bar.write(f"tracker: campaign {campaign_id}: {done}; rollups: {summary([done.rollups])}")
