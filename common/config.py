@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # and keeps at most this many values per (campaign, dimension, day); the rest are counted as "(other)".
     report_fold_seconds: float = Field(default=5.0, gt=0)
     report_max_values: int = Field(default=500, ge=1, le=100_000)
+    # While the worker finds batches waiting (a burst), the fold works at most this share of the time, so that
+    # it does not take the web tier's CPU on a small box; 1 = never hold back (worker/pressure.py).
+    report_fold_share: float = Field(default=0.25, gt=0, le=1)
 
     # --- webhooks (worker/webhooks.py; docs/api.md#webhooks) ---
     webhook_queue: str = "webhooks"

@@ -22,6 +22,7 @@ its day is at most the slot's filled_through while `backfill_step` fills past da
 fold task: the fold and the backfill each count an event exactly when the other does not.
 """
 import time
+from collections.abc import Callable
 from datetime import date
 
 from common.db import Conn
@@ -237,12 +238,16 @@ def lock(conn: Conn) -> None:
 FOLD_BATCH = 2_000  # events a fold statement takes off the queue: ~0.1 s each (docs/performance.md)
 
 
-def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | None = None) -> int:
+def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | None = None,
+         pace: Callable[[float], object] | None = None) -> int:
     """Fold the queued events into report_stats, FOLD_BATCH at a time, each batch in a transaction of its
-    own, until the queue is empty or `budget_seconds` have passed; returns how many queue rows were folded."""
+    own, until the queue is empty or `budget_seconds` have passed; returns how many queue rows were folded.
+    `pace(seconds)` is called after each full batch with the time it took (the worker waits there while ingest
+    is busy, worker/pressure.py)."""
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     folded = 0
     while True:
+        started = time.monotonic()
         with conn.transaction():
             lock(conn)
             row = conn.execute(_FOLD, {"tz": timezone, "cap": max_values, "batch": FOLD_BATCH}).fetchone()
@@ -250,6 +255,8 @@ def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | 
         folded += batch
         if batch < FOLD_BATCH or (deadline is not None and time.monotonic() > deadline):
             return folded
+        if pace is not None:
+            pace(time.monotonic() - started)
 
 
 def forget(conn: Conn, ids: list[int], *, timezone: str) -> None:
