@@ -150,13 +150,23 @@ _FLAGGED = f"{_EVENT_FIELDS}, {flags()}"
 
 def _journey_events(changed: str, *, before: str, after: str) -> str:
     """CTE `candidates`: every event of the journeys in `changed`, and whether it counted `before` and `after`
-    the statement (conditions on `e`). Looked up by email alone (idx_events_email, a few rows per recipient):
-    `+ 0` and `|| ''` keep the campaign's and domain's indexes out, which the planner preferred, misjudging the
-    CTE's size, and which read a whole campaign per recipient (120 s for 21 k events)."""
-    return f"""candidates AS (
-    SELECT e.id, e.campaign_id, e.email, e.domain, e.event_type, e.created_at, {before} AS before, {after} AS after
+    the statement (conditions on `e`, the event, and `queued`: whether it is in the statement's snapshot of
+    report_queue). Looked up by email alone (idx_events_email, a few rows per recipient): `+ 0` and `|| ''`
+    keep the campaign's and domain's indexes out, which the planner preferred, misjudging the CTE's size, and
+    which read a whole campaign per recipient (120 s for 21 k events). The queue (no index: ingest appends to
+    it) is read once against a hash of these few events, never hashed whole: `NOT IN (SELECT event_id FROM
+    report_queue)` did, so a statement cost more the longer the queue grew during a burst (0.55 s a batch of
+    2,000 with 100,000 queued). `IS TRUE` keeps that IN a hashed subplan: as a join, planned on the CTE's
+    estimate of one row, it became a nested loop scanning the queue once per event (76 s)."""
+    return f"""journey_rows AS MATERIALIZED (
+    SELECT e.id, e.campaign_id, e.email, e.domain, e.event_type, e.created_at
     FROM (SELECT DISTINCT campaign_id, email, domain FROM {changed}) t
     JOIN events e ON e.email = t.email AND e.campaign_id + 0 = t.campaign_id AND e.domain || '' = t.domain
+), queued_rows AS MATERIALIZED (
+    SELECT event_id FROM report_queue WHERE (event_id IN (SELECT id FROM journey_rows)) IS TRUE
+), candidates AS (
+    SELECT e.id, e.campaign_id, e.email, e.domain, e.event_type, e.created_at, {before} AS before, {after} AS after
+    FROM (SELECT j.*, j.id IN (SELECT event_id FROM queued_rows) AS queued FROM journey_rows j) e
 )"""
 
 
@@ -166,19 +176,19 @@ def _journey_events(changed: str, *, before: str, after: str) -> str:
 # campaign and its rows). The queued events are looked up by `= ANY(array)`, which keeps the planner on the
 # primary key: joined to the CTE, it chose to scan the whole campaign. One batch at a time: the planner cannot
 # size a DELETE's RETURNING, and a whole backlog in one statement went quadratic (4,000 / 8,000 / 16,000 queued
-# events folded in 0.26 / 0.98 / 182 s).
+# events folded in 0.26 / 0.98 / 182 s). The batch is taken off the queue by row address (a TID scan): by
+# `event_id = ANY(ARRAY(...))` it was a sequential scan of the queue comparing every row with every id of the
+# batch, 4.9 s of a 5.9 s statement with 100,000 events queued after a burst. Row addresses are stable here:
+# queue rows are never updated, and only the holder of REPORT_LOCK deletes them.
 _FOLD = f"""
 WITH q AS (
-    DELETE FROM report_queue WHERE event_id = ANY(ARRAY(SELECT event_id FROM report_queue LIMIT %(batch)s))
+    DELETE FROM report_queue WHERE ctid = ANY(ARRAY(SELECT ctid FROM report_queue LIMIT %(batch)s))
     RETURNING event_id
-), pending AS MATERIALIZED (
-    SELECT event_id FROM report_queue
 ), changed AS (
     SELECT {_FLAGGED} FROM events e
     WHERE id = ANY(ARRAY(SELECT event_id FROM q))
       AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = e.campaign_id AND c.deleted_at IS NOT NULL)
-), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM pending)",
-                    after="(e.id NOT IN (SELECT event_id FROM pending) OR e.id IN (SELECT event_id FROM q))")},
+), {_journey_events("changed", before="NOT queued", after="(NOT queued OR e.id IN (SELECT event_id FROM q))")},
 {_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}
 SELECT count(*) FROM q
 """
@@ -190,8 +200,7 @@ WITH dq AS (
     DELETE FROM report_queue WHERE event_id = ANY(%(ids)s::bigint[]) RETURNING event_id
 ), changed AS (
     SELECT {_FLAGGED} FROM events WHERE id = ANY(%(ids)s::bigint[]) AND id NOT IN (SELECT event_id FROM dq)
-), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM report_queue)",
-                    after="e.id NOT IN (SELECT event_id FROM report_queue) AND e.id <> ALL(%(ids)s::bigint[])")},
+), {_journey_events("changed", before="NOT queued", after="NOT queued AND e.id <> ALL(%(ids)s::bigint[])")},
 {_delta(changed="changed", candidates="candidates", sign=-1, new_values=False).strip()}
 SELECT count(*) FROM changed
 """
@@ -297,8 +306,8 @@ WITH changed AS (
     SELECT {_FLAGGED} FROM events e
     WHERE campaign_id = %(cid)s AND created_at >= {_DAY_START} AND created_at < {_DAY_START} + interval '1 day'
       AND id NOT IN (SELECT event_id FROM report_queue)
-), {_journey_events("changed", before=f"e.id NOT IN (SELECT event_id FROM report_queue) AND {day_of('e')} < %(day)s",
-                    after=f"e.id NOT IN (SELECT event_id FROM report_queue) AND {day_of('e')} <= %(day)s")},
+), {_journey_events("changed", before=f"NOT queued AND {day_of('e')} < %(day)s",
+                    after=f"NOT queued AND {day_of('e')} <= %(day)s")},
 {_delta(changed="changed", candidates="candidates", sign=1, new_values=True, fixed=False,
         slots="s.key = %(key)s").strip()}
 SELECT count(*) FROM changed
