@@ -29,16 +29,18 @@ trap 'kill $stack 2>/dev/null; wait $stack 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 grep -q "ready" <(timeout 30 tail -f "$log" | grep -m1 "ready") || true
 
-read -r web0 worker0 < <(python bench/stack.py cpu "$stack")
+read -r web0 worker0 pg0 < <(python bench/stack.py cpu "$stack")
 stored0=$(python bench/stack.py drain "$cid" --timeout 0 | awk '/^stored/{print $2}')
 CID=$cid PYTHON=python "$yardstick" "http://127.0.0.1:$port" "$secs" "$conns"
 drained=$(python bench/stack.py drain "$cid")
 echo "$drained"
-read -r web1 worker1 < <(python bench/stack.py cpu "$stack")
+# With beat the fold runs: CPU is read once the reports have caught up, so the fold's cost is counted too.
+[[ " ${BENCH_PROCS:-web worker beat} " == *" beat "* ]] && python bench/stack.py reports
+read -r web1 worker1 pg1 < <(python bench/stack.py cpu "$stack")
 stored1=$(awk '/^stored/{print $2}' <<<"$drained")
 # CPU per event stored during the project's run and drain (the bare endpoint runs in processes of its own).
-awk -v n=$((stored1 - stored0)) -v w0="$web0" -v w1="$web1" -v k0="$worker0" -v k1="$worker1" \
-  'BEGIN{printf "cpu_us_per_event web %.0f worker %.0f (%d events)\n", (w1-w0)*1e6/n, (k1-k0)*1e6/n, n}'
+awk -v n=$((stored1 - stored0)) -v w0="$web0" -v w1="$web1" -v k0="$worker0" -v k1="$worker1" -v p0="$pg0" -v p1="$pg1" \
+  'BEGIN{printf "cpu_us_per_event web %.0f worker %.0f postgres %.0f (%d events)\n", (w1-w0)*1e6/n, (k1-k0)*1e6/n, (p1-p0)*1e6/n, n}'
 
 out=$(CID=$cid wrk -t2 -c"$conns" -d5s -s bench/count_ok.lua "http://127.0.0.1:$port/api/event")
 ok=$(awk '/^ok /{print $2}' <<<"$out")

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from common import store
 from common.campaigns import create_campaign
 from common.config import get_settings
@@ -76,6 +78,19 @@ def cmd_drain(args: argparse.Namespace) -> None:
     print(f"stored {_events(args.cid)}")
 
 
+def cmd_reports(args: argparse.Namespace) -> None:
+    """Seconds from now until the reports' queue is empty: how long the Reports tab lags the end of a drain."""
+    start = time.monotonic()
+    with connect() as conn:
+        while time.monotonic() - start < args.timeout:
+            (queued,) = conn.execute("SELECT count(*) FROM report_queue").fetchone()
+            if queued == 0:
+                print(f"reports_caught_up_s {time.monotonic() - start:.2f}")
+                return
+            time.sleep(0.2)
+    print(f"reports_caught_up_s >{args.timeout} ({queued} events still queued)")
+
+
 def cmd_exact(args: argparse.Namespace) -> None:
     exact = _events(args.cid, "AND extra_params->>'run' = 'exact'")
     print(f"stored_exact {exact}")
@@ -108,9 +123,25 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _backends(database: str) -> list[int]:
+    """PostgreSQL's backends connected to `database` (their titles: "postgres: user database host ...")."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_text()
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+            if title.startswith("postgres: ") and f" {database} " in title:
+                pids.append(int(entry.name))
+    return pids
+
+
 def cmd_cpu(args: argparse.Namespace) -> None:
-    """CPU seconds used so far by the web and the worker processes under the given pid (less noisy than req/s
-    on a shared machine: divide the difference between two calls by the events stored in between)."""
+    """CPU seconds used so far by the web and the worker processes under the given pid, and by the PostgreSQL
+    backends connected to the stack's database (less noisy than req/s on a shared machine: divide the
+    difference between two calls by the events stored in between; a backend that disconnects in between takes
+    its seconds with it, so the pools' long-lived connections are what this counts)."""
     totals = {"web": 0.0, "worker": 0.0}
     for pid in _tree(args.pid):
         try:
@@ -121,7 +152,9 @@ def cmd_cpu(args: argparse.Namespace) -> None:
             totals["web"] += _cpu_seconds(pid)
         elif "celery" in cmdline:
             totals["worker"] += _cpu_seconds(pid)
-    print(f"{totals['web']:.2f} {totals['worker']:.2f}")
+    database = make_url(get_settings().database_url).database or ""
+    postgres = sum(_cpu_seconds(pid) for pid in _backends(database))
+    print(f"{totals['web']:.2f} {totals['worker']:.2f} {postgres:.2f}")
 
 
 def main() -> None:
@@ -135,6 +168,9 @@ def main() -> None:
     p.add_argument("cid", type=int)
     p.add_argument("--timeout", type=float, default=120)
     p.set_defaults(func=cmd_drain)
+    p = sub.add_parser("reports")
+    p.add_argument("--timeout", type=float, default=300)
+    p.set_defaults(func=cmd_reports)
     p = sub.add_parser("exact")
     p.add_argument("cid", type=int)
     p.set_defaults(func=cmd_exact)
