@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from common.report_dimensions import DIMENSIONS, OTHER, PARAM_PREFIX
-from common.report_slots import MAX_SLOTS, Slot, SlotError, add_slot, slots
+from common.report_slots import MAX_PARAMS, Slot, SlotError, add_slot, slots
 from web.dashboard.auth import EDIT, current_user
 from web.dashboard.deps import Db, DbSession
 from web.dashboard.pages import (
@@ -90,10 +90,10 @@ def _context(request: Request, db: Db, session: DbSession, campaign: Any, period
         "dimensions": DIMENSIONS,
         "slots": chosen,
         "slot": next((s for s in chosen if s.dimension == report.dimension.name), None),
-        "slots_full": len(chosen) >= MAX_SLOTS,
+        "slots_full": sum(not s.is_pair for s in chosen) >= MAX_PARAMS,
         "slot_error": None,
         "slot_key": "",
-        "max_slots": MAX_SLOTS,
+        "max_slots": MAX_PARAMS,
         "top_rows": TOP_ROWS,
         "sorts": SORTS,
         "sort_urls": {key: sort_url(key) for key in SORTS},
