@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, Res
 from fastapi.responses import RedirectResponse
 
 from common.report_dimensions import DIMENSIONS, PARAM_PREFIX, Dimension, pair_dimension
+from common.report_dimensions import find as find_dimension
 from common.report_slots import MAX_PAIRS, MAX_PARAMS, Slot, SlotError, add_pair, add_slot, slots
 from web.dashboard.auth import EDIT, current_user
 from web.dashboard.deps import Db, DbSession
@@ -34,7 +35,6 @@ from web.dashboard.report import (
     csv_header,
     csv_row,
     dimension,
-    pick,
     sorts,
 )
 
@@ -67,13 +67,26 @@ class Choice:
 
 
 def _choice(by: str | None, then: str | None, chosen: list[Slot]) -> Choice:
-    keys = [s.key for s in chosen if not s.is_pair]
-    first = dimension(by, keys)
-    second = pick(then, keys)
-    if second is not None and second.name == first.name:
-        second = None
-    name = first.name if second is None else pair_dimension(first, second).name
-    return Choice(first, second, next((s for s in chosen if s.dimension == name), None))
+    """A pair may be of any two dimensions (`param:` keys included, chosen alone or not); alone, a `param:` key
+    is one the campaign reports on, anything unknown the first dimension."""
+    by_name = {s.dimension: s for s in chosen}
+    first, second = find_dimension(by or ""), find_dimension(then or "")
+    if first is not None and second is not None and first.name != second.name:
+        return Choice(first, second, by_name.get(pair_dimension(first, second).name))
+    single = dimension(by, [s.key for s in chosen if not s.is_pair])
+    return Choice(single, None, by_name.get(single.name))
+
+
+def _param_choices(chosen: list[Slot], choice: Choice) -> list[tuple[str, str]]:
+    """The pickers' `param:` choices: the campaign's parameter reports (with their filling), the keys its pairs
+    read, and the one asked for."""
+    found = {s.dimension: s.key + ("" if s.filled else f" (filling, {s.progress}%)") for s in chosen if not s.is_pair}
+    asked = [choice.first, *([choice.then] if choice.then else [])]
+    names = [n for s in chosen if s.is_pair for n in (s.by, s.then or "")] + [d.name for d in asked]
+    for name in names:
+        if name.startswith(PARAM_PREFIX):
+            found.setdefault(name, name.removeprefix(PARAM_PREFIX))
+    return list(found.items())
 
 
 def _report(request: Request, session: DbSession, campaign_id: int, period: Period, all_counts: bool,
@@ -135,11 +148,12 @@ def _context(request: Request, db: Db, session: DbSession, campaign: Any, period
         "report": report,
         "choice": choice,
         "dimensions": DIMENSIONS,
-        "slots": [s for s in chosen if not s.is_pair],
+        "param_choices": _param_choices(chosen, choice),
         "pairs": pairs,
         "pair_urls": {s.dimension: path + "?" + urlencode([*context["view_params"].items(), ("by", s.by),
                                                             ("then", s.then or "")]) for s in pairs},
         "slot": choice.slot,
+        "param_count": len(chosen) - len(pairs),
         "slots_full": len(chosen) - len(pairs) >= MAX_PARAMS,
         "pairs_full": len(pairs) >= MAX_PAIRS,
         "slot_error": None,
