@@ -17,8 +17,8 @@ from common.reports import backfill_step
 from tests.checks import assert_reports_match_recount
 from tests.conftest import sign_in
 from tests.events import store
-from tests.web.api_helpers import new_user
 from tests.web import test_dashboard_reports as single
+from tests.web.api_helpers import new_user
 from tests.web.test_dashboard import HX, csrf_of, new_campaign
 from tests.web.test_dashboard_reports import CONV, EMAIL, LANDING, REVENUE, _event, _fold
 
