@@ -190,3 +190,17 @@ def test_pair__then_unknown_or_the_same_is_the_single_report(dashboard_client: C
     # Any parameter may be paired, reported on alone or not: offered like any pair.
     html = dashboard_client.get(f"/campaign/{report_campaign}/reports", params={"by": "device", "then": "param:k"}).text
     assert 'id="report-pair-missing"' in html and '<option value="param:k" selected>k</option>' in html
+
+
+def test_pair__values_escaped_in_page_and_csv(dashboard_client: Client, db: psycopg.Connection[Any]) -> None:
+    cid = new_campaign()
+    assert _add(dashboard_client, cid, "utm_source", "param:sub1").status_code == 303
+    _fill(db)
+    store(db, [_event(db, cid, "email_click", "x@x.com", extra={"utm_source": "<b>s</b>", "sub1": "<script>x</script>"}),
+               _event(db, cid, "email_click", "y@x.com", extra={"utm_source": "ok", "sub1": "=HYPERLINK(\"http://e\")"})])
+    _fold(db)
+    pair = {"by": "utm_source", "then": "param:sub1"}
+    html = dashboard_client.get(f"/campaign/{cid}/reports", params=pair).text
+    assert "<script>x" not in html and "&lt;script&gt;x&lt;/script&gt;" in html and "&lt;b&gt;s&lt;/b&gt;" in html
+    lines = list(csv.reader(io.StringIO(dashboard_client.get(f"/campaign/{cid}/reports.csv", params=pair).text)))
+    assert ["ok", "'=HYPERLINK(\"http://e\")"] in [line[:2] for line in lines]
