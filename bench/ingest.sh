@@ -4,6 +4,7 @@
 # against a database of its own, runs the shared yardstick (wrk vs a bare FastAPI endpoint), then reports
 # queue drain time, an exact ok-vs-stored check, and each process's peak RSS.
 # Usage: bench/ingest.sh [seconds=10] [connections=64]     (needs wrk: apt-get install wrk)
+#        BENCH_PROCS="web worker" leaves beat out (the Procfile names to start; default "web worker beat")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -22,7 +23,7 @@ python -m common.cli migrate >/dev/null 2>&1
 cid=$(python bench/stack.py campaign)
 echo "machine  $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB; load $(cut -d' ' -f1-3 /proc/loadavg); campaign $cid; log $log"
 python bench/stack.py analyze "$cid"
-honcho start web worker beat >"$log" 2>&1 &
+honcho start ${BENCH_PROCS:-web worker beat} >"$log" 2>&1 &
 stack=$!
 trap 'kill $stack 2>/dev/null; wait $stack 2>/dev/null || true' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # and keeps at most this many values per (campaign, dimension, day); the rest are counted as "(other)".
     report_fold_seconds: float = Field(default=5.0, gt=0)
     report_max_values: int = Field(default=500, ge=1, le=100_000)
+    # While the worker finds batches waiting (a burst), the fold works at most this share of the time, so that
+    # it does not take the web tier's CPU on a small box; 1 = never hold back (worker/pressure.py).
+    report_fold_share: float = Field(default=0.25, gt=0, le=1)
 
     # --- webhooks (worker/webhooks.py; docs/api.md#webhooks) ---
     webhook_queue: str = "webhooks"
@@ -98,6 +101,9 @@ class Settings(BaseSettings):
     webhook_retry_window_seconds: float = Field(default=24 * 3600.0, gt=0)
     # Deliveries sent at once by one worker (concurrently; a slow receiver holds up only its own).
     webhook_batch_size: int = Field(default=50, ge=1, le=1000)
+    # The outbox is also the delivery log: finished deliveries (delivered or failed) whose last attempt is older
+    # than this many days are deleted by an hourly job, so the table does not grow forever; 0 keeps them all.
+    webhook_log_days: int = Field(default=90, ge=0)
     # A PEM file of extra certificate authorities to trust for receivers (a private CA); empty: the usual ones.
     webhook_ca_bundle: str = ""
     # http:// receivers (development only) and receivers on private, loopback or link-local addresses (tests,

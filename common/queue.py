@@ -13,6 +13,7 @@ MAINTAIN_TASK = "tracker.maintain_tables"
 WEBHOOK_TASK = "tracker.send_webhooks"
 REPORT_FOLD_TASK = "tracker.fold_reports"
 MONTHS_TASK = "tracker.create_months"
+WEBHOOK_LOG_TASK = "tracker.prune_webhook_log"
 
 
 def batch_argsrepr(count: int) -> str:
@@ -46,7 +47,8 @@ def make_celery(s: Settings) -> Celery:
         task_routes={INGEST_TASK: {"queue": s.ingest_queue}, RETENTION_TASK: {"queue": s.maintenance_queue},
                      RECOVER_TASK: {"queue": s.maintenance_queue}, MAINTAIN_TASK: {"queue": s.maintenance_queue},
                      REPORT_FOLD_TASK: {"queue": s.maintenance_queue},
-                     MONTHS_TASK: {"queue": s.maintenance_queue}, WEBHOOK_TASK: {"queue": s.webhook_queue}},
+                     MONTHS_TASK: {"queue": s.maintenance_queue}, WEBHOOK_TASK: {"queue": s.webhook_queue},
+                     WEBHOOK_LOG_TASK: {"queue": s.webhook_queue}},
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

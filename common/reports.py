@@ -24,6 +24,7 @@ per fold task: the fold and the backfill each count an event exactly when the ot
 its rows are capped, forgotten, emptied and rebuilt as every other dimension's.
 """
 import time
+from collections.abc import Callable
 from datetime import date
 
 from common.db import Conn
@@ -162,13 +163,23 @@ _FLAGGED = f"{_EVENT_FIELDS}, {flags()}"
 
 def _journey_events(changed: str, *, before: str, after: str) -> str:
     """CTE `candidates`: every event of the journeys in `changed`, and whether it counted `before` and `after`
-    the statement (conditions on `e`). Looked up by email alone (idx_events_email, a few rows per recipient):
-    `+ 0` and `|| ''` keep the campaign's and domain's indexes out, which the planner preferred, misjudging the
-    CTE's size, and which read a whole campaign per recipient (120 s for 21 k events)."""
-    return f"""candidates AS (
-    SELECT e.id, e.campaign_id, e.email, e.domain, e.event_type, e.created_at, {before} AS before, {after} AS after
+    the statement (conditions on `e`, the event, and `queued`: whether it is in the statement's snapshot of
+    report_queue). Looked up by email alone (idx_events_email, a few rows per recipient): `+ 0` and `|| ''`
+    keep the campaign's and domain's indexes out, which the planner preferred, misjudging the CTE's size, and
+    which read a whole campaign per recipient (120 s for 21 k events). The queue (no index: ingest appends to
+    it) is read once against a hash of these few events, never hashed whole: `NOT IN (SELECT event_id FROM
+    report_queue)` did, so a statement cost more the longer the queue grew during a burst (0.55 s a batch of
+    2,000 with 100,000 queued). `IS TRUE` keeps that IN a hashed subplan: as a join, planned on the CTE's
+    estimate of one row, it became a nested loop scanning the queue once per event (76 s)."""
+    return f"""journey_rows AS MATERIALIZED (
+    SELECT e.id, e.campaign_id, e.email, e.domain, e.event_type, e.created_at
     FROM (SELECT DISTINCT campaign_id, email, domain FROM {changed}) t
     JOIN events e ON e.email = t.email AND e.campaign_id + 0 = t.campaign_id AND e.domain || '' = t.domain
+), queued_rows AS MATERIALIZED (
+    SELECT event_id FROM report_queue WHERE (event_id IN (SELECT id FROM journey_rows)) IS TRUE
+), candidates AS (
+    SELECT e.id, e.campaign_id, e.email, e.domain, e.event_type, e.created_at, {before} AS before, {after} AS after
+    FROM (SELECT j.*, j.id IN (SELECT event_id FROM queued_rows) AS queued FROM journey_rows j) e
 )"""
 
 
@@ -178,19 +189,19 @@ def _journey_events(changed: str, *, before: str, after: str) -> str:
 # campaign and its rows). The queued events are looked up by `= ANY(array)`, which keeps the planner on the
 # primary key: joined to the CTE, it chose to scan the whole campaign. One batch at a time: the planner cannot
 # size a DELETE's RETURNING, and a whole backlog in one statement went quadratic (4,000 / 8,000 / 16,000 queued
-# events folded in 0.26 / 0.98 / 182 s).
+# events folded in 0.26 / 0.98 / 182 s). The batch is taken off the queue by row address (a TID scan): by
+# `event_id = ANY(ARRAY(...))` it was a sequential scan of the queue comparing every row with every id of the
+# batch, 4.9 s of a 5.9 s statement with 100,000 events queued after a burst. Row addresses are stable here:
+# queue rows are never updated, and only the holder of REPORT_LOCK deletes them.
 _FOLD = f"""
 WITH q AS (
-    DELETE FROM report_queue WHERE event_id = ANY(ARRAY(SELECT event_id FROM report_queue LIMIT %(batch)s))
+    DELETE FROM report_queue WHERE ctid = ANY(ARRAY(SELECT ctid FROM report_queue LIMIT %(batch)s))
     RETURNING event_id
-), pending AS MATERIALIZED (
-    SELECT event_id FROM report_queue
 ), changed AS (
     SELECT {_FLAGGED} FROM events e
     WHERE id = ANY(ARRAY(SELECT event_id FROM q))
       AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = e.campaign_id AND c.deleted_at IS NOT NULL)
-), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM pending)",
-                    after="(e.id NOT IN (SELECT event_id FROM pending) OR e.id IN (SELECT event_id FROM q))")},
+), {_journey_events("changed", before="NOT queued", after="(NOT queued OR e.id IN (SELECT event_id FROM q))")},
 {_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}
 SELECT count(*) FROM q
 """
@@ -202,8 +213,7 @@ WITH dq AS (
     DELETE FROM report_queue WHERE event_id = ANY(%(ids)s::bigint[]) RETURNING event_id
 ), changed AS (
     SELECT {_FLAGGED} FROM events WHERE id = ANY(%(ids)s::bigint[]) AND id NOT IN (SELECT event_id FROM dq)
-), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM report_queue)",
-                    after="e.id NOT IN (SELECT event_id FROM report_queue) AND e.id <> ALL(%(ids)s::bigint[])")},
+), {_journey_events("changed", before="NOT queued", after="NOT queued AND e.id <> ALL(%(ids)s::bigint[])")},
 {_delta(changed="changed", candidates="candidates", sign=-1, new_values=False).strip()}
 SELECT count(*) FROM changed
 """
@@ -252,12 +262,16 @@ def lock(conn: Conn) -> None:
 FOLD_BATCH = 2_000  # events a fold statement takes off the queue: ~0.1 s each (docs/performance.md)
 
 
-def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | None = None) -> int:
+def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | None = None,
+         pace: Callable[[float], object] | None = None) -> int:
     """Fold the queued events into report_stats, FOLD_BATCH at a time, each batch in a transaction of its
-    own, until the queue is empty or `budget_seconds` have passed; returns how many queue rows were folded."""
+    own, until the queue is empty or `budget_seconds` have passed; returns how many queue rows were folded.
+    `pace(seconds)` is called after each full batch with the time it took (the worker waits there while ingest
+    is busy, worker/pressure.py)."""
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     folded = 0
     while True:
+        started = time.monotonic()
         with conn.transaction():
             lock(conn)
             row = conn.execute(_FOLD, {"tz": timezone, "cap": max_values, "batch": FOLD_BATCH}).fetchone()
@@ -265,6 +279,8 @@ def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | 
         folded += batch
         if batch < FOLD_BATCH or (deadline is not None and time.monotonic() > deadline):
             return folded
+        if pace is not None:
+            pace(time.monotonic() - started)
 
 
 def forget(conn: Conn, ids: list[int], *, timezone: str) -> None:
@@ -306,8 +322,8 @@ WITH changed AS (
     SELECT {_FLAGGED} FROM events e
     WHERE campaign_id = %(cid)s AND created_at >= {_DAY_START} AND created_at < {_DAY_START} + interval '1 day'
       AND id NOT IN (SELECT event_id FROM report_queue)
-), {_journey_events("changed", before=f"e.id NOT IN (SELECT event_id FROM report_queue) AND {day_of('e')} < %(day)s",
-                    after=f"e.id NOT IN (SELECT event_id FROM report_queue) AND {day_of('e')} <= %(day)s")},
+), {_journey_events("changed", before=f"NOT queued AND {day_of('e')} < %(day)s",
+                    after=f"NOT queued AND {day_of('e')} <= %(day)s")},
 {_delta(changed="changed", candidates="candidates", sign=1, new_values=True, fixed=False,
         slot_filter="s.dimension = %(dimension)s").strip()}
 SELECT count(*) FROM changed

@@ -217,6 +217,27 @@ def claim_due(conn: Conn, settings: Settings) -> list[Delivery]:
                      payload=payloads.get(row[0])) for row in rows]
 
 
+# Finished deliveries past the log's window, oldest first; an hourly job, so a scan of the table is affordable.
+_PRUNE = f"""
+DELETE FROM webhook_deliveries WHERE id IN (
+    SELECT id FROM webhook_deliveries
+    WHERE status <> '{PENDING}' AND coalesce(last_attempt_at, created_at) < {_NOW} - make_interval(days => %(days)s)
+    ORDER BY id LIMIT %(batch)s)
+"""
+
+
+def prune_log(conn: Conn, *, keep_days: int, batch: int = 10_000) -> int:
+    """Delete the delivered and failed deliveries last attempted more than `keep_days` ago, `batch` rows a
+    transaction (short locks, bounded WAL a commit); pending ones are kept whatever their age. Returns how many."""
+    deleted = 0
+    while True:
+        with conn.transaction():
+            n = conn.execute(_PRUNE, {"days": keep_days, "batch": batch}).rowcount
+        deleted += n
+        if n < batch:
+            return deleted
+
+
 def record_outcome(conn: Conn, delivery: Delivery, outcome: Outcome, settings: Settings) -> None:
     """Log the attempt; a failure is retried after the back-off, or marked failed past the retry window."""
     conn.execute(_RECORD, {"id": delivery.id, "ok": outcome.ok, "status": outcome.status,

@@ -18,6 +18,7 @@ from common.queue import (
     RECOVER_TASK,
     REPORT_FOLD_TASK,
     RETENTION_TASK,
+    WEBHOOK_LOG_TASK,
     WEBHOOK_TASK,
     make_celery,
 )
@@ -44,6 +45,8 @@ celery_app.conf.beat_schedule = {
     # One indexed query when nothing is due; a tick the webhook worker has not taken by the next one is dropped.
     "webhooks": {"task": WEBHOOK_TASK, "schedule": settings.webhook_poll_seconds,
                  "options": {"expires": settings.webhook_poll_seconds}},
+    # Hourly, on the webhook worker: the delivery log's finished rows past WEBHOOK_LOG_DAYS.
+    "webhook-log": {"task": WEBHOOK_LOG_TASK, "schedule": crontab(minute=41)},
     # The reports' queue into report_stats (common/reports.py); a run that waited longer than the period is
     # dropped, the next one folds everything.
     "reports": {"task": REPORT_FOLD_TASK, "schedule": settings.report_fold_seconds,

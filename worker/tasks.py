@@ -35,6 +35,7 @@ from common.reports import backfill_step, fold
 from common.retention import retention_batch
 from common.store import StoreOptions, store_events
 from worker.celery_app import celery_app, inflight, settings
+from worker.pressure import IngestPressure
 
 log = logging.getLogger(__name__)
 _STORE_OPTIONS = StoreOptions.of(settings)
@@ -42,6 +43,8 @@ _POLICY = Policy.of(settings)
 # How often the worker reads its tables' statistics to choose how the ingest statement is planned: one catalog
 # query (well under a millisecond) every few seconds, never once per batch.
 _PLAN_CHECK_SECONDS = 2.0
+# Batches found waiting behind the one being stored: the fold's cue to give way (worker/pressure.py).
+_pressure = IngestPressure()
 
 TRANSIENT = (
     psycopg.OperationalError,  # includes QueryCanceled: statement_timeout (see _Database.get) or an admin cancel
@@ -150,6 +153,7 @@ def store_batch(events: Batch, task_id: str | None = None) -> int:
     own = [task_id] if task_id else []
     queued = _take_queued(len(events)) if own else QueuedBatches()
     if queued.ids:
+        _pressure.saw_backlog()
         # A batch redelivered while its first delivery is stored may be among them: one row per event.
         events = list({event.id: event for event in events + queued.events}.values())
     try:
@@ -307,9 +311,12 @@ def _maintain(conn: Conn) -> list[str]:
 
 
 def _fold_reports(conn: Conn) -> list[str]:
-    timezone, max_values = settings.dashboard_timezone, settings.report_max_values
-    fold(conn, timezone=timezone, max_values=max_values)
-    backfill_step(conn, timezone=timezone, max_values=max_values)
+    """While batches queue up behind the store, the fold takes at most REPORT_FOLD_SHARE of its thread's time
+    and leaves backfills for later: reports may lag a burst by seconds; the event API's latency may not."""
+    timezone, max_values, share = settings.dashboard_timezone, settings.report_max_values, settings.report_fold_share
+    fold(conn, timezone=timezone, max_values=max_values, pace=lambda worked: _pressure.pace(worked, share))
+    if not _pressure.busy():
+        backfill_step(conn, timezone=timezone, max_values=max_values)
     return []
 
 

@@ -20,13 +20,14 @@ import httpx
 import orjson
 
 from common.db import Conn, connect
-from common.queue import WEBHOOK_TASK
+from common.queue import WEBHOOK_LOG_TASK, WEBHOOK_TASK
 from common.webhooks import (
     SIGNATURE_HEADER,
     Delivery,
     Outcome,
     address_refusal,
     claim_due,
+    prune_log,
     record_outcome,
     signature,
 )
@@ -152,3 +153,14 @@ def send_webhooks() -> int:
             _db.conn.close()
         log.exception("webhook run failed")
         return 0
+
+
+@celery_app.task(name=WEBHOOK_LOG_TASK, ignore_result=True)
+def prune_webhook_log() -> int:
+    """Delete finished deliveries older than WEBHOOK_LOG_DAYS (beat runs it hourly)."""
+    if settings.webhook_log_days <= 0:
+        return 0
+    deleted = prune_log(_db.get(), keep_days=settings.webhook_log_days)
+    if deleted:
+        log.info("webhook log: deleted %d deliveries finished over %d days ago", deleted, settings.webhook_log_days)
+    return deleted

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from common.models import Campaign, DailyStats, DomainStats, counter
 from common.vocabulary import ALL, BOTS, ENTRY, GOAL, events_column, revenue_column
+from web.dashboard.money import Returns
 from web.dashboard.period import ALL_TIME, Period
 
 _ZERO = Decimal(0)
@@ -47,7 +48,7 @@ class CampaignRow:
 
 
 @dataclass(frozen=True)
-class CurrencyTotal:
+class CurrencyTotal(Returns):
     """The matching campaigns in one currency, added up."""
 
     currency: str
@@ -56,18 +57,6 @@ class CurrencyTotal:
     conversions: int
     revenue: Decimal
     cost: Decimal
-
-    @property
-    def profit(self) -> Decimal:
-        return self.revenue - self.cost
-
-    @property
-    def roi(self) -> Decimal | None:
-        return self.profit * _HUNDRED / self.cost if self.cost > 0 else None
-
-    @property
-    def epc(self) -> Decimal | None:
-        return self.revenue / self.clicks if self.clicks > 0 else None
 
     @property
     def conversion_rate(self) -> Decimal | None:

@@ -15,12 +15,14 @@ _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 
 
-@dataclass(frozen=True, slots=True)
-class Money:
-    currency: str
+class Returns:
+    """Profit, ROI and EPC of what a class holds as `revenue`, `cost` and email `clicks`: one campaign's money
+    (Money) or a currency's total on the home page (campaign_table.CurrencyTotal)."""
+
+    __slots__ = ()
     revenue: Decimal
     cost: Decimal
-    clicks: int  # the email clicks behind EPC and the cost per click
+    clicks: int
 
     @property
     def profit(self) -> Decimal:
@@ -35,6 +37,14 @@ class Money:
     def epc(self) -> Decimal | None:
         """Earnings per email click; None without clicks."""
         return self.revenue / self.clicks if self.clicks > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Money(Returns):
+    currency: str
+    revenue: Decimal
+    cost: Decimal
+    clicks: int  # the email clicks behind EPC and the cost per click
 
 
 def cost(campaign: Campaign, *, clicks: int, all_clicks: int, whole: bool) -> Decimal:
