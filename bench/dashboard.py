@@ -109,6 +109,13 @@ def targets(cid: int, domain: str, term: str, address: str) -> dict[str, str]:
         "report CSV by utm_term, 30 days": f"{base}/reports.csv?by=utm_term&range=30d",
         "report drill-down: journeys of a country": f"{base}/users?by=country&value=US",
         "report drill-down: journeys of a rare keyword": f"{base}/users?by=utm_term&value=kw4999",
+        # Pairs (report slots: `bench/report_pairs.py backfill --campaign ID country,device utm_term,param:sub1`
+        # first; a pair not reported on is a notice, which the run refuses to time).
+        "report pair country then device, 30 days": f"{base}/reports?by=country&then=device&range=30d",
+        "report pair utm_term then sub1 (capped), 30 days": f"{base}/reports?by=utm_term&then=param:sub1&range=30d",
+        "report pair country then device, by then": f"{base}/reports?by=country&then=device&sort=then&dir=desc",
+        "report pair CSV utm_term then sub1, 30 days": f"{base}/reports.csv?by=utm_term&then=param:sub1&range=30d",
+        "report pair drill-down: US on mobile": f"{base}/users?by=country&value=US&then=device&then_value=mobile",
         "edit page": f"{base}/edit",
         "delete confirmation": f"{base}/delete",
         "webhook delivery log": f"{base}/webhook/deliveries",
@@ -292,6 +299,7 @@ def main() -> int:
                 )
                 times.append((time.perf_counter() - started) * 1000)
                 assert r.status_code == 200, f"{path}: {r.status_code}"
+                assert b'id="report-pair-missing"' not in r.content, f"{path}: the campaign does not report on it"
                 size = len(r.content)
             p95 = percentile(times, 95)
             if name != _NOT_A_TARGET:

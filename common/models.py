@@ -214,15 +214,17 @@ class ReportStats(ReportCounters, Base):
 
 
 class ReportSlot(Base):
-    """A `param:<key>` report a campaign chose (common/report_slots.py): counted for days up to
-    `filled_through` while the background backfill runs, for every day once `filled` (migration 0011)."""
+    """A `param:<key>` report or a pair a campaign chose (common/report_slots.py): counted for days up to
+    `filled_through` while the background backfill runs, for every day once `filled` (migrations 0011, 0015)."""
 
     __tablename__ = "report_slots"
 
     campaign_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
     )
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    dimension: Mapped[str] = mapped_column(Text, primary_key=True)  # report_stats.dimension it writes
+    by_dimension: Mapped[str] = mapped_column(Text)
+    then_dimension: Mapped[str | None] = mapped_column(Text, nullable=True)  # a pair's second dimension
     filled_through: Mapped[date | None] = mapped_column(Date, nullable=True)
     filled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())

@@ -17,16 +17,26 @@ out in order of arrival (within one statement: the most events first); the rest 
 "(other)". A value keeps its row (or its place in "(other)") for the day: rows are only removed with their
 whole day, so the rows always equal a recount and "(other)" the rest.
 
-`param:<key>` reports (report_slots, common/report_slots.py) count an event once their slot is filled, or if
-its day is at most the slot's filled_through while `backfill_step` fills past days, oldest first, a day per
-fold task: the fold and the backfill each count an event exactly when the other does not.
+`param:<key>` reports and pairs (report_slots, common/report_slots.py) count an event once their slot is filled,
+or if its day is at most the slot's filled_through while `backfill_step` fills past days, oldest first, a day
+per fold task: the fold and the backfill each count an event exactly when the other does not. A pair
+("country|device") is one more dimension whose value is its two values joined (common/report_dimensions.py):
+its rows are capped, forgotten, emptied and rebuilt as every other dimension's.
 """
 import time
 from collections.abc import Callable
 from datetime import date
 
 from common.db import Conn
-from common.report_dimensions import DIMENSIONS, MAX_VALUE_LENGTH, OTHER, day_of, dimension_columns, unpivot
+from common.report_dimensions import (
+    DIMENSIONS,
+    OTHER,
+    day_of,
+    dimension_columns,
+    pair_value,
+    slot_value,
+    unpivot,
+)
 from common.rollups import MEASURE_EVENTS, SUM_EVENTS, flags
 from common.vocabulary import EVENT_TYPES, REPORT_COUNTERS, REPORT_USER_COUNTERS, events_column
 
@@ -60,50 +70,53 @@ def _users(event_type: str) -> str:
 
 
 def _slot_value(alias: str) -> str:
-    return f"left(coalesce({alias}.extra_params ->> s.key, ''), {MAX_VALUE_LENGTH})"
+    """A slot's (`s`) value of an events row: its `param:` key's or fixed dimension's, or its pair's."""
+    first = slot_value(alias, "s.by_dimension")
+    return (f"CASE WHEN s.then_dimension IS NULL THEN {first} "
+            f"ELSE {pair_value(first, slot_value(alias, 's.then_dimension'))} END")
 
 
 def _delta(*, changed: str, candidates: str, sign: int, new_values: bool, fixed: bool = True,
-           slots: str = SLOT_COUNTS) -> str:
+           slot_filter: str | None = SLOT_COUNTS) -> str:
     """CTEs (to follow a WITH that defines them) that add `sign` times the events of CTE `changed` (events
     rows with flags) to report_stats, and move the first-touch recipients of the journeys in CTE `candidates`
     (their events: id, journey, event_type, created_at, and `before`/`after`: counted before / after this
     statement) from their first event before to their first event after. `new_values`: values without a row
-    may get one (else they are counted in "(other)", where they were). `fixed`: the DIMENSIONS; `slots`: which
-    of the campaigns' `param:` slots (`s`, with `{day}` the event's day) count the events."""
+    may get one (else they are counted in "(other)", where they were). `fixed`: the DIMENSIONS; `slot_filter`:
+    which of the campaigns' slots (report_slots `s`, with `{day}` the event's day) count the events, or None
+    for none (migration 0011's fill, from before slots could be pairs)."""
     keys = ", ".join(str(i) for i in range(1, len(DIMENSIONS) + 3))  # campaign_id, day and the dimensions
     events = ", ".join(f"{'-' if sign < 0 else ''}coalesce(ev.{c}, 0) AS {c}" for c in _EVENT_MEASURES)
-    slot_events = f"""SELECT c.campaign_id, 'param:' || s.key, {day_of("c")}, {_slot_value("c")}, {MEASURE_EVENTS}
-    FROM {changed} c JOIN report_slots s ON s.campaign_id = c.campaign_id AND {slots.format(day=day_of("c"))}
-    GROUP BY 1, 2, 3, 4"""
-    slot_users = f"""SELECT e.campaign_id, 'param:' || s.key, {day_of("e")}, {_slot_value("e")},
-           {_users("m.event_type")}, bool_or(n < 0)
-    FROM moves m JOIN events e ON e.id = m.id
-    JOIN report_slots s ON s.campaign_id = e.campaign_id AND {slots.format(day=day_of("e"))}
-    GROUP BY 1, 2, 3, 4"""
+    events_parts, users_parts, ctes = [], [], []
     if fixed:
-        fixed_events = f"""e0 AS (
+        ctes.append(f"""e0 AS (
     SELECT c.campaign_id, {day_of("c")} AS day, {dimension_columns("c")}, {MEASURE_EVENTS}
     FROM {changed} c GROUP BY {keys}
-), ev AS (
-    SELECT campaign_id, d.dimension, day, d.value, {SUM_EVENTS} FROM e0 {unpivot("e0")} GROUP BY 1, 2, 3, 4
-    UNION ALL
-    {slot_events}
-)"""
-        fixed_users = f"""u0 AS (
+)""")
+        events_parts.append(f"""SELECT campaign_id, d.dimension, day, d.value, {SUM_EVENTS} FROM e0 {unpivot("e0")}
+    GROUP BY 1, 2, 3, 4""")
+        users_parts.append(f"""SELECT campaign_id, d.dimension, day, d.value, {_users("event_type")}, bool_or(lost)
+    FROM u0 {unpivot("u0")} GROUP BY 1, 2, 3, 4""")
+    if slot_filter is not None:
+        events_parts.append(f"""SELECT c.campaign_id, s.dimension, {day_of("c")}, {_slot_value("c")}, {MEASURE_EVENTS}
+    FROM {changed} c JOIN report_slots s ON s.campaign_id = c.campaign_id AND {slot_filter.format(day=day_of("c"))}
+    GROUP BY 1, 2, 3, 4""")
+        users_parts.append(f"""SELECT e.campaign_id, s.dimension, {day_of("e")}, {_slot_value("e")},
+           {_users("m.event_type")}, bool_or(n < 0)
+    FROM moves m JOIN events e ON e.id = m.id
+    JOIN report_slots s ON s.campaign_id = e.campaign_id AND {slot_filter.format(day=day_of("e"))}
+    GROUP BY 1, 2, 3, 4""")
+    assert events_parts, "nothing to count"
+    union = "\n    UNION ALL\n    "
+    fixed_events = ", ".join([*ctes, f"ev (campaign_id, dimension, day, value, {', '.join(_EVENT_MEASURES)}) AS (\n    "
+                              f"{union.join(events_parts)}\n)"])
+    u0 = f"""u0 AS (
     SELECT e.campaign_id, {day_of("e")} AS day, {dimension_columns("e")}, m.event_type, sum(n) AS n,
            bool_or(n < 0) AS lost
     FROM moves m JOIN events e ON e.id = m.id GROUP BY {keys}, m.event_type
-), ud AS (
-    SELECT campaign_id, d.dimension, day, d.value, {_users("event_type")}, bool_or(lost) AS lost
-    FROM u0 {unpivot("u0")} GROUP BY 1, 2, 3, 4
-    UNION ALL
-    {slot_users}
-)"""
-    else:
-        fixed_events = f"ev (campaign_id, dimension, day, value, {', '.join(_EVENT_MEASURES)}) AS ({slot_events})"
-        fixed_users = (f"ud (campaign_id, dimension, day, value, {', '.join(REPORT_USER_COUNTERS)}, lost) AS "
-                       f"({slot_users})")
+), """ if fixed else ""
+    fixed_users = (f"{u0}ud (campaign_id, dimension, day, value, {', '.join(REPORT_USER_COUNTERS)}, lost) AS (\n    "
+                   f"{union.join(users_parts)}\n)")
     return f"""
 {fixed_events}, fb AS (
     {_firsts(candidates, "before")}
@@ -218,7 +231,7 @@ WHERE s.campaign_id = g.campaign_id AND s.dimension = g.dimension AND s.day = g.
 
 
 
-def _whole_journeys(events: str) -> str:
+def _whole_journeys(events: str, slot_filter: str | None = SLOT_COUNTS) -> str:
     """Adds events rows matching `events` that are whole journeys, none of them counted yet (a rebuild, or the
     generator's new recipients): their first touches are among them, no other event needs reading."""
     return f"""
@@ -226,13 +239,15 @@ WITH changed AS (
     SELECT {_FLAGGED} FROM events WHERE {events}
 ), candidates AS (
     SELECT id, {_JOURNEY}, created_at, false AS before, true AS after FROM changed
-), {_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}
+), {_delta(changed="changed", candidates="candidates", sign=1, new_values=True, slot_filter=slot_filter).strip()}
 SELECT count(*) FROM changed
 """
 
 
 # A campaign's report rows recomputed from its counted events (those not queued; the fold adds the rest).
-_REBUILD = _whole_journeys("campaign_id = %(cid)s AND id NOT IN (SELECT event_id FROM report_queue)")
+_COUNTED = "campaign_id = %(cid)s AND id NOT IN (SELECT event_id FROM report_queue)"
+_REBUILD = _whole_journeys(_COUNTED)
+_REBUILD_FIXED = _whole_journeys(_COUNTED, slot_filter=None)
 _ADD_NEW_JOURNEYS = _whole_journeys("id = ANY(%(ids)s::bigint[])")
 
 
@@ -280,13 +295,14 @@ def delete_empty_days(conn: Conn, *, up_to: date, campaign_ids: list[int] | None
     conn.execute(_DELETE_EMPTY_DAYS, {"day": up_to, "campaigns": campaign_ids})
 
 
-def rebuild(conn: Conn, campaign_id: int, *, timezone: str, max_values: int) -> int:
+def rebuild(conn: Conn, campaign_id: int, *, timezone: str, max_values: int, slots: bool = True) -> int:
     """Recompute a campaign's report_stats from its events (`tracker rollups rebuild`); returns events read.
-    One transaction: the reports read the old rows until it commits."""
+    One transaction: the reports read the old rows until it commits. Without `slots`, only the fixed
+    dimensions: migration 0011 fills report_stats before report_slots has its present shape (0015)."""
     with conn.transaction():
         lock(conn)
         conn.execute("DELETE FROM report_stats WHERE campaign_id = %s", (campaign_id,))
-        row = conn.execute(_REBUILD, {"cid": campaign_id, "tz": timezone, "cap": max_values}).fetchone()
+        row = conn.execute(_REBUILD if slots else _REBUILD_FIXED, {"cid": campaign_id, "tz": timezone, "cap": max_values}).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -297,7 +313,7 @@ def add_new_journeys(conn: Conn, ids: list[int], *, timezone: str, max_values: i
     conn.execute(_ADD_NEW_JOURNEYS, {"ids": ids, "tz": timezone, "cap": max_values})
 
 
-# One day of a `param:` slot's backfill (%(cid)s, %(key)s, %(day)s, the day after the slot's filled_through):
+# One day of a slot's backfill (%(cid)s, %(dimension)s, %(day)s, the day after the slot's filled_through):
 # the counted events of that day (not queued: the fold counts those once the day is filled through), and
 # the first touches that fall on it. Only this slot is written.
 _DAY_START = "(%(day)s::date::timestamp AT TIME ZONE %(tz)s AT TIME ZONE 'UTC')"
@@ -309,22 +325,23 @@ WITH changed AS (
 ), {_journey_events("changed", before=f"NOT queued AND {day_of('e')} < %(day)s",
                     after=f"NOT queued AND {day_of('e')} <= %(day)s")},
 {_delta(changed="changed", candidates="candidates", sign=1, new_values=True, fixed=False,
-        slots="s.key = %(key)s").strip()}
+        slot_filter="s.dimension = %(dimension)s").strip()}
 SELECT count(*) FROM changed
 """
 
 # The next slot to fill, the oldest chosen first, with the next day of its campaign that has events.
 _NEXT_SLOT = """
-SELECT s.campaign_id, s.key,
+SELECT s.campaign_id, s.dimension,
        (SELECT min(day) FROM daily_stats d WHERE d.campaign_id = s.campaign_id
           AND d.day > coalesce(s.filled_through, '-infinity'::date))
 FROM report_slots s JOIN campaigns c ON c.id = s.campaign_id AND c.deleted_at IS NULL
-WHERE NOT s.filled ORDER BY s.created_at, s.campaign_id, s.key LIMIT 1
+WHERE NOT s.filled ORDER BY s.created_at, s.campaign_id, s.dimension LIMIT 1
 """
 
 
 def backfill_step(conn: Conn, *, timezone: str, max_values: int) -> bool:
-    """Fill one more day of the oldest `param:` slot still filling; returns whether there was one.
+    """Fill one more day of the oldest slot (a `param:` report or a pair) still filling; returns whether there
+    was one.
 
     Its days are filled oldest first; meanwhile the fold counts the slot's events of the days already filled,
     so every event is counted once. A slot with no later day of events (daily_stats holds every stored
@@ -334,12 +351,13 @@ def backfill_step(conn: Conn, *, timezone: str, max_values: int) -> bool:
         row = conn.execute(_NEXT_SLOT).fetchone()
         if row is None:
             return False
-        campaign_id, key, day = row
+        campaign_id, dimension, day = row
         if day is None:
-            conn.execute("UPDATE report_slots SET filled = true WHERE campaign_id = %s AND key = %s",
-                         (campaign_id, key))
+            conn.execute("UPDATE report_slots SET filled = true WHERE campaign_id = %s AND dimension = %s",
+                         (campaign_id, dimension))
             return True
-        conn.execute(_BACKFILL_DAY, {"cid": campaign_id, "key": key, "day": day, "tz": timezone, "cap": max_values})
-        conn.execute("UPDATE report_slots SET filled_through = %s WHERE campaign_id = %s AND key = %s",
-                     (day, campaign_id, key))
+        conn.execute(_BACKFILL_DAY, {"cid": campaign_id, "dimension": dimension, "day": day, "tz": timezone,
+                                     "cap": max_values})
+        conn.execute("UPDATE report_slots SET filled_through = %s WHERE campaign_id = %s AND dimension = %s",
+                     (day, campaign_id, dimension))
     return True

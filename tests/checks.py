@@ -105,6 +105,11 @@ def assert_rollups_match_recount(conn: psycopg.Connection[Any], campaign_id: int
 # Report values: the dimensions' definitions (what a value is) come from common/report_dimensions.py; counting
 # them is this recount's own. Recipients count at their first event of each type (created_at, then id).
 _DIMENSION_ROWS = ", ".join(f"('{d.name}', left(coalesce({d.value.format(e='ev')}, ''), 200))" for d in DIMENSIONS)
+# A slot's half: a fixed dimension's value (from the rows above) or a `param:` key's. A pair joins its halves with
+# chr(31), one inside a half reading chr(65533).
+_HALF = ("coalesce((SELECT f.value FROM (VALUES " + _DIMENSION_ROWS + ") AS f(dimension, value) "
+         "WHERE f.dimension = {name}), left(coalesce(ev.extra_params ->> substr({name}, 7), ''), 200))")
+_PAIR_HALF = "replace(" + _HALF + ", chr(31), chr(65533))"
 _REPORT_COLUMNS = _DAILY_COLUMNS + ", " + ", ".join(f"{t}_users" for t in _TYPES)
 _REPORT_RECOUNT = f"""
 WITH ev AS (
@@ -120,8 +125,11 @@ SELECT d.dimension, ev.day, d.value, {_EVENT_RECOUNT},
 FROM ev LEFT JOIN firsts f USING (id) CROSS JOIN LATERAL (
     SELECT * FROM (VALUES {_DIMENSION_ROWS}) AS fixed
     UNION ALL
-    -- the campaign's param: reports, over the days they are filled through
-    SELECT 'param:' || s.key, left(coalesce(ev.extra_params ->> s.key, ''), 200) FROM report_slots s
+    -- the campaign's param: reports and pairs, over the days they are filled through
+    SELECT s.dimension, CASE WHEN s.then_dimension IS NULL THEN {_HALF.format(name="s.by_dimension")}
+        ELSE {_PAIR_HALF.format(name="s.by_dimension")} || chr(31) || {_PAIR_HALF.format(name="s.then_dimension")}
+        END
+    FROM report_slots s
     WHERE s.campaign_id = ev.campaign_id AND (s.filled OR ev.day <= s.filled_through)
 ) AS d(dimension, value)
 GROUP BY 1, 2, 3

@@ -335,7 +335,7 @@ def maintain_tables() -> None:
 @celery_app.task(name=REPORT_FOLD_TASK, ignore_result=True)
 def fold_reports() -> None:
     """Count the events ingest queued for the reports into report_stats, then fill one more day of a `param:`
-    report still filling (common/reports.py), on the fold's thread."""
+    report or a pair still filling (common/reports.py), on the fold's thread."""
     _report_fold.request()
 
 

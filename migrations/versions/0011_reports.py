@@ -60,7 +60,8 @@ def upgrade() -> None:
     settings = get_settings()
     raw = conn.connection.driver_connection
     for (campaign_id,) in conn.execute(sa.text("SELECT id FROM campaigns ORDER BY id")).fetchall():
-        rebuild(raw, campaign_id, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+        rebuild(raw, campaign_id, timezone=settings.dashboard_timezone, max_values=settings.report_max_values,
+                slots=False)  # no slot yet, and report_slots in this revision's shape (0015 reshapes it)
 
 
 def downgrade() -> None:

@@ -1,5 +1,6 @@
 """The Reports tab in a real browser: open it from the campaign page, break down by country, sort, drill down
-into the journeys of one value, download the CSV; a screenshot for the README."""
+into the journeys of one value, download the CSV; a screenshot for the README. Then a pair: country then device,
+added from the page, filled by the worker, drilled into by both values."""
 import csv
 import io
 import re
@@ -9,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.helpers import new_campaign, screenshot, send_events, wait_for_rollups
-from tests.reports import fold_through_worker
+from tests.reports import fill_through_worker, fold_through_worker
 
 pytestmark = pytest.mark.browser
 
@@ -75,3 +76,24 @@ def test_report__break_down_sort_drill_down_and_download(page: Page, report_camp
     expect(page.locator("#journey-rows td.email")).to_have_count(6)  # 3 + 2 + 1 readers with n even
     page.locator("#filter-report a").click()  # cleared: everyone again
     expect(page.locator("#journey-rows td.email")).to_have_count(11)
+
+
+def test_report__a_pair_added_filled_and_drilled_into(page: Page, report_campaign: int) -> None:
+    cid = report_campaign
+    page.goto(f"/campaign/{cid}/reports?by=country")
+    page.select_option("#report-then", "device")  # not reported on yet: offered, not computed
+    expect(page.locator("#report-pair-missing")).to_contain_text("Country then Device")
+    page.locator("#pair-form button").click()
+    expect(page).to_have_url(re.compile(r"by=country&then=device"))
+    expect(page.locator("#report-pairs")).to_contain_text("Country then Device")
+    fill_through_worker(cid)
+    page.reload()
+    rows = page.locator("#report-table tbody tr")
+    french_phones = rows.filter(has=page.locator("td.value", has_text="FR")).filter(
+        has=page.locator("td.then", has_text="mobile"))
+    expect(french_phones.locator("td.num").first).to_have_text("2")
+    french_phones.locator("a.drill").click()
+    expect(page.locator("#filter-report")).to_contain_text("Country: FR · Device: mobile")
+    emails = page.locator("#journey-rows td.email")
+    expect(emails).to_have_count(2)  # reader00 and reader03: French, on an iPhone
+    assert sorted(emails.all_text_contents()) == ["reader00@gmail.com", "reader03@gmail.com"]

@@ -1,4 +1,5 @@
-"""Migrations on a database of their own: 0006 fills hourly_stats from the events an install already has;
+"""Migrations on a database of their own: 0006 fills hourly_stats from the events an install already has; 0015
+reshapes report slots (a `param:` slot kept, a pair taken out on the way down);
 a fresh install plans the ingest statement well before any statistics exist."""
 import uuid
 from collections.abc import Iterator
@@ -86,6 +87,35 @@ def test_0011_fills_report_stats_from_stored_events(scratch: Connection) -> None
     assert rows == [("d1.com", 2, 1, 1), ("d2.com", 1, 1, 1)]
     raw.commit()
     assert_reports_match_recount(raw, 1)
+
+
+def test_0015_keeps_param_slots_and_their_rows_and_takes_pairs_back_out(scratch: Connection) -> None:
+    _migrate(scratch, "0005")
+    raw = _psycopg(scratch)
+    raw.execute("INSERT INTO campaigns (id, name, offer_url) VALUES (1, 'Old', 'https://o.example/')")
+    raw.execute(_EVENTS.replace("'{}'", """'{"sub1": "x"}'"""))
+    raw.execute(_JOURNEYS)
+    raw.commit()
+    _migrate(scratch, "0014")
+    raw.execute("INSERT INTO report_slots (campaign_id, key) VALUES (1, 'sub1')")
+    raw.commit()
+    options = {"timezone": settings.dashboard_timezone, "max_values": settings.report_max_values}
+    _migrate(scratch, "head")
+    from common.report_slots import add_pair, slots
+    from common.reports import backfill_step
+
+    assert [(s.dimension, s.key, s.then) for s in slots(raw, 1)] == [("param:sub1", "sub1", None)]
+    add_pair(raw, 1, "param:sub1", "domain")
+    while backfill_step(raw, **options):
+        pass
+    raw.commit()
+    assert_reports_match_recount(raw, 1)
+    raw.commit()
+    _migrate(scratch, "0014", down=True)
+    assert raw.execute("SELECT key, filled FROM report_slots").fetchall() == [("sub1", True)]
+    assert raw.execute("SELECT DISTINCT dimension FROM report_stats WHERE dimension LIKE 'param:%'"
+                       ).fetchall() == [("param:sub1",)]
+    raw.commit()
 
 
 def test_0006_fills_hourly_stats_from_stored_events(scratch: Connection) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from common.campaigns import purge_campaign
 from common.config import get_settings
-from common.report_slots import SlotError, add_slot, slots
+from common.report_slots import SlotError, add_pair, add_slot, slots
 from common.reports import backfill_step, fold, rebuild
 from common.retention import delete_batch
 from tests.checks import assert_reports_match_recount, assert_rollups_match_recount
@@ -179,3 +179,71 @@ def test_fold__a_backlog_in_batches_counts_first_touches_once(db: psycopg.Connec
     assert db.execute("SELECT count(*) FROM report_queue").fetchone() == (0,)
     assert_reports_match_recount(db, campaign_id)
     assert sum(users for *_, users, _ in _rows(db, campaign_id, "domain").values()) == 5
+
+
+def test_pair_slot__backfilled_folded_forgotten_and_rebuilt_exactly(db: psycopg.Connection, campaign_id: int) -> None:
+    """A pair (utm_source then param sub1) is filled day by day while the fold goes on, then retention takes
+    its oldest day, and a rebuild recomputes it: each step equals the recount (tests/checks.py)."""
+    settings = get_settings()
+    options = {"timezone": settings.dashboard_timezone, "max_values": settings.report_max_values}
+    now = time.time()
+    store(db, [_wire(db, campaign_id, "email_click", f"u{i}@x.com", ts=now - (i % 3) * 86_400 - (i % 2) * 40 * 86_400,
+                     ua=(IPHONE, CHROME)[i % 2], extra={"utm_source": f"s{i % 2}", "sub1": f"p{i % 3}"})
+               for i in range(12)])
+    _fold(db)
+    assert add_pair(db, campaign_id, "utm_source", "param:sub1") == "utm_source|param:sub1"
+    assert add_pair(db, campaign_id, "device", "hour") == "device|hour"
+    assert_reports_match_recount(db, campaign_id)
+    assert backfill_step(db, **options)
+    store(db, [_wire(db, campaign_id, "email_click", "late@x.com", ts=now - 80 * 86_400, extra={"utm_source": "s0"}),
+               _wire(db, campaign_id, "conversion", "u0@x.com", ts=now, extra={"utm_source": "s0", "sub1": "p0"})])
+    assert_reports_match_recount(db, campaign_id)
+    while backfill_step(db, **options):
+        assert_reports_match_recount(db, campaign_id)
+    assert all(s.filled for s in slots(db, campaign_id))
+    rows = _rows(db, campaign_id, "utm_source|param:sub1")
+    assert sum(r[0] for r in rows.values()) == 13 and rows["s0\x1fp0"][0] == 2 and rows["s0\x1f"][0] == 1
+    assert rows["s0\x1fp0"][5] == 1  # u0's conversion
+    assert set(_rows(db, campaign_id, "device|hour")) <= {f"{d}\x1f{h:02d}" for d in ("mobile", "desktop")
+                                                          for h in range(24)}
+    cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)
+    while delete_batch(db, cutoff=cutoff, batch=3, timezone=settings.dashboard_timezone):
+        pass
+    assert sum(r[0] for r in _rows(db, campaign_id, "utm_source|param:sub1").values()) == 6
+    assert_rollups_match_recount(db, campaign_id)
+    db.execute("UPDATE report_stats SET email_clicks = 999 WHERE campaign_id = %s", (campaign_id,))
+    rebuild(db, campaign_id, **options)
+    assert_reports_match_recount(db, campaign_id)
+
+
+@pytest.mark.usefixtures("cap_of_three")
+def test_pair_slot__capped_and_its_separator_kept_out_of_values(db: psycopg.Connection, campaign_id: int) -> None:
+    add_pair(db, campaign_id, "param:a", "param:b")
+    assert backfill_step(db, timezone=get_settings().dashboard_timezone, max_values=3)  # no days: filled at once
+    store(db, [_wire(db, campaign_id, "email_click", f"u{i}@x.com", extra={"a": f"x{i}", "b": "y"}) for i in range(5)]
+          + [_wire(db, campaign_id, "email_click", "s@x.com", extra={"a": "1\x1f2", "b": "3"})])
+    _fold(db)
+    rows = _rows(db, campaign_id, "param:a|param:b")
+    assert len(rows) == 4 and rows["(other)"][0] == 3
+    assert_reports_match_recount(db, campaign_id)
+    db.execute("DELETE FROM report_stats WHERE campaign_id = %s", (campaign_id,))
+    rebuild(db, campaign_id, timezone=get_settings().dashboard_timezone, max_values=10)
+    assert "1\ufffd2\x1f3" in _rows(db, campaign_id, "param:a|param:b")  # one separator: it splits back in two
+
+
+def test_pair_slot__choices_checked(db: psycopg.Connection, campaign_id: int) -> None:
+    for by, then, reason in (("country", "country", "two different"), ("nope", "device", "no dimension"),
+                             ("country", "param:_x", "tracker's own")):
+        with pytest.raises(SlotError, match=reason):
+            add_pair(db, campaign_id, by, then)
+    for then in ("device", "os", "browser"):
+        add_pair(db, campaign_id, "country", then)
+    assert add_pair(db, campaign_id, "country", "os") == "country|os"  # chosen twice: as it is
+    with pytest.raises(SlotError, match="at most 3 pairs"):
+        add_pair(db, campaign_id, "country", "network")
+    add_slot(db, campaign_id, "k")  # parameters have their own 5
+    # A key with "|" whose slot would take a pair's name.
+    db.execute("DELETE FROM report_slots WHERE campaign_id = %s AND then_dimension = 'browser'", (campaign_id,))
+    add_slot(db, campaign_id, "x|device")
+    with pytest.raises(SlotError, match="already the name"):
+        add_pair(db, campaign_id, "param:x", "device")

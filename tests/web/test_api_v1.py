@@ -222,6 +222,32 @@ def test_stats_report__by_dimension(api: TestClient, tokens: dict[str, str], tra
         assert api.get(url + bad, headers=read).status_code == 422, bad
 
 
+def test_stats_report__by_a_pair_the_campaign_reports_on(api: TestClient, tokens: dict[str, str],
+                                                         tracked: dict[str, Any], db: psycopg.Connection) -> None:
+    from common.config import get_settings
+    from common.report_slots import add_pair
+    from common.reports import backfill_step, fold
+
+    settings = get_settings()
+    options = {"timezone": settings.dashboard_timezone, "max_values": settings.report_max_values}
+    read, url = bearer(tokens["read"]), f"/api/v1/campaigns/{tracked['id']}/stats/reports/domain"
+    missing = api.get(url, params={"then": "weekday"}, headers=read)
+    assert missing.status_code == 404 and "Reports tab" in missing.json()["detail"]
+    add_pair(db, tracked["id"], "domain", "weekday")
+    while backfill_step(db, **options):
+        pass
+    fold(db, **options)
+    body = api.get(url, params={"then": "weekday", "sort": "then", "counts": "all"}, headers=read).json()
+    assert (body["dimension"], body["then"], body["label"]) == ("domain", "weekday", "Sending domain then Weekday")
+    assert {row["value"] for row in body["rows"]} == {"a.com", "b.com"}
+    assert all(row["then_label"] in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+               for row in body["rows"])
+    assert sum(row["types"]["email_clicks"]["events"] for row in body["rows"]) == RECIPIENTS + 1
+    assert api.get(url, params={"then": "planet"}, headers=read).status_code == 422
+    single = api.get(url, params={"then": "domain"}, headers=read).json()  # the same dimension: no pair
+    assert single["then"] is None and single["rows"][0]["then_value"] is None
+
+
 def test_journeys__cursor_pages_every_recipient_once(api: TestClient, tokens: dict[str, str],
                                                      tracked: dict[str, Any]) -> None:
     read, url = bearer(tokens["read"]), f"/api/v1/campaigns/{tracked['id']}/journeys"

@@ -242,6 +242,8 @@ def point_out(start: datetime, counts: Counts) -> PointOut:
 class ReportRowOut(BaseModel):
     value: str = Field(description='As stored: "" is no value, "(other)" the values past the top rows')
     label: str = Field(description="As the dashboard shows it: (none), Monday, 09:00")
+    then_value: str | None = Field(None, description="A pair's second value, as stored (null for one dimension)")
+    then_label: str | None = Field(None, description="A pair's second value as the dashboard shows it")
     types: dict[str, TypeCountsOut]
     revenue: Amount
     epc: Amount | None
@@ -253,10 +255,12 @@ def _rate(rate: float | None) -> Decimal | None:
     return None if rate is None else Decimal(str(round(rate, 4)))
 
 
-def report_row_out(row: ReportRow) -> ReportRowOut:
+def report_row_out(row: ReportRow, pair: bool) -> ReportRowOut:
     c = row.counts
-    return ReportRowOut(value=row.value, label=row.label, types=_types(c), revenue=c.revenue, epc=c.epc,
-                        conversion_rate=_rate(c.conversion_rate), bot_share=_rate(row.bot_share))
+    value, then_value = row.values if pair else (row.value, None)
+    return ReportRowOut(value=value, label=row.label, then_value=then_value,
+                        then_label=row.labels[1] if pair else None, types=_types(c), revenue=c.revenue,
+                        epc=c.epc, conversion_rate=_rate(c.conversion_rate), bot_share=_rate(row.bot_share))
 
 
 class ReportOut(BaseModel):
@@ -273,6 +277,7 @@ class ReportOut(BaseModel):
     range: RangeOut
     dimension: str
     label: str
+    then: str | None = Field(None, description="A pair's second dimension (null for one dimension)")
     values: int = Field(description="Distinct values in the range, before the top rows were taken")
     sort: str
     dir: str
@@ -281,10 +286,12 @@ class ReportOut(BaseModel):
 
     @classmethod
     def of(cls, campaign_id: int, counts_mode: str, period: Period, report: Report) -> "ReportOut":
+        dim, pair = report.dimension, bool(report.dimension.parts)
+        first = dim.parts[0] if pair else dim
         return cls(campaign_id=campaign_id, counts=counts_mode, range=RangeOut.of(period),
-                   dimension=report.dimension.name, label=report.dimension.label, values=report.values,
-                   sort=report.sort, dir="desc" if report.descending else "asc",
-                   rows=[report_row_out(r) for r in report.rows], totals=_types(report.totals))
+                   dimension=first.name, label=dim.label, then=dim.parts[1].name if pair else None,
+                   values=report.values, sort=report.sort, dir="desc" if report.descending else "asc",
+                   rows=[report_row_out(r, pair) for r in report.rows], totals=_types(report.totals))
 
 
 class JourneyOut(BaseModel):

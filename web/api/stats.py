@@ -3,9 +3,11 @@ over time (web/dashboard/figures.py), and broken down by a dimension (the Report
 """
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from sqlalchemy import select
 
-from common.report_dimensions import DIMENSIONS
+from common.models import ReportSlot
+from common.report_dimensions import BY_NAME, DIMENSIONS, pair_dimension
 from web.api.auth import READ, TokenRoute
 from web.api.params import CampaignParam, CountsParam, PeriodParam
 from web.api.schemas import (
@@ -24,7 +26,7 @@ from web.dashboard.counts import ZERO
 from web.dashboard.deps import DbSession
 from web.dashboard.figures import campaign_figures, campaign_timeline
 from web.dashboard.pages import utc_now
-from web.dashboard.report import DEFAULT_SORT, SORTS, TOP_ROWS, build_report, dimension
+from web.dashboard.report import DEFAULT_SORT, SORTS, THEN, TOP_ROWS, build_report, sorts
 
 router = APIRouter(prefix="/api/v1/campaigns/{campaign_id}/stats", tags=["stats"], route_class=TokenRoute,
                    dependencies=READ,
@@ -56,7 +58,7 @@ def over_time(request: Request, session: DbSession, campaign: CampaignParam, per
 
 
 DIMENSION_PATTERN = "^(" + "|".join(d.name for d in DIMENSIONS) + ")$"
-REPORT_SORT_PATTERN = "^(" + "|".join(SORTS) + ")$"
+REPORT_SORT_PATTERN = "^(" + "|".join([*SORTS, THEN]) + ")$"
 
 
 @router.get("/reports/{dimension_name}", response_model=ReportOut,
@@ -64,13 +66,26 @@ REPORT_SORT_PATTERN = "^(" + "|".join(SORTS) + ")$"
 def report(request: Request, session: DbSession, campaign: CampaignParam, period: PeriodParam,
            dimension_name: Annotated[str, Path(pattern=DIMENSION_PATTERN,
                                                description=", ".join(d.name for d in DIMENSIONS))],
+           then: Annotated[str | None, Query(pattern=DIMENSION_PATTERN, description=(
+               "A second dimension: the pair's report (both values per row), if the campaign reports on that pair "
+               "(chosen on its Reports tab); else 404"))] = None,
            counts: CountsParam = "human",
-           sort: Annotated[str, Query(pattern=REPORT_SORT_PATTERN)] = DEFAULT_SORT,
+           sort: Annotated[str, Query(pattern=REPORT_SORT_PATTERN, description="`then`: a pair's second value")
+                           ] = DEFAULT_SORT,
            direction: Annotated[Literal["asc", "desc"] | None, Query(
                alias="dir", description="Default: descending, but ascending for value")] = None,
            top: Annotated[int, Query(ge=1, le=1000, description="Rows before (other)")] = TOP_ROWS) -> ReportOut:
-    descending = sort != "value" if direction is None else direction == "desc"
-    built = build_report(session=session, campaign_id=campaign.id, dim=dimension(dimension_name, []), period=period,
+    dim = BY_NAME[dimension_name]
+    if then is not None and then != dimension_name:
+        dim = pair_dimension(dim, BY_NAME[then])
+        if session.scalar(select(ReportSlot.dimension).where(ReportSlot.campaign_id == campaign.id,
+                                                             ReportSlot.dimension == dim.name)) is None:
+            raise HTTPException(status_code=404, detail=f"Campaign {campaign.id} does not report on {dim.label}: "
+                                                        "choose the pair on its Reports tab")
+    if sort not in sorts(dim):
+        sort = "value"  # `then` of a single dimension: its value
+    descending = sort not in ("value", THEN) if direction is None else direction == "desc"
+    built = build_report(session=session, campaign_id=campaign.id, dim=dim, period=period,
                          tz=request.app.state.settings.timezone, all_counts=counts == "all", sort=sort,
                          descending=descending, top=top)
     return ReportOut.of(campaign.id, counts, period, built)

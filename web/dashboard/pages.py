@@ -56,10 +56,14 @@ Search = Annotated[str | None, Query(alias="q", max_length=1000)]
 # A report row's drill-down (the Reports tab): journeys with an event of that value.
 ReportBy = Annotated[str | None, Query(alias="by", max_length=100)]
 ReportValueParam = Annotated[str | None, Query(alias="value", max_length=1000)]
+# A pair's row (`?by=country&then=device`): journeys with an event of both values.
+ReportThen = Annotated[str | None, Query(alias="then", max_length=100)]
+ReportThenValue = Annotated[str | None, Query(alias="then_value", max_length=1000)]
 
 
-def _report_value(request: Request, by: ReportBy = None, value: ReportValueParam = None) -> ReportValue | None:
-    return ReportValue.parse(by, value, request.app.state.settings.dashboard_timezone)
+def _report_value(request: Request, by: ReportBy = None, value: ReportValueParam = None, then: ReportThen = None,
+                  then_value: ReportThenValue = None) -> ReportValue | None:
+    return ReportValue.parse(by, value, request.app.state.settings.dashboard_timezone, then, then_value)
 
 
 ReportDep = Annotated[ReportValue | None, Depends(_report_value)]

@@ -50,7 +50,7 @@ from common.models import (
     WebhookDelivery,
     counter,
 )
-from common.report_dimensions import MAX_VALUE_LENGTH, PARAM_PREFIX, Dimension, value_label
+from common.report_dimensions import PAIR_SEPARATOR, Dimension, pair_dimension, split_pair, value_label
 from common.report_dimensions import find as find_dimension
 from common.vocabulary import (
     ALL,
@@ -149,32 +149,50 @@ class JourneyCursor:
 @dataclass(frozen=True)
 class ReportValue:
     """A report row's value (the Reports tab's drill-down): recipients with an event of that value, e.g. country
-    FR; `timezone` is DASHBOARD_TIMEZONE, for the hour and weekday dimensions."""
+    FR, or of both values of a pair (country FR, device mobile: `value` holds both, as report_stats does);
+    `timezone` is DASHBOARD_TIMEZONE, for the hour and weekday dimensions."""
 
     dimension: Dimension
     value: str
     timezone: str
 
     @classmethod
-    def parse(cls, by: str | None, value: str | None, timezone: str) -> "ReportValue | None":
-        """From `?by=&value=`; None unless both name a dimension and a value ("" is "(none)")."""
+    def parse(cls, by: str | None, value: str | None, timezone: str, then: str | None = None,
+              then_value: str | None = None) -> "ReportValue | None":
+        """From `?by=&value=[&then=&then_value=]`; None unless each names a dimension and a value ("" is
+        "(none)")."""
         dimension = find_dimension(by or "")
-        return cls(dimension, value, timezone) if dimension and value is not None else None
+        if dimension is None or value is None:
+            return None
+        if then is None and then_value is None:
+            return cls(dimension, value, timezone)
+        second = find_dimension(then or "")
+        if second is None or then_value is None or second.name == dimension.name:
+            return None
+        # A value cannot hold the separator (the pair's stored value never does): it would match nothing.
+        return cls(pair_dimension(dimension, second), value + PAIR_SEPARATOR + then_value, timezone)
 
     @property
     def label(self) -> str:
-        """ "Country: FR"."""
-        return f"{self.dimension.label}: {value_label(self.dimension.name, self.value)}"
+        """ "Country: FR", "Country: FR · Device: mobile"."""
+        parts = self.dimension.parts or (self.dimension,)
+        values = split_pair(self.value) if self.dimension.parts else (self.value,)
+        return " · ".join(f"{d.label}: {value_label(d.name, v)}" for d, v in zip(parts, values, strict=True))
+
+    def params(self) -> dict[str, str]:
+        """As query parameters (the drill-down's link and the filter form)."""
+        if not self.dimension.parts:
+            return {"by": self.dimension.name, "value": self.value}
+        (first, then), (value, then_value) = self.dimension.parts, split_pair(self.value)
+        return {"by": first.name, "value": value, "then": then.name, "then_value": then_value}
 
     def of_events(self, alias: str) -> ColumnElement[bool]:
-        """The events rows of table `alias` with this value."""
-        expr = self.dimension.value.format(e=alias).replace("%(tz)s", ":report_tz")
-        clause = text(f"left(coalesce({expr}, ''), {MAX_VALUE_LENGTH}) = :report_value")
-        binds: dict[str, str] = {"report_value": self.value}
+        """The events rows of table `alias` with this value (a pair's: both)."""
+        expr = self.dimension.stored(alias).replace("%(tz)s", ":report_tz")
+        clause = text(f"{expr} = :report_value")
+        binds: dict[str, str] = {"report_value": self.value, **dict(self.dimension.binds)}
         if ":report_tz" in expr:
             binds["report_tz"] = self.timezone
-        if ":report_key" in expr:
-            binds["report_key"] = self.dimension.name.removeprefix(PARAM_PREFIX)
         clause = clause.bindparams(**binds)
         return typing.cast(ColumnElement[bool], clause)
 
@@ -204,7 +222,7 @@ class JourneyFilters:
     def params(self) -> dict[str, str]:
         """As query parameters (the names the filter form uses)."""
         found = {"domain": self.domain, "event": self.event, "q": self.search}
-        report = {"by": self.report.dimension.name, "value": self.report.value} if self.report else {}
+        report = self.report.params() if self.report else {}
         return {**{k: v for k, v in found.items() if v}, **report}
 
 

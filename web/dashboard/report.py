@@ -1,11 +1,13 @@
-"""A campaign's report: its counts broken down by one dimension (common/report_dimensions.py), read off
-report_stats (common/reports.py) for the date range's days, sorted, the top rows then "(other)".
+"""A campaign's report: its counts broken down by one dimension (common/report_dimensions.py) or a pair of them
+(`?by=country&then=device`, a pair slot), read off report_stats (common/reports.py) for the date range's days,
+sorted, the top rows then "(other)".
 
 One statement sums the range's rows per value (at most REPORT_MAX_VALUES values a day, so a 30-day range
 reads at most 30 x that many rows per dimension off the primary key), sorts them and returns only the top rows,
 "(other)" and the totals: a long-tail dimension's thousands of values stay in the database.
 """
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import BigInteger, Float, Integer, case, cast, func, literal, select, union_all
@@ -17,10 +19,12 @@ from common.report_dimensions import (
     DIMENSIONS,
     NONE_LABEL,
     OTHER,
+    PAIR_SEPARATOR,
     PARAM_PREFIX,
     WEEKDAYS,
     Dimension,
     param_dimension,
+    split_pair,
     value_label,
 )
 from common.vocabulary import (
@@ -42,14 +46,32 @@ DEFAULT_DIMENSION = DIMENSIONS[0]
 
 @dataclass(frozen=True)
 class ReportRow:
-    value: str  # as stored: "" is "(none)", OTHER the rest
-    label: str
+    value: str  # as stored: "" is "(none)", OTHER the rest; a pair's two values joined
+    labels: tuple[str, ...]  # as shown: one, or a pair's two
     counts: Counts  # as shown (people only unless all traffic)
     bot_share: float | None  # bots among all its events, in percent (whatever the mode)
 
     @property
     def is_other(self) -> bool:
         return self.value == OTHER
+
+    @property
+    def label(self) -> str:
+        return self.labels[0]
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        """As stored, one a column: a pair's "(other)" is "(other)" then nothing."""
+        return split_pair(self.value) if PAIR_SEPARATOR in self.value else (self.value, "")
+
+
+def labels(dim: Dimension, value: str) -> tuple[str, ...]:
+    """A stored value (a pair's: both) as the page and the CSV show it."""
+    if not dim.parts:
+        return (value_label(dim.name, value),)
+    if value == OTHER:
+        return OTHER, ""
+    return tuple(value_label(part.name, v) for part, v in zip(dim.parts, split_pair(value), strict=True))
 
 
 # A value's counters as read (REPORT_COUNTERS, in order), all traffic; only the rows shown become Counts.
@@ -75,6 +97,12 @@ SORTS: dict[str, str] = {
     "bots": "Bot share",
 }
 DEFAULT_SORT = events_column(EVENT_TYPES[0])
+THEN = "then"  # a pair's second value: a column of its own, sorted as the first
+
+
+def sorts(dim: Dimension) -> dict[str, str]:
+    """The columns `dim`'s report sorts by: a pair's second value too."""
+    return {**SORTS, THEN: dim.parts[1].label} if dim.parts else SORTS
 
 
 @dataclass(frozen=True)
@@ -86,22 +114,33 @@ class Report:
     sort: str
     descending: bool
 
-    @property
+    @cached_property
     def widest(self) -> int:
-        """The largest count of the bar's column (email clicks), for the inline bars."""
+        """The largest count of the bar's column (email clicks), for the inline bars. Worked out once: the
+        template asks on every row, and walking every row's counts for each was ~150 ms of a 76-row page."""
         return max((r.counts.entry.events for r in self.rows), default=0)
 
 
-def dimension(name: str | None, slot_keys: list[str]) -> Dimension:
-    """The dimension `?by=` names (a `param:` one if the campaign reports on that key); the first one for
-    anything else."""
+def pick(name: str | None, slot_keys: list[str]) -> Dimension | None:
+    """The dimension `name` names (a `param:` one if the campaign reports on that key), else None."""
     if name and name.startswith(PARAM_PREFIX) and name.removeprefix(PARAM_PREFIX) in slot_keys:
         return param_dimension(name.removeprefix(PARAM_PREFIX))
-    return BY_NAME.get(name or "", DEFAULT_DIMENSION)
+    return BY_NAME.get(name or "")
 
 
-def _label(dim: Dimension, value: Any) -> Any:
-    """value_label in SQL, for sorting by the value and for ties (which read alphabetically)."""
+def dimension(name: str | None, slot_keys: list[str]) -> Dimension:
+    """The dimension `?by=` names; the first one for anything else."""
+    return pick(name, slot_keys) or DEFAULT_DIMENSION
+
+
+def _label(dim: Dimension, value: Any, *, then_first: bool = False) -> Any:
+    """value_label in SQL, for sorting by the value and for ties (which read alphabetically). A pair's: both
+    labels, joined by the separator (below any character a label shows), the second one first if `then_first`."""
+    if dim.parts:
+        halves = [_label(part, func.split_part(value, PAIR_SEPARATOR, n)) for n, part in enumerate(dim.parts, 1)]
+        if then_first:
+            halves.reverse()
+        return halves[0] + PAIR_SEPARATOR + halves[1]
     if dim.name == "weekday":
         named: Any = case(*((value == str(day), name) for day, name in enumerate(WEEKDAYS, start=1)), else_=value)
     elif dim.name == "hour":
@@ -115,7 +154,7 @@ def _sql_ratio(top: Any, bottom: Any) -> Any:
     return case((bottom == 0, -1), else_=top / func.nullif(bottom, 0))
 
 
-def _sql_key(sort: str, at: dict[str, Any], label: Any, all_counts: bool) -> Any:
+def _sql_key(sort: str, at: dict[str, Any], label: Any, then_label: Any, all_counts: bool) -> Any:
     """How SORTS[sort] orders, in SQL over one grouped value's columns `at` (by counter name): the shown counts
     (people only unless all traffic), ratios -1 where nothing divides, so the
     database takes the top rows (floats divide as Python's do; amounts stay numeric)."""
@@ -127,6 +166,8 @@ def _sql_key(sort: str, at: dict[str, Any], label: Any, all_counts: bool) -> Any
 
     if sort == "value":
         return func.lower(label).collate("C")
+    if sort == THEN:
+        return func.lower(then_label).collate("C")
     if sort in _EVENTS_SORTS:
         return shown(_EVENTS_SORTS[sort])
     if sort in _USERS_SORTS:
@@ -167,7 +208,7 @@ def _report_rows(session: Session, campaign_id: int, dim: Dimension, period: Per
     v = grouped.cte("v")
     at = {c: v.c[c] for c in REPORT_COUNTERS}
     label = _label(dim, v.c.value)
-    key = _sql_key(sort, at, label, all_counts)
+    key = _sql_key(sort, at, label, _label(dim, v.c.value, then_first=True), all_counts)
     order = [key.desc() if descending else key.asc(), func.lower(label).collate("C")]
     ranked = (select(v, func.row_number().over(order_by=order).label("n"))
               .where(v.c.value != OTHER).cte("r"))
@@ -187,31 +228,33 @@ def _report_rows(session: Session, campaign_id: int, dim: Dimension, period: Per
     return list(session.execute(stmt))
 
 
-def _row(value: str, label: str, raw: Raw, all_counts: bool) -> ReportRow:
-    return ReportRow(value, label, Counts.of_row(raw, REPORT_COUNTERS).shown(all_counts), _bot_share(raw))
+def _row(dim: Dimension, value: str, raw: Raw, all_counts: bool) -> ReportRow:
+    return ReportRow(value, labels(dim, value), Counts.of_row(raw, REPORT_COUNTERS).shown(all_counts),
+                     _bot_share(raw))
 
 
 def build_report(*, session: Session, campaign_id: int, dim: Dimension, period: Period, tz: Any, all_counts: bool,
                  sort: str, descending: bool, top: int = TOP_ROWS) -> Report:
     """The report for `dim` over `period` (days of `tz`): the `top` rows by `sort`, the rest summed into
     "(other)" (with the values the cap already counted there)."""
-    if sort not in SORTS:
+    if sort not in sorts(dim):
         raise ValueError(f"unknown sort {sort!r}")
     rows = _report_rows(session, campaign_id, dim, period, tz, all_counts=all_counts, sort=sort,
                         descending=descending, top=top)
-    shown = [_row(r.value, value_label(dim.name, r.value), tuple(r[3:]), all_counts) for r in rows if r.kind == _TOP]
+    shown = [_row(dim, r.value, tuple(r[3:]), all_counts) for r in rows if r.kind == _TOP]
     rest, everything = (r for r in rows if r.kind != _TOP)
     if rest.n:
-        shown.append(_row(OTHER, OTHER, tuple(rest[3:]), all_counts))
+        shown.append(_row(dim, OTHER, tuple(rest[3:]), all_counts))
     totals = tuple(everything[3:]) if everything.n else (0,) * len(REPORT_COUNTERS)
     return Report(dim, shown, Counts.of_row(totals, REPORT_COUNTERS).shown(all_counts), everything.n, sort,
                   descending)
 
 
-# The CSV's columns after the value: per type its events and recipients, then the money and the shares.
+# The CSV's columns after the value (a pair's two): per type its events and recipients, then the money and the
+# shares.
 def csv_header(dim: Dimension, currency: str) -> list[str]:
     per_type = [h for t in EVENT_TYPES for h in (t.plural_label, f"{t.label} recipients")]
-    return [dim.label, *per_type, "Conversion rate %", f"Revenue ({currency})", f"EPC ({currency})", "Bot share %",
+    return [*(part.label for part in (dim.parts or (dim,))), *per_type, "Conversion rate %", f"Revenue ({currency})", f"EPC ({currency})", "Bot share %",
             "Visitor unknown events"]
 
 
@@ -221,10 +264,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_row(row: ReportRow) -> list[str]:
     c = row.counts
-    label = f"'{row.label}" if row.label.startswith(_FORMULA_START) else row.label
+    cells = [f"'{label}" if label.startswith(_FORMULA_START) else label for label in row.labels]
     per_type = [str(v) for t in c.types for v in (t.events, t.users)]
     rate = "" if c.conversion_rate is None else f"{c.conversion_rate:.2f}"
     epc = "" if c.epc is None else f"{c.epc:.4f}"
     share = "" if row.bot_share is None else f"{row.bot_share:.2f}"
-    return [label, *per_type, rate, f"{c.revenue:.2f}", epc, share, str(c.unknown_events)]
+    return [*cells, *per_type, rate, f"{c.revenue:.2f}", epc, share, str(c.unknown_events)]
 
