@@ -39,7 +39,14 @@ import pytest  # noqa: E402
 from common.campaigns import create_campaign  # noqa: E402
 from common.cli import main as cli  # noqa: E402
 from common.db import connect, get_engine, get_session, libpq_dsn  # noqa: E402
+from tests.chaos.report import summarize  # noqa: E402
 from tests.services import Process, start_web, start_worker  # noqa: E402
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The chaos and hosts suites' tables of runs. Here, not in their folders' conftest: under pytest-xdist
+    (make test) the process that prints the summary loads only this one."""
+    summarize(terminalreporter)
 
 
 def service_env(**overrides: str) -> dict[str, str]:
