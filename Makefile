@@ -51,9 +51,16 @@ run: install
 	$(BIN)/python -m common.embedded up
 	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/python -m common.serve
 
+# Two pytest processes (pytest-xdist), each with a database, queues and services of its own (tests/conftest.py):
+# most of the suite waits on its services, so two share two cores well. Tests marked xdist_group run in one
+# process, one after the other (the chaos loads, the hosts cluster, make run's fixed ports); --dist loadgroup
+# hands the largest groups out first. PYTEST_WORKERS=0 runs everything in this process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
 test: install-test system-deps
-	$(BIN)/python -m pytest --durations=25 $(PYTEST_ARGS)
-	LIBRARY_ADAPTERS=off $(BIN)/python -m pytest -m stock_path $(PYTEST_ARGS)
+	$(PYTEST) --durations=25 $(PYTEST_ARGS)
+	LIBRARY_ADAPTERS=off $(PYTEST) -m stock_path $(PYTEST_ARGS)
 
 # The full set first; the smaller sets are held to its versions. Existing pins are kept unless
 # LOCK_ARGS=--upgrade (everything) or LOCK_ARGS='--upgrade-package NAME'.

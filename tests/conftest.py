@@ -39,7 +39,14 @@ import pytest  # noqa: E402
 from common.campaigns import create_campaign  # noqa: E402
 from common.cli import main as cli  # noqa: E402
 from common.db import connect, get_engine, get_session, libpq_dsn  # noqa: E402
+from tests.chaos.report import summarize  # noqa: E402
 from tests.services import Process, start_web, start_worker  # noqa: E402
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The chaos and hosts suites' tables of runs. Here, not in their folders' conftest: under pytest-xdist
+    (make test) the process that prints the summary loads only this one."""
+    summarize(terminalreporter)
 
 
 def service_env(**overrides: str) -> dict[str, str]:
@@ -183,18 +190,30 @@ def fresh_database() -> Iterator[str]:
 @contextmanager
 def new_database() -> Iterator[str]:
     """A brand-new database at the head migration, dropped on leaving: its SQLAlchemy URL."""
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, pool
     from sqlalchemy.engine import make_url
-
-    from tests.services import ROOT
 
     name = f"tracker_fresh_{uuid.uuid4().hex[:8]}"
     admin = libpq_dsn().rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = make_url(TEST_ENV["DATABASE_URL"]).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def migrate(url: str) -> None:
+    """Every migration applied to the database at `url` (a SQLAlchemy URL), in this process: no interpreter to
+    start and no application to import, as `tracker migrate` would."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, pool
+
+    from tests.services import ROOT
+
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
@@ -202,8 +221,5 @@ def new_database() -> Iterator[str]:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             connection.commit()
-        yield url
     finally:
         engine.dispose()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

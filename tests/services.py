@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,10 +114,17 @@ def start_web(env: dict[str, str], port: int | None = None, workers: int = 1) ->
 
 def start_worker(env: dict[str, str], queue: str, concurrency: int = 1, pool: str = "solo") -> Process:
     """A Celery worker consuming `queue` (by default as the Procfile runs it); returns once it reports ready."""
-    proc = Process("worker", [str(BIN / "celery"), "-A", "worker.celery_app", "worker", "--queues", queue,
+    return wait_worker_ready(launch_worker(env, queue, concurrency, pool))
+
+
+def launch_worker(env: dict[str, str], queue: str, concurrency: int = 1, pool: str = "solo") -> Process:
+    """start_worker without the wait: the caller starts other processes meanwhile, then wait_worker_ready()."""
+    return Process("worker", [str(BIN / "celery"), "-A", "worker.celery_app", "worker", "--queues", queue,
                               "--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO",
                               "--without-gossip", "--without-mingle", "--without-heartbeat"], env).start()
 
+
+def wait_worker_ready(proc: Process) -> Process:
     def ready() -> bool:
         if not proc.alive():
             raise AssertionError(f"worker exited:\n{proc.log()[-3000:]}")
@@ -125,3 +132,12 @@ def start_worker(env: dict[str, str], queue: str, concurrency: int = 1, pool: st
 
     wait_until(ready, timeout=60, message="celery worker ready")
     return proc
+
+
+def stop_all(procs: Iterable[Process | None], timeout: float = 10.0) -> None:
+    """Stop processes together: each is asked to stop first, so their shutdowns overlap."""
+    running = [proc for proc in procs if proc is not None]
+    for proc in running:
+        proc.kill(signal.SIGTERM)
+    for proc in running:
+        proc.stop(timeout)

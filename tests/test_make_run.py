@@ -29,6 +29,8 @@ from common.config import Settings
 from tests.conftest import TEST_ENV, sign_in
 from tests.services import ROOT, free_port, wait_until
 
+# Under pytest-xdist (make test) both tests run in one process, one after the other: both need these addresses.
+pytestmark = pytest.mark.xdist_group("readme_addresses")
 WEB_URL = "http://127.0.0.1:8000"
 FLOWER_URL = "http://127.0.0.1:5555"
 # Install, migrations and the four processes' start, on 2 shared cores.

@@ -1,14 +1,13 @@
-"""Fixtures for the chaos tests: a throwaway stack per test, and a table of every run's numbers at the end."""
+"""Fixtures for the chaos tests: a throwaway stack per test, and each run's numbers for the table at the end
+(printed by tests/conftest.py)."""
 
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.chaos.report import Report, summarize
+from tests.chaos.report import Report, recorder
 from tests.chaos.stack import Stack
-
-REPORTS = pytest.StashKey[list[Report]]()
 
 
 @pytest.fixture
@@ -28,8 +27,4 @@ def stack_factory() -> Iterator[Callable[..., Stack]]:
 
 @pytest.fixture
 def record_report(request: pytest.FixtureRequest) -> Callable[[Report], None]:
-    return request.config.stash.setdefault(REPORTS, []).append
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    summarize(terminalreporter, "chaos: events answered ok are stored exactly once", config.stash.get(REPORTS, []))
+    return recorder(request.node, "chaos")

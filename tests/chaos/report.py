@@ -1,10 +1,12 @@
 """What a chaos run proved: every event answered ok is stored once, nothing else is, rollups are exact."""
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg
+import pytest
 
 from tests.chaos.load import Load
 from tests.checks import assert_rollups_match_recount
@@ -91,10 +93,34 @@ def check_and_report(
     return report
 
 
-def summarize(terminalreporter: Any, title: str, reports: list[Report]) -> None:
-    """The table of a suite's runs at the end of the pytest output."""
-    if reports:
-        terminalreporter.section(title)
-        terminalreporter.write_line(HEADER)
-        for report in reports:
-            terminalreporter.write_line(report.line())
+# The tables printed at the end of a run, by the name a suite records its runs under.
+TABLES = {
+    "chaos": "chaos: events answered ok are stored exactly once",
+    "hosts": "hosts: events answered ok are stored exactly once",
+}
+_PROPERTY = "run report: "
+
+
+def recorder(item: pytest.Item, table: str) -> Callable[[Report], None]:
+    """Records a run's numbers on the test's report, not in this process: under pytest-xdist the test runs in a
+    worker process and only its reports reach the process that prints the summary."""
+    assert table in TABLES, table
+    return lambda report: item.user_properties.append((_PROPERTY + table, asdict(report)))
+
+
+def summarize(terminalreporter: Any) -> None:
+    """Each suite's table of runs at the end of the pytest output (tests/conftest.py's terminal summary)."""
+    recorded: dict[str, list[Report]] = {table: [] for table in TABLES}
+    for reports in terminalreporter.stats.values():
+        for test_report in reports:
+            if getattr(test_report, "when", None) != "call":  # the properties ride on each phase's report
+                continue
+            for name, value in test_report.user_properties:
+                if isinstance(name, str) and name.startswith(_PROPERTY):
+                    recorded[name.removeprefix(_PROPERTY)].append(Report(**value))
+    for table, runs in recorded.items():
+        if runs:
+            terminalreporter.section(TABLES[table])
+            terminalreporter.write_line(HEADER)
+            for report in runs:
+                terminalreporter.write_line(report.line())

@@ -4,7 +4,6 @@ workers), a Celery worker on the ingest and maintenance queues, and beat."""
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -14,9 +13,19 @@ from typing import Literal
 import psycopg
 from kombu import Connection
 
+from common.db import ensure_database
 from tests.chaos.services import Postgres, Proxy, Redis, child_pids
-from tests.conftest import service_env
-from tests.services import BIN, ROOT, Process, start_web, start_worker, wait_until
+from tests.conftest import migrate, service_env
+from tests.services import (
+    BIN,
+    Process,
+    launch_worker,
+    start_web,
+    start_worker,
+    stop_all,
+    wait_until,
+    wait_worker_ready,
+)
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
 # Short, so the batches a killed worker held come back within the test (production default: 60 s).
@@ -61,14 +70,8 @@ class Stack:
         else:
             overrides |= {"BROKER_URL": RABBITMQ_URL}
         self.env = service_env(**overrides)
-        subprocess.run(
-            [sys.executable, "-m", "common.cli", "migrate"],
-            env=self.env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        ensure_database(self.pg.url)  # as `tracker migrate` does, here in this process
+        migrate(self.pg.url)
         with self.pg.connect() as conn:
             row = conn.execute(
                 "INSERT INTO campaigns (name, offer_url) "
@@ -76,7 +79,9 @@ class Stack:
             ).fetchone()
             assert row is not None
             self.campaign_id = int(row[0])
-        self.start_worker()
+        # The worker, beat and web start together; the worker's readiness is awaited once web answers.
+        self.worker = launch_worker(self.env, self.queues)
+        self.logs_to_remove.append(self.worker.log_path)
         self.beat = Process(
             "beat",
             [
@@ -100,6 +105,7 @@ class Stack:
         self.web, self.base_url = start_web(web_env, workers=2)
         self.logs_to_remove.append(self.web.log_path)
         wait_until(lambda: len(self.web_worker_pids()) == 2, timeout=30, message="2 web workers")
+        wait_worker_ready(self.worker)
         return self
 
     # --- faults ---
@@ -111,8 +117,12 @@ class Stack:
         self.worker.popen.wait(10)
         return time.monotonic()
 
+    @property
+    def queues(self) -> str:
+        return f"{self.queue},{self.maintenance_queue}"
+
     def start_worker(self) -> None:
-        self.worker = start_worker(self.env, f"{self.queue},{self.maintenance_queue}")
+        self.worker = start_worker(self.env, self.queues)
         self.logs_to_remove.append(self.worker.log_path)
 
     def web_worker_pids(self) -> list[int]:
@@ -178,9 +188,7 @@ class Stack:
         return "\n".join(" | ".join(str(v) for v in row) for row in rows)
 
     def destroy(self) -> None:
-        for proc in (self.web, self.beat, self.worker):
-            if proc is not None:
-                proc.stop()
+        stop_all((self.web, self.beat, self.worker))
         if self.proxy is not None:
             self.proxy.destroy()
         if self.redis is not None:

@@ -20,7 +20,9 @@ from tests.chaos.runner import Fault, Record
 from tests.chaos.stack import Stack
 from tests.services import wait_until
 
-pytestmark = pytest.mark.chaos
+# Under pytest-xdist (make test) one after another, in one process: two loads of 1,000 events a second at once
+# would share two cores.
+pytestmark = [pytest.mark.chaos, pytest.mark.xdist_group("chaos")]
 
 # make test's second pass (LIBRARY_ADAPTERS=off) runs the scenarios marked stock_path on the libraries' stock
 # code, "chaos-lite": 3,000 events over 10 s, the fault 4 s in.

@@ -6,6 +6,7 @@ from typing import Any
 
 import psycopg
 
+from common.db import connect
 from common.retention import delete_batch
 from tests.checks import assert_rollups_match_recount, event_count
 from tests.events import store
@@ -77,8 +78,15 @@ def test_retention__deletes_old_events_and_keeps_rollups_equal_to_recount(
     assert_rollups_match_recount(db, campaign_id)
 
 
-def test_retention__nothing_old__nothing_deleted(db: psycopg.Connection, campaign_id: int) -> None:
-    store(db, _events(db, campaign_id, [("email_click", "a@x.com", "a.com", time.time())]))
-    cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)
-    assert delete_batch(db, cutoff=cutoff, batch=100, timezone="UTC") == 0
-    assert event_count(db, campaign_id) == 1
+def test_retention__nothing_old__nothing_deleted(fresh_database: str) -> None:
+    # A database of its own: retention is not per campaign, and the run's database may hold old events of
+    # tests that ran before this one in the same process (which ones depends on pytest-xdist's distribution).
+    with connect(fresh_database) as conn:
+        row = conn.execute("INSERT INTO campaigns (name, offer_url) VALUES ('Recent only', 'https://o.example/') "
+                           "RETURNING id").fetchone()
+        assert row is not None
+        campaign_id = int(row[0])
+        store(conn, _events(conn, campaign_id, [("email_click", "a@x.com", "a.com", time.time())]))
+        cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)
+        assert delete_batch(conn, cutoff=cutoff, batch=100, timezone="UTC") == 0
+        assert event_count(conn, campaign_id) == 1

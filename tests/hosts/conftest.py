@@ -1,15 +1,13 @@
-"""The hosts suite's cluster (one for the package: starting seven hosts takes ~25 s) and its table of runs."""
+"""The hosts suite's cluster (one for the package: starting seven hosts takes ~25 s) and each run's numbers for
+the table at the end (printed by tests/conftest.py)."""
 
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
-from tests.chaos.report import Report, summarize
+from tests.chaos.report import Report, recorder
 from tests.hosts.cluster import Cluster
-
-REPORTS = pytest.StashKey[list[Report]]()
 
 
 @pytest.fixture(scope="package")
@@ -25,8 +23,4 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.fixture
 def record_report(request: pytest.FixtureRequest) -> Callable[[Report], None]:
-    return request.config.stash.setdefault(REPORTS, []).append
-
-
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    summarize(terminalreporter, "hosts: events answered ok are stored exactly once", config.stash.get(REPORTS, []))
+    return recorder(request.node, "hosts")

@@ -12,7 +12,7 @@ from tests.hosts.cluster import VISIBILITY_TIMEOUT, Cluster
 from tests.services import queued_runs, wait_until
 from worker.beat import CLAIM_SHARE
 
-pytestmark = pytest.mark.hosts
+pytestmark = [pytest.mark.hosts, pytest.mark.xdist_group("hosts")]  # one process: the package's cluster
 
 WINDOW = 8.0
 RECOVER_EVERY = max(1, VISIBILITY_TIMEOUT // 5)  # as worker/celery_app.py schedules it

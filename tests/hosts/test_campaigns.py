@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import sign_in
 from tests.hosts.cluster import CAMPAIGN_CHECK_SECONDS, Cluster
 
-pytestmark = pytest.mark.hosts
+pytestmark = [pytest.mark.hosts, pytest.mark.xdist_group("hosts")]  # one process: the package's cluster
 # The documented bound is CAMPAIGN_CHECK_SECONDS plus one reload; the margin is for a busy test machine.
 BOUND = CAMPAIGN_CHECK_SECONDS + 2
 

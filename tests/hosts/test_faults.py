@@ -14,7 +14,7 @@ from tests.chaos.load import Load
 from tests.chaos.runner import Fault, Record
 from tests.hosts.cluster import Cluster
 
-pytestmark = pytest.mark.hosts
+pytestmark = [pytest.mark.hosts, pytest.mark.xdist_group("hosts")]  # one process: the package's cluster
 
 EVENTS, DURATION = 2_000, 20.0  # 100 events a second
 FAULT_AT = 3.0  # seconds into the load

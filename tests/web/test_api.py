@@ -176,7 +176,10 @@ def test_concurrent_events__distinct_ids_all_stored_once(
 
     async def send_all() -> list[int]:
         limits = httpx.Limits(max_connections=64)
-        async with httpx.AsyncClient(base_url=web, limits=limits, timeout=30) as client:
+        # 30 s for each answer, but no limit on the wait for one of this client's own 64 connections: 1,000
+        # requests queue there for as long as the server takes over all of them (a PoolTimeout on a busy box).
+        timeout = httpx.Timeout(30, pool=None)
+        async with httpx.AsyncClient(base_url=web, limits=limits, timeout=timeout) as client:
 
             async def one(i: int) -> int:
                 r = await client.get(
