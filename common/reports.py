@@ -144,6 +144,30 @@ def _delta(*, changed: str, candidates: str, sign: int, new_values: bool, fixed:
 )"""
 
 
+def _listed(source: str, *, fixed: bool = True, slots: str = SLOT_COUNTS) -> str:
+    """A parenthesised SELECT of report_recipients' rows for the events rows `source` (campaign_id, dimension,
+    value, email, domain): each journey once per value of each dimension. `fixed` and `slots` as in _delta."""
+    slot_rows = f"""SELECT c.campaign_id, 'param:' || s.key AS dimension, {_slot_value("c")} AS value, c.email, c.domain
+    FROM {source} c JOIN report_slots s ON s.campaign_id = c.campaign_id AND {slots.format(day=day_of("c"))}"""
+    if not fixed:
+        return f"({slot_rows})"
+    # Events alike in every dimension are one row before the unpivot (as e0 does for the counts).
+    return f"""(SELECT r.campaign_id, d.dimension, d.value, r.email, r.domain
+    FROM (SELECT DISTINCT c.campaign_id, c.email, c.domain, {dimension_columns("c")} FROM {source} c) r {unpivot("r")}
+    UNION
+    {slot_rows})"""
+
+
+def _list(source: str, *, fixed: bool = True, slots: str = SLOT_COUNTS) -> str:
+    """A CTE `listed` (to follow others) that adds the journeys of the events rows `source` to
+    report_recipients under their values."""
+    return f""", listed AS (
+    INSERT INTO report_recipients (campaign_id, dimension, value, email, domain)
+    {_listed(source, fixed=fixed, slots=slots)}
+    ON CONFLICT DO NOTHING
+)"""
+
+
 _FLAGGED = f"{_EVENT_FIELDS}, {flags()}"
 
 
@@ -178,12 +202,13 @@ WITH q AS (
       AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.id = e.campaign_id AND c.deleted_at IS NOT NULL)
 ), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM pending)",
                     after="(e.id NOT IN (SELECT event_id FROM pending) OR e.id IN (SELECT event_id FROM q))")},
-{_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}
+{_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}{_list("changed")}
 SELECT count(*) FROM q
 """
 
 # Events retention is about to delete (%(ids)s, locked by its transaction), taken out: those still queued are
-# only dropped from the queue; the others' recipients move to their next first events.
+# only dropped from the queue; the others' recipients move to their next first events, and leave the values
+# (report_recipients) that none of their counted events left (`kept`) carries.
 _FORGET = f"""
 WITH dq AS (
     DELETE FROM report_queue WHERE event_id = ANY(%(ids)s::bigint[]) RETURNING event_id
@@ -191,7 +216,13 @@ WITH dq AS (
     SELECT {_FLAGGED} FROM events WHERE id = ANY(%(ids)s::bigint[]) AND id NOT IN (SELECT event_id FROM dq)
 ), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM report_queue)",
                     after="e.id NOT IN (SELECT event_id FROM report_queue) AND e.id <> ALL(%(ids)s::bigint[])")},
-{_delta(changed="changed", candidates="candidates", sign=-1, new_values=False).strip()}
+{_delta(changed="changed", candidates="candidates", sign=-1, new_values=False).strip()}, kept AS (
+    SELECT e.campaign_id, e.email, e.domain, e.created_at, e.extra_params
+    FROM candidates k JOIN events e ON e.id = k.id WHERE k.after
+), unlisted AS (
+    DELETE FROM report_recipients r USING ({_listed("changed")} EXCEPT {_listed("kept")}) g
+    WHERE (r.campaign_id, r.dimension, r.value, r.email, r.domain) = (g.campaign_id, g.dimension, g.value, g.email, g.domain)
+)
 SELECT count(*) FROM changed
 """
 
@@ -208,21 +239,24 @@ WHERE s.campaign_id = g.campaign_id AND s.dimension = g.dimension AND s.day = g.
 
 
 
-def _whole_journeys(events: str) -> str:
+def _whole_journeys(events: str, *, listed: bool = True) -> str:
     """Adds events rows matching `events` that are whole journeys, none of them counted yet (a rebuild, or the
-    generator's new recipients): their first touches are among them, no other event needs reading."""
+    generator's new recipients): their first touches are among them, no other event needs reading. `listed`:
+    report_recipients too (it exists from migration 0015 on)."""
     return f"""
 WITH changed AS (
     SELECT {_FLAGGED} FROM events WHERE {events}
 ), candidates AS (
     SELECT id, {_JOURNEY}, created_at, false AS before, true AS after FROM changed
-), {_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}
+), {_delta(changed="changed", candidates="candidates", sign=1, new_values=True).strip()}{_list("changed") if listed else ""}
 SELECT count(*) FROM changed
 """
 
 
 # A campaign's report rows recomputed from its counted events (those not queued; the fold adds the rest).
-_REBUILD = _whole_journeys("campaign_id = %(cid)s AND id NOT IN (SELECT event_id FROM report_queue)")
+_COUNTED = "campaign_id = %(cid)s AND id NOT IN (SELECT event_id FROM report_queue)"
+_REBUILD = _whole_journeys(_COUNTED)
+_REBUILD_STATS = _whole_journeys(_COUNTED, listed=False)
 _ADD_NEW_JOURNEYS = _whole_journeys("id = ANY(%(ids)s::bigint[])")
 
 
@@ -264,14 +298,34 @@ def delete_empty_days(conn: Conn, *, up_to: date, campaign_ids: list[int] | None
     conn.execute(_DELETE_EMPTY_DAYS, {"day": up_to, "campaigns": campaign_ids})
 
 
-def rebuild(conn: Conn, campaign_id: int, *, timezone: str, max_values: int) -> int:
-    """Recompute a campaign's report_stats from its events (`tracker rollups rebuild`); returns events read.
-    One transaction: the reports read the old rows until it commits."""
+def rebuild(conn: Conn, campaign_id: int, *, timezone: str, max_values: int, recipients: bool = True) -> int:
+    """Recompute a campaign's report_stats and report_recipients from its events (`tracker rollups rebuild`);
+    returns events read. One transaction: the reports read the old rows until it commits. `recipients=False`:
+    report_stats alone (migration 0011, before report_recipients existed)."""
     with conn.transaction():
         lock(conn)
         conn.execute("DELETE FROM report_stats WHERE campaign_id = %s", (campaign_id,))
-        row = conn.execute(_REBUILD, {"cid": campaign_id, "tz": timezone, "cap": max_values}).fetchone()
+        if recipients:
+            conn.execute("DELETE FROM report_recipients WHERE campaign_id = %s", (campaign_id,))
+        row = conn.execute(_REBUILD if recipients else _REBUILD_STATS,
+                           {"cid": campaign_id, "tz": timezone, "cap": max_values}).fetchone()
     return int(row[0]) if row else 0
+
+
+_LIST_CAMPAIGN = f"""
+WITH counted AS (SELECT * FROM events WHERE {_COUNTED})
+INSERT INTO report_recipients (campaign_id, dimension, value, email, domain)
+{_listed("counted")}
+ON CONFLICT DO NOTHING
+"""
+
+
+def list_recipients(conn: Conn, campaign_id: int, *, timezone: str) -> None:
+    """Recompute a campaign's report_recipients alone from its counted events (migration 0015)."""
+    with conn.transaction():
+        lock(conn)
+        conn.execute("DELETE FROM report_recipients WHERE campaign_id = %s", (campaign_id,))
+        conn.execute(_LIST_CAMPAIGN, {"cid": campaign_id, "tz": timezone})
 
 
 def add_new_journeys(conn: Conn, ids: list[int], *, timezone: str, max_values: int) -> None:
@@ -293,7 +347,7 @@ WITH changed AS (
 ), {_journey_events("changed", before=f"e.id NOT IN (SELECT event_id FROM report_queue) AND {day_of('e')} < %(day)s",
                     after=f"e.id NOT IN (SELECT event_id FROM report_queue) AND {day_of('e')} <= %(day)s")},
 {_delta(changed="changed", candidates="candidates", sign=1, new_values=True, fixed=False,
-        slots="s.key = %(key)s").strip()}
+        slots="s.key = %(key)s").strip()}{_list("changed", fixed=False, slots="s.key = %(key)s")}
 SELECT count(*) FROM changed
 """
 

@@ -127,11 +127,25 @@ FROM ev LEFT JOIN firsts f USING (id) CROSS JOIN LATERAL (
 GROUP BY 1, 2, 3
 """
 _REPORTS = f"SELECT dimension, day, value, {_REPORT_COLUMNS} FROM report_stats WHERE campaign_id = %(c)s"
+# The drill-down's lookup: every journey with a counted event of a value, under that value (never "(other)").
+_RECIPIENTS_RECOUNT = f"""
+SELECT DISTINCT d.dimension, d.value, ev.email, ev.domain
+FROM (SELECT *, (created_at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS day FROM events
+      WHERE campaign_id = %(c)s AND id NOT IN (SELECT event_id FROM report_queue)) ev CROSS JOIN LATERAL (
+    SELECT * FROM (VALUES {_DIMENSION_ROWS}) AS fixed
+    UNION ALL
+    SELECT 'param:' || s.key, left(coalesce(ev.extra_params ->> s.key, ''), 200) FROM report_slots s
+    WHERE s.campaign_id = ev.campaign_id AND (s.filled OR ev.day <= s.filled_through)
+) AS d(dimension, value)
+ORDER BY 1, 2, 3, 4
+"""
+_RECIPIENTS = "SELECT dimension, value, email, domain FROM report_recipients WHERE campaign_id = %(c)s ORDER BY 1, 2, 3, 4"
 
 
 def assert_reports_match_recount(conn: psycopg.Connection[Any], campaign_id: int) -> None:
     """After a fold of the queue: every report row with a value of its own equals a recount of its events,
-    "(other)" counts the rest of its (dimension, day), and no (dimension, day) has more values than the cap."""
+    "(other)" counts the rest of its (dimension, day), no (dimension, day) has more values than the cap, and
+    report_recipients lists exactly the journeys of each value."""
     settings = get_settings()
     fold(conn, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
     params = {"c": campaign_id, "tz": settings.dashboard_timezone}
@@ -150,6 +164,7 @@ def assert_reports_match_recount(conn: psycopg.Connection[Any], campaign_id: int
         if value != OTHER:
             values[(dimension, day)] = values.get((dimension, day), 0) + 1
     assert max(values.values(), default=0) <= settings.report_max_values
+    assert conn.execute(_RECIPIENTS, params).fetchall() == conn.execute(_RECIPIENTS_RECOUNT, params).fetchall()
 
 
 def assert_payouts_kept(conn: psycopg.Connection[Any], campaign_id: int) -> None:

@@ -60,7 +60,9 @@ def upgrade() -> None:
     settings = get_settings()
     raw = conn.connection.driver_connection
     for (campaign_id,) in conn.execute(sa.text("SELECT id FROM campaigns ORDER BY id")).fetchall():
-        rebuild(raw, campaign_id, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+        # report_recipients comes with migration 0015, which fills it.
+        rebuild(raw, campaign_id, timezone=settings.dashboard_timezone, max_values=settings.report_max_values,
+                recipients=False)
 
 
 def downgrade() -> None:

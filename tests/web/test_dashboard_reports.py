@@ -19,7 +19,8 @@ from common.reports import backfill_step, fold
 from tests.checks import assert_reports_match_recount
 from tests.events import CHROME, store
 from tests.web.test_dashboard import HX, csrf_of, new_campaign
-from web.dashboard.queries import JourneyFilters, ReportValue, count_journeys, list_journeys
+from web.dashboard.drill_down import ReportValue
+from web.dashboard.queries import JourneyFilters, count_journeys, list_journeys
 
 Client = TestClient
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "

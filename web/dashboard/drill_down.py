@@ -1,0 +1,106 @@
+"""A report row's drill-down: the campaign's journeys with a counted event of one report value (`?by=&value=`),
+found in report_recipients (common/reports.py keeps it with report_stats) rather than in events.
+
+Two ways to a page of them, newest first, chosen by how many journeys the value has (`n`, counted off the
+table's primary key up to a bound, which also gives the page's "of N" without another statement):
+
+- a value with few journeys: they are read from the table and joined to journeys by primary key, then
+  sorted: cost ~ n;
+- a common one (a big country): the newest journeys are tested one by one against the table's primary key
+  until a page is full: cost ~ page x recipients / n.
+
+Both are primary-key lookups, so the break-even is n = sqrt(page x recipients): 7,071 at a million.
+Lists only folded events (as the report): an event still in report_queue shows within REPORT_FOLD_SECONDS.
+"""
+import math
+import typing
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, exists, func, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from common.models import DomainStats, Journey, ReportRecipient, counter
+from common.report_dimensions import MAX_VALUE_LENGTH, PARAM_PREFIX, Dimension, value_label
+from common.report_dimensions import find as find_dimension
+
+# A page of journeys (web/dashboard/pages.py's), for the break-even above.
+_PAGE = 50
+
+
+@dataclass(frozen=True)
+class ReportValue:
+    """A report row's value (the Reports tab's drill-down): recipients with an event of that value, e.g. country
+    FR; `timezone` is DASHBOARD_TIMEZONE, for the hour and weekday dimensions."""
+
+    dimension: Dimension
+    value: str
+    timezone: str
+
+    @classmethod
+    def parse(cls, by: str | None, value: str | None, timezone: str) -> "ReportValue | None":
+        """From `?by=&value=`; None unless both name a dimension and a value ("" is "(none)")."""
+        dimension = find_dimension(by or "")
+        return cls(dimension, value, timezone) if dimension and value is not None else None
+
+    @property
+    def label(self) -> str:
+        """ "Country: FR"."""
+        return f"{self.dimension.label}: {value_label(self.dimension.name, self.value)}"
+
+    def of_events(self, alias: str) -> ColumnElement[bool]:
+        """The events rows of table `alias` with this value (the events export)."""
+        expr = self.dimension.value.format(e=alias).replace("%(tz)s", ":report_tz")
+        clause = text(f"left(coalesce({expr}, ''), {MAX_VALUE_LENGTH}) = :report_value")
+        binds: dict[str, str] = {"report_value": self.value}
+        if ":report_tz" in expr:
+            binds["report_tz"] = self.timezone
+        if ":report_key" in expr:
+            binds["report_key"] = self.dimension.name.removeprefix(PARAM_PREFIX)
+        clause = clause.bindparams(**binds)
+        return typing.cast(ColumnElement[bool], clause)
+
+
+@dataclass(frozen=True)
+class ReportMatch:
+    """How the journeys of a value are selected, and how many there are: `journeys` exactly, up to `counted`;
+    past it, more than `counted`."""
+
+    condition: ColumnElement[bool]
+    journeys: int
+    counted: int
+
+    def total(self, cap: int) -> tuple[int, bool]:
+        """The count shown (at most `cap`, which must not exceed `counted`), and whether there are more."""
+        return min(self.journeys, cap), self.journeys > cap
+
+
+def listed(campaign_id: int, report: ReportValue) -> Select[str, str]:
+    """The value's journeys as listed: (email, domain)."""
+    return select(ReportRecipient.email, ReportRecipient.domain).where(
+        ReportRecipient.campaign_id == campaign_id, ReportRecipient.dimension == report.dimension.name,
+        ReportRecipient.value == report.value)
+
+
+def break_even(recipients: int) -> int:
+    """Up to how many journeys a value's are read from the list rather than found by testing the newest."""
+    return math.isqrt(_PAGE * recipients)
+
+
+def report_match(session: Session, campaign_id: int, report: ReportValue, *, at_least: int) -> ReportMatch:
+    """The value's journeys: listed if few, tested newest first if many (see the module's docstring); counted
+    up to the break-even, and at least up to `at_least` (the count's cap)."""
+    recipients = int(session.scalar(select(func.coalesce(func.sum(counter(DomainStats, "users")), 0))
+                                    .where(DomainStats.campaign_id == campaign_id)) or 0)
+    bound = break_even(recipients)
+    counted = max(bound, at_least)
+    found = int(session.scalar(select(func.count()).select_from(
+        listed(campaign_id, report).limit(counted + 1).subquery())) or 0)
+    condition: ColumnElement[bool]
+    if found <= bound:
+        condition = tuple_(Journey.email, Journey.domain).in_(listed(campaign_id, report))
+    else:
+        condition = exists().where(
+            ReportRecipient.campaign_id == Journey.campaign_id, ReportRecipient.dimension == report.dimension.name,
+            ReportRecipient.value == report.value, ReportRecipient.email == Journey.email,
+            ReportRecipient.domain == Journey.domain)
+    return ReportMatch(condition, found, counted)
