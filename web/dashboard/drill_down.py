@@ -16,7 +16,7 @@ import math
 import typing
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, exists, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, exists, func, literal, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from common.models import DomainStats, Journey, ReportRecipient, counter
@@ -99,8 +99,11 @@ def report_match(session: Session, campaign_id: int, report: ReportValue, *, at_
     if found <= bound:
         condition = tuple_(Journey.email, Journey.domain).in_(listed(campaign_id, report))
     else:
-        condition = exists().where(
+        # OFFSET 0 keeps the test a per-journey probe: made a semi-join, the planner (which guesses a value's
+        # rows as if dimension and value were unrelated: 5,697 for 68,542) hashed all of the value's journeys
+        # and sorted them (504 ms for a country of 68 k of 100 k journeys, 3.3 ms probing).
+        condition = exists(select(literal(1)).where(
             ReportRecipient.campaign_id == Journey.campaign_id, ReportRecipient.dimension == report.dimension.name,
             ReportRecipient.value == report.value, ReportRecipient.email == Journey.email,
-            ReportRecipient.domain == Journey.domain)
+            ReportRecipient.domain == Journey.domain).offset(0))
     return ReportMatch(condition, found, counted)
