@@ -321,10 +321,10 @@ ON CONFLICT DO NOTHING
 
 
 def list_recipients(conn: Conn, campaign_id: int, *, timezone: str) -> None:
-    """Recompute a campaign's report_recipients alone from its counted events (migration 0015)."""
+    """List a campaign's journeys in report_recipients, which has none of them yet, from its counted events
+    (migration 0015)."""
     with conn.transaction():
         lock(conn)
-        conn.execute("DELETE FROM report_recipients WHERE campaign_id = %s", (campaign_id,))
         conn.execute(_LIST_CAMPAIGN, {"cid": campaign_id, "tz": timezone})
 
 

@@ -20,16 +20,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Filled first and indexed after: one sort builds the primary key, where inserting 15 M rows into it
+    # (10 M events) one by one would descend it for each.
     op.create_table(
         "report_recipients",
         sa.Column("campaign_id", sa.Integer(),
                   sa.ForeignKey("campaigns.id", ondelete="CASCADE",
-                                name="fk_report_recipients_campaign_id_campaigns"),
-                  primary_key=True),
-        sa.Column("dimension", sa.Text(), primary_key=True),
-        sa.Column("value", sa.Text(), primary_key=True),
-        sa.Column("email", sa.String(255), primary_key=True),
-        sa.Column("domain", sa.String(255), primary_key=True),
+                                name="fk_report_recipients_campaign_id_campaigns"), nullable=False),
+        sa.Column("dimension", sa.Text(), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("email", sa.String(255), nullable=False),
+        sa.Column("domain", sa.String(255), nullable=False),
     )
     conn = op.get_bind()
     from common.reports import list_recipients
@@ -38,6 +39,8 @@ def upgrade() -> None:
     raw = conn.connection.driver_connection
     for (campaign_id,) in conn.execute(sa.text("SELECT id FROM campaigns ORDER BY id")).fetchall():
         list_recipients(raw, campaign_id, timezone=settings.dashboard_timezone)
+    op.create_primary_key("pk_report_recipients", "report_recipients",
+                          ["campaign_id", "dimension", "value", "email", "domain"])
 
 
 def downgrade() -> None:

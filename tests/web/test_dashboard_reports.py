@@ -5,6 +5,7 @@ import csv
 import io
 import re
 import time
+from datetime import UTC
 from typing import Any
 
 import psycopg
@@ -14,13 +15,16 @@ from sqlalchemy.event import listen
 
 from common.config import get_settings
 from common.db import get_session
-from common.report_dimensions import DIMENSIONS
+from common.report_dimensions import DIMENSIONS, Dimension, param_dimension
+from common.report_slots import add_slot
 from common.reports import backfill_step, fold
 from tests.checks import assert_reports_match_recount
 from tests.events import CHROME, store
 from tests.web.test_dashboard import HX, csrf_of, new_campaign
 from web.dashboard.drill_down import ReportValue, break_even
+from web.dashboard.period import ALL_TIME
 from web.dashboard.queries import JourneyFilters, count_journeys, list_journeys
+from web.dashboard.report import Report, build_report
 
 Client = TestClient
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -337,3 +341,26 @@ def test_drill_down__with_other_filters(dashboard_client: Client, db: psycopg.Co
                                      headers=HX).text
         assert {e for e in ("p@x.com", "q@x.com", "r@x.com") if e in users} == shown, params
         assert f"Showing {len(shown)} of {len(shown)} users" in users, params
+
+
+def test_reports__totals_of_a_filling_param_report_are_its_own(db: psycopg.Connection[Any]) -> None:
+    """A fixed dimension's totals are read off the weekday's rows (every fixed dimension splits the same events);
+    a `param:` report still filling counts only the days filled so far, and its totals say so."""
+    cid = new_campaign()
+    store(db, [_event(db, cid, "email_click", f"u{i}@x.com", ago=i * DAY, extra={"sub1": f"p{i}"}) for i in range(3)])
+    _fold(db)
+    add_slot(db, cid, "sub1")
+    settings = get_settings()
+    assert backfill_step(db, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+
+    def report(dim: Dimension) -> Report:
+        with get_session() as session:
+            return build_report(session=session, campaign_id=cid, dim=dim, period=ALL_TIME, tz=UTC,
+                                all_counts=True, sort="email_clicks", descending=True, top=0)
+
+    by_param = report(param_dimension("sub1"))
+    assert by_param.totals.entry.events == 1 and by_param.values == 1
+    assert [(r.value, r.counts.entry.events) for r in by_param.rows] == [("(other)", 1)]
+    for dim in DIMENSIONS:
+        assert report(dim).totals.entry.events == 3, dim.name
+    assert_reports_match_recount(db, cid)
