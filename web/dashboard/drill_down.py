@@ -10,7 +10,8 @@ table's primary key up to a bound, which also gives the page's "of N" without an
   until a page is full: cost ~ page x recipients / n.
 
 Both are primary-key lookups, so the break-even is n = sqrt(page x recipients): 7,071 at a million.
-Lists only folded events (as the report): an event still in report_queue shows within REPORT_FOLD_SECONDS.
+Lists only folded events (as the report): an event still in report_queue shows within REPORT_FOLD_SECONDS. A
+`param:` key is listed once its report is chosen and filled; before, its journeys are found from events.
 """
 import math
 import typing
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, exists, func, literal, select, text, tuple_
 from sqlalchemy.orm import Session
 
-from common.models import DomainStats, Journey, ReportRecipient, counter
+from common.models import DomainStats, Event, Journey, ReportRecipient, ReportSlot, counter
 from common.report_dimensions import MAX_VALUE_LENGTH, PARAM_PREFIX, Dimension, value_label
 from common.report_dimensions import find as find_dimension
 
@@ -63,14 +64,16 @@ class ReportValue:
 @dataclass(frozen=True)
 class ReportMatch:
     """How the journeys of a value are selected, and how many there are: `journeys` exactly, up to `counted`;
-    past it, more than `counted`."""
+    past it, more than `counted`; None: not counted (a `param:` key not listed)."""
 
     condition: ColumnElement[bool]
-    journeys: int
-    counted: int
+    journeys: int | None = None
+    counted: int = 0
 
-    def total(self, cap: int) -> tuple[int, bool]:
+    def total(self, cap: int) -> tuple[int, bool] | None:
         """The count shown (at most `cap`, which must not exceed `counted`), and whether there are more."""
+        if self.journeys is None:
+            return None
         return min(self.journeys, cap), self.journeys > cap
 
 
@@ -86,9 +89,28 @@ def break_even(recipients: int) -> int:
     return math.isqrt(_PAGE * recipients)
 
 
+def _of_events(report: ReportValue) -> ColumnElement[bool]:
+    """Journeys with an event of the value, tested one by one through idx_events_email: exact, and slow for a
+    rare value (every journey of the campaign tested)."""
+    return exists().where(Event.email == Journey.email, Event.campaign_id == Journey.campaign_id,
+                          Event.domain == Journey.domain, report.of_events("events"))
+
+
+def _is_listed(session: Session, campaign_id: int, dimension: str) -> bool:
+    """Whether report_recipients lists every counted event's journey under this dimension: a fixed one, or a
+    `param:` report chosen and filled (a hand-made `?by=param:<key>` of another key, or one still filling,
+    is read from events)."""
+    if not dimension.startswith(PARAM_PREFIX):
+        return True
+    return bool(session.scalar(select(ReportSlot.filled).where(
+        ReportSlot.campaign_id == campaign_id, ReportSlot.key == dimension.removeprefix(PARAM_PREFIX))))
+
+
 def report_match(session: Session, campaign_id: int, report: ReportValue, *, at_least: int) -> ReportMatch:
     """The value's journeys: listed if few, tested newest first if many (see the module's docstring); counted
     up to the break-even, and at least up to `at_least` (the count's cap)."""
+    if not _is_listed(session, campaign_id, report.dimension.name):
+        return ReportMatch(_of_events(report))
     recipients = int(session.scalar(select(func.coalesce(func.sum(counter(DomainStats, "users")), 0))
                                     .where(DomainStats.campaign_id == campaign_id)) or 0)
     bound = break_even(recipients)

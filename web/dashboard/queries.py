@@ -356,7 +356,9 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
     for an email search counted over journeys up to a cap."""
     if filters.report and period.is_all and not (filters.search or filters.domain or filters.event):
         # The value's journeys were counted choosing how to list them.
-        return Total(*_report_match(session, campaign_id, filters.report).total(SEARCH_COUNT_CAP))
+        counted = _report_match(session, campaign_id, filters.report).total(SEARCH_COUNT_CAP)
+        if counted is not None:
+            return Total(*counted)
     if filters.search or filters.report:  # no rollup counts these: counted over journeys, up to the cap
         matching = (select(literal(1)).where(*_journey_conditions(session, campaign_id, filters, period))
                     .limit(SEARCH_COUNT_CAP + 1).subquery())
