@@ -189,6 +189,9 @@ def mark_deleted(*, session: Session, campaign: Campaign) -> None:
 
 _PURGE_STEPS = (
     "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE campaign_id = %s LIMIT %s)",
+    # Rows per journey and report value (common/reports.py): more than the journeys, so in batches too.
+    "DELETE FROM report_recipients WHERE (campaign_id, dimension, value, email, domain) IN "
+    "(SELECT campaign_id, dimension, value, email, domain FROM report_recipients WHERE campaign_id = %s LIMIT %s)",
     "DELETE FROM journeys WHERE (campaign_id, email, domain) IN "
     "(SELECT campaign_id, email, domain FROM journeys WHERE campaign_id = %s LIMIT %s)",
 )

@@ -32,8 +32,8 @@ INGEST_TABLES = ("events", "journeys", "hourly_stats", "domain_stats", "daily_st
 # And the job also looks after these, written on other paths (postbacks, dead letters, sign-ins), or written by
 # the ingest statement with plans that do not depend on their size: report_queue is a queue (every stored event
 # is inserted, then deleted by the reports' fold), so without vacuum its dead rows would pile up the fastest.
-MAINTAINED_TABLES = (*INGEST_TABLES, "report_queue", "report_stats", "webhook_deliveries", "postbacks",
-                     "dead_events", "sessions", "login_failures")
+MAINTAINED_TABLES = (*INGEST_TABLES, "report_queue", "report_stats", "report_recipients", "webhook_deliveries",
+                     "postbacks", "dead_events", "sessions", "login_failures")
 
 # A partitioned table (events, once `tracker events partition` ran) has no row of its own: its partitions
 # (events_YYYY_MM, common/partitions.py) are the tables that hold rows, and are tended in its place.

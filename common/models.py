@@ -213,6 +213,23 @@ class ReportStats(ReportCounters, Base):
     value: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
+class ReportRecipient(Base):
+    """A recipient (journey) with a counted event of a report's value: the drill-down's lookup from a value to
+    its journeys without reading events (common/reports.py keeps it with report_stats, migration 0016). Values
+    are the events' own, never "(other)": the cap bounds report_stats, not this table (a row per journey and
+    value, like an index)."""
+
+    __tablename__ = "report_recipients"
+
+    campaign_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    dimension: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), primary_key=True)
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
 class ReportSlot(Base):
     """A `param:<key>` report or a pair a campaign chose (common/report_slots.py): counted for days up to
     `filled_through` while the background backfill runs, for every day once `filled` (migrations 0011, 0015)."""

@@ -110,6 +110,12 @@ _DIMENSION_ROWS = ", ".join(f"('{d.name}', left(coalesce({d.value.format(e='ev')
 _HALF = ("coalesce((SELECT f.value FROM (VALUES " + _DIMENSION_ROWS + ") AS f(dimension, value) "
          "WHERE f.dimension = {name}), left(coalesce(ev.extra_params ->> substr({name}, 7), ''), 200))")
 _PAIR_HALF = "replace(" + _HALF + ", chr(31), chr(65533))"
+# The campaign's param: reports and pairs, over the days they are filled through.
+_SLOT_ROWS = f"""SELECT s.dimension, CASE WHEN s.then_dimension IS NULL THEN {_HALF.format(name="s.by_dimension")}
+        ELSE {_PAIR_HALF.format(name="s.by_dimension")} || chr(31) || {_PAIR_HALF.format(name="s.then_dimension")}
+        END
+    FROM report_slots s
+    WHERE s.campaign_id = ev.campaign_id AND (s.filled OR ev.day <= s.filled_through)"""
 _REPORT_COLUMNS = _DAILY_COLUMNS + ", " + ", ".join(f"{t}_users" for t in _TYPES)
 _REPORT_RECOUNT = f"""
 WITH ev AS (
@@ -125,21 +131,29 @@ SELECT d.dimension, ev.day, d.value, {_EVENT_RECOUNT},
 FROM ev LEFT JOIN firsts f USING (id) CROSS JOIN LATERAL (
     SELECT * FROM (VALUES {_DIMENSION_ROWS}) AS fixed
     UNION ALL
-    -- the campaign's param: reports and pairs, over the days they are filled through
-    SELECT s.dimension, CASE WHEN s.then_dimension IS NULL THEN {_HALF.format(name="s.by_dimension")}
-        ELSE {_PAIR_HALF.format(name="s.by_dimension")} || chr(31) || {_PAIR_HALF.format(name="s.then_dimension")}
-        END
-    FROM report_slots s
-    WHERE s.campaign_id = ev.campaign_id AND (s.filled OR ev.day <= s.filled_through)
+    {_SLOT_ROWS}
 ) AS d(dimension, value)
 GROUP BY 1, 2, 3
 """
 _REPORTS = f"SELECT dimension, day, value, {_REPORT_COLUMNS} FROM report_stats WHERE campaign_id = %(c)s"
+# The drill-down's lookup: every journey with a counted event of a value, under that value (never "(other)").
+_RECIPIENTS_RECOUNT = f"""
+SELECT DISTINCT d.dimension, d.value, ev.email, ev.domain
+FROM (SELECT *, (created_at AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS day FROM events
+      WHERE campaign_id = %(c)s AND id NOT IN (SELECT event_id FROM report_queue)) ev CROSS JOIN LATERAL (
+    SELECT * FROM (VALUES {_DIMENSION_ROWS}) AS fixed
+    UNION ALL
+    {_SLOT_ROWS}
+) AS d(dimension, value)
+ORDER BY 1, 2, 3, 4
+"""
+_RECIPIENTS = "SELECT dimension, value, email, domain FROM report_recipients WHERE campaign_id = %(c)s ORDER BY 1, 2, 3, 4"
 
 
 def assert_reports_match_recount(conn: psycopg.Connection[Any], campaign_id: int) -> None:
     """After a fold of the queue: every report row with a value of its own equals a recount of its events,
-    "(other)" counts the rest of its (dimension, day), and no (dimension, day) has more values than the cap."""
+    "(other)" counts the rest of its (dimension, day), no (dimension, day) has more values than the cap, and
+    report_recipients lists exactly the journeys of each value."""
     settings = get_settings()
     fold(conn, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
     params = {"c": campaign_id, "tz": settings.dashboard_timezone}
@@ -158,6 +172,7 @@ def assert_reports_match_recount(conn: psycopg.Connection[Any], campaign_id: int
         if value != OTHER:
             values[(dimension, day)] = values.get((dimension, day), 0) + 1
     assert max(values.values(), default=0) <= settings.report_max_values
+    assert conn.execute(_RECIPIENTS, params).fetchall() == conn.execute(_RECIPIENTS_RECOUNT, params).fetchall()
 
 
 def assert_payouts_kept(conn: psycopg.Connection[Any], campaign_id: int) -> None:

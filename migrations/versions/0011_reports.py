@@ -60,8 +60,10 @@ def upgrade() -> None:
     settings = get_settings()
     raw = conn.connection.driver_connection
     for (campaign_id,) in conn.execute(sa.text("SELECT id FROM campaigns ORDER BY id")).fetchall():
+        # No slot yet, and report_slots in this revision's shape (0015_pairs reshapes it); report_recipients comes
+        # with migration 0015, which fills it.
         rebuild(raw, campaign_id, timezone=settings.dashboard_timezone, max_values=settings.report_max_values,
-                slots=False)  # no slot yet, and report_slots in this revision's shape (0015 reshapes it)
+                slots=False, recipients=False)
 
 
 def downgrade() -> None:

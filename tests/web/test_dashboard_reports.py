@@ -5,6 +5,7 @@ import csv
 import io
 import re
 import time
+from datetime import UTC
 from typing import Any
 
 import psycopg
@@ -14,12 +15,16 @@ from sqlalchemy.event import listen
 
 from common.config import get_settings
 from common.db import get_session
-from common.report_dimensions import DIMENSIONS
+from common.report_dimensions import DIMENSIONS, Dimension, param_dimension
+from common.report_slots import add_slot
 from common.reports import backfill_step, fold
 from tests.checks import assert_reports_match_recount
 from tests.events import CHROME, store
 from tests.web.test_dashboard import HX, csrf_of, new_campaign
-from web.dashboard.queries import JourneyFilters, ReportValue, count_journeys, list_journeys
+from web.dashboard.drill_down import ReportValue, break_even
+from web.dashboard.period import ALL_TIME
+from web.dashboard.queries import JourneyFilters, count_journeys, list_journeys
+from web.dashboard.report import Report, build_report
 
 Client = TestClient
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -264,23 +269,43 @@ def test_param_report__bad_keys_and_the_limit(dashboard_client: Client) -> None:
     assert '<option value="domain" selected>' in html
 
 
-def test_drill_down__a_rare_value_is_found_from_its_events(dashboard_client: Client,
-                                                           db: psycopg.Connection[Any]) -> None:
-    """Under RARE_SHARE of the campaign's events, the journeys come from the value's events in its days."""
+def _drill(client: Client, cid: int, by: str, value: str) -> str:
+    return client.get(f"/campaign/{cid}/users", params={"by": by, "value": value}, headers=HX).text
+
+
+def test_drill_down__rare_and_common_values(dashboard_client: Client, db: psycopg.Connection[Any]) -> None:
+    """A rare value's journeys are listed (its 2 of 61), a common one's found testing the newest (60 of 61:
+    past drill_down.break_even(61) = 55)."""
     cid = new_campaign()
     store(db, [*(_event(db, cid, "email_click", f"u{i}@x.com", extra={"utm_term": "common"}) for i in range(60)),
                _event(db, cid, "email_click", "rare@x.com", ago=3 * DAY, extra={"utm_term": "rare"}),
                _event(db, cid, "landing_click", "u7@x.com", extra={"utm_term": "rare"})])
     _fold(db)
-    users = dashboard_client.get(f"/campaign/{cid}/users", params={"by": "utm_term", "value": "rare"},
-                                 headers=HX).text
+    assert break_even(61) == 55
+    users = _drill(dashboard_client, cid, "utm_term", "rare")
     assert "rare@x.com" in users and "u7@x.com" in users and "u8@x.com" not in users
+    assert "Showing 2 of 2 users" in users
+    users = _drill(dashboard_client, cid, "utm_term", "common")
+    assert "u59@x.com" in users and "rare@x.com" not in users and "Showing 50 of 60 users" in users
+    assert_reports_match_recount(db, cid)
 
 
-def test_drill_down__a_rare_value_s_events_are_read_once_for_the_page_and_the_count(
-        db: psycopg.Connection[Any]) -> None:
-    """The fragment's two statements (a page, the count) share the rare value's journeys (3 events of 203: under
-    RARE_SHARE), read once."""
+def test_drill_down__a_value_past_the_cap_is_found(dashboard_client: Client, db: psycopg.Connection[Any]) -> None:
+    """A value counted in "(other)" (here every value after the day's first) still leads to its journeys."""
+    cid = new_campaign()
+    store(db, [_event(db, cid, "email_click", "a@x.com", extra={"sub1": "first"})])
+    _fold(db, max_values=1)
+    store(db, [_event(db, cid, "email_click", "b@x.com", extra={"utm_term": "late", "sub1": "second"})])
+    _fold(db, max_values=1)
+    assert db.execute("SELECT count(*) FROM report_stats WHERE campaign_id = %s AND value = 'late'",
+                      (cid,)).fetchone() == (0,)
+    users = _drill(dashboard_client, cid, "utm_term", "late")
+    assert "b@x.com" in users and "a@x.com" not in users
+
+
+def test_drill_down__reads_no_events_and_counts_as_it_chooses(db: psycopg.Connection[Any]) -> None:
+    """The fragment's page and count read report_recipients, never events; the count is the one that chose how
+    to list (3 events of 203, 2 journeys)."""
     cid = new_campaign()
     store(db, [*(_event(db, cid, "email_click", f"u{i}@x.com", extra={"utm_term": "common"}) for i in range(200)),
                _event(db, cid, "email_click", "rare@x.com", ago=3 * DAY, extra={"utm_term": "rare"}),
@@ -292,9 +317,76 @@ def test_drill_down__a_rare_value_s_events_are_read_once_for_the_page_and_the_co
         listen(session.get_bind(), "before_cursor_execute", lambda *args: statements.append(args[2]))
         filters = JourneyFilters.parse(report=ReportValue.parse("utm_term", "rare", "UTC"))
         rows, more = list_journeys(session=session, campaign_id=cid, filters=filters, limit=1)
+        before_count = len(statements)
         total = count_journeys(session=session, campaign_id=cid, filters=filters)
-    assert [r.email for r in rows] == ["u7@x.com"] and more and total.value == 2
-    assert sum(bool(re.search(r"\bFROM events\s", s)) for s in statements) == 1, statements
+    assert [r.email for r in rows] == ["u7@x.com"] and more and total.value == 2 and not total.capped
+    assert len(statements) == before_count, statements[before_count:]
+    assert not any(re.search(r"\bFROM events\b", s) for s in statements), statements
     nobody = JourneyFilters.parse(report=ReportValue.parse("utm_term", "nowhere", "UTC"))
     with get_session() as session:
         assert count_journeys(session=session, campaign_id=cid, filters=nobody).value == 0
+
+
+def test_drill_down__with_other_filters(dashboard_client: Client, db: psycopg.Connection[Any]) -> None:
+    """With a domain, an event or a search the value's journeys are counted over journeys, as a search is."""
+    cid = new_campaign()
+    store(db, [_event(db, cid, "email_click", "p@x.com", extra={"utm_term": "t"}),
+               _event(db, cid, "conversion", "p@x.com", extra={"utm_term": "t"}),
+               _event(db, cid, "email_click", "q@x.com", extra={"utm_term": "t"}, domain="b.com"),
+               _event(db, cid, "email_click", "r@x.com", extra={"utm_term": "u"})])
+    _fold(db)
+    for params, shown in (({"event": "conversion"}, {"p@x.com"}), ({"domain": "b.com"}, {"q@x.com"}),
+                          ({"q": "q@"}, {"q@x.com"}), ({}, {"p@x.com", "q@x.com"})):
+        users = dashboard_client.get(f"/campaign/{cid}/users", params={"by": "utm_term", "value": "t", **params},
+                                     headers=HX).text
+        assert {e for e in ("p@x.com", "q@x.com", "r@x.com") if e in users} == shown, params
+        assert f"Showing {len(shown)} of {len(shown)} users" in users, params
+
+
+def test_reports__totals_of_a_filling_param_report_are_its_own(db: psycopg.Connection[Any]) -> None:
+    """A fixed dimension's totals are read off the weekday's rows (every fixed dimension splits the same events);
+    a `param:` report still filling counts only the days filled so far, and its totals say so."""
+    cid = new_campaign()
+    store(db, [_event(db, cid, "email_click", f"u{i}@x.com", ago=i * DAY, extra={"sub1": f"p{i}"}) for i in range(3)])
+    _fold(db)
+    add_slot(db, cid, "sub1")
+    settings = get_settings()
+    # The oldest slot still filling goes first (other tests' too): until this one has its first day.
+    while db.execute("SELECT filled_through IS NULL FROM report_slots WHERE campaign_id = %s", (cid,)).fetchone() \
+            == (True,):
+        assert backfill_step(db, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+
+    def report(dim: Dimension) -> Report:
+        with get_session() as session:
+            return build_report(session=session, campaign_id=cid, dim=dim, period=ALL_TIME, tz=UTC,
+                                all_counts=True, sort="email_clicks", descending=True, top=0)
+
+    by_param = report(param_dimension("sub1"))
+    assert by_param.totals.entry.events == 1 and by_param.values == 1
+    assert [(r.value, r.counts.entry.events) for r in by_param.rows] == [("(other)", 1)]
+    for dim in DIMENSIONS:
+        assert report(dim).totals.entry.events == 3, dim.name
+    assert_reports_match_recount(db, cid)
+
+
+def test_drill_down__a_param_key_not_listed_is_read_from_events(dashboard_client: Client,
+                                                                db: psycopg.Connection[Any]) -> None:
+    """A `param:` key is listed once its report is filled; before that (or never chosen) its journeys are
+    found in events, so the drill-down is whole either way."""
+    cid = new_campaign()
+    store(db, [_event(db, cid, "email_click", f"u{i}@x.com", ago=i * DAY, extra={"sub1": f"p{i % 2}"})
+               for i in range(4)])
+    _fold(db)
+    for chosen in (False, True):
+        users = _drill(dashboard_client, cid, "param:sub1", "p1")
+        assert "u1@x.com" in users and "u3@x.com" in users and "u0@x.com" not in users, chosen
+        assert "Showing 2 of 2 users" in users, chosen
+        add_slot(db, cid, "sub1")
+    settings = get_settings()
+    while backfill_step(db, timezone=settings.dashboard_timezone, max_values=settings.report_max_values):
+        pass
+    assert db.execute("SELECT count(*) FROM report_recipients WHERE campaign_id = %s AND dimension = 'param:sub1'",
+                      (cid,)).fetchone() == (4,)
+    users = _drill(dashboard_client, cid, "param:sub1", "p1")
+    assert "u1@x.com" in users and "u3@x.com" in users and "Showing 2 of 2 users" in users
+    assert_reports_match_recount(db, cid)

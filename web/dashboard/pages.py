@@ -36,10 +36,11 @@ from web.dashboard.campaign_table import (
 from web.dashboard.chart import build_chart
 from web.dashboard.counts import Counts, total
 from web.dashboard.deps import Db, DbSession
+from web.dashboard.drill_down import ReportValue
 from web.dashboard.export import csv_download
 from web.dashboard.figures import campaign_figures, campaign_timeline
 from web.dashboard.period import PRESETS, Period
-from web.dashboard.queries import JourneyCursor, JourneyFilters, ReportValue
+from web.dashboard.queries import JourneyCursor, JourneyFilters
 from web.dashboard.render import is_htmx, render, secured
 from web.dashboard.timing import TimedRoute
 

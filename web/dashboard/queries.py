@@ -12,28 +12,22 @@ journeys, and that count stops at SEARCH_COUNT_CAP rows.
 import base64
 import binascii
 import json
-import typing
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     ColumnElement,
     Integer,
     Select,
-    String,
     Text,
     and_,
-    bindparam,
     case,
     cast,
-    exists,
     func,
     literal,
     or_,
     select,
-    text,
     tuple_,
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -41,17 +35,13 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from common.enrich import ENRICH_KEY
 from common.models import (
     Campaign,
-    DailyStats,
     DomainStats,
     Event,
     HourlyStats,
     Journey,
-    ReportStats,
     WebhookDelivery,
     counter,
 )
-from common.report_dimensions import PAIR_SEPARATOR, Dimension, pair_dimension, split_pair, value_label
-from common.report_dimensions import find as find_dimension
 from common.vocabulary import (
     ALL,
     AMOUNT_COUNTERS,
@@ -59,7 +49,6 @@ from common.vocabulary import (
     BY_NAME,
     ENTRY,
     EVENT_COUNTERS,
-    EVENT_TYPES,
     GOAL,
     JOURNEY_AMOUNTS,
     JOURNEY_COUNTERS,
@@ -70,6 +59,7 @@ from common.vocabulary import (
     events_column,
 )
 from web.dashboard.counts import Counts, total
+from web.dashboard.drill_down import ReportMatch, ReportValue, report_match
 from web.dashboard.period import ALL_TIME, Bucket, Period
 from web.dashboard.search import common_in_emails, index_part
 
@@ -144,62 +134,6 @@ class JourneyCursor:
             return cls(datetime.fromisoformat(seen), str(email), str(domain))
         except (ValueError, TypeError, binascii.Error):
             return None
-
-
-@dataclass(frozen=True)
-class ReportValue:
-    """A report row's value (the Reports tab's drill-down): recipients with an event of that value, e.g. country
-    FR, or of both values of a pair (country FR, device mobile: `value` holds both, as report_stats does);
-    `timezone` is DASHBOARD_TIMEZONE, for the hour and weekday dimensions."""
-
-    dimension: Dimension
-    value: str
-    timezone: str
-
-    @classmethod
-    def parse(cls, by: str | None, value: str | None, timezone: str, then: str | None = None,
-              then_value: str | None = None) -> "ReportValue | None":
-        """From `?by=&value=[&then=&then_value=]`; None unless each names a dimension and a value ("" is
-        "(none)")."""
-        dimension = find_dimension(by or "")
-        if dimension is None or value is None:
-            return None
-        if then is None and then_value is None:
-            return cls(dimension, value, timezone)
-        second = find_dimension(then or "")
-        if second is None or then_value is None or second.name == dimension.name:
-            return None
-        # A value cannot hold the separator (the pair's stored value never does): it would match nothing.
-        return cls(pair_dimension(dimension, second), value + PAIR_SEPARATOR + then_value, timezone)
-
-    @property
-    def label(self) -> str:
-        """ "Country: FR", "Country: FR · Device: mobile"."""
-        parts = self.dimension.parts or (self.dimension,)
-        values = split_pair(self.value) if self.dimension.parts else (self.value,)
-        return " · ".join(f"{d.label}: {value_label(d.name, v)}" for d, v in zip(parts, values, strict=True))
-
-    def params(self) -> dict[str, str]:
-        """As query parameters (the drill-down's link and the filter form)."""
-        if not self.dimension.parts:
-            return {"by": self.dimension.name, "value": self.value}
-        (first, then), (value, then_value) = self.dimension.parts, split_pair(self.value)
-        return {"by": first.name, "value": value, "then": then.name, "then_value": then_value}
-
-    def of_events(self, alias: str) -> ColumnElement[bool]:
-        """The events rows of table `alias` with this value (a pair's: both)."""
-        expr = self.dimension.stored(alias).replace("%(tz)s", ":report_tz")
-        clause = text(f"{expr} = :report_value")
-        binds: dict[str, str] = {"report_value": self.value, **dict(self.dimension.binds)}
-        if ":report_tz" in expr:
-            binds["report_tz"] = self.timezone
-        clause = clause.bindparams(**binds)
-        return typing.cast(ColumnElement[bool], clause)
-
-    def of_journeys(self) -> ColumnElement[bool]:
-        """Journeys with such an event (looked up per journey through idx_events_email)."""
-        return exists().where(Event.email == Journey.email, Event.campaign_id == Journey.campaign_id,
-                              Event.domain == Journey.domain, self.of_events("events"))
 
 
 @dataclass(frozen=True)
@@ -373,49 +307,18 @@ def _journey_conditions(session: Session, campaign_id: int, filters: JourneyFilt
         # Emails are stored lower-cased and the term is lower-cased: LIKE is a case-insensitive match here.
         conditions.append(_contains(session, Journey.email, filters.search))
     if filters.report:
-        conditions.append(_report_condition(session, campaign_id, filters.report))
+        conditions.append(_report_match(session, campaign_id, filters.report).condition)
     return conditions
 
 
-# A value with fewer events than this share of the campaign's is "rare": its journeys are found from its events
-# (in the days report_stats has it) rather than by testing the newest journeys one by one until a page is full.
-RARE_SHARE = 0.02
-
-
-def _report_condition(session: Session, campaign_id: int, report: ReportValue) -> ColumnElement[bool]:
-    """Journeys with an event of the report's value, worked out once per session: the journeys fragment lists a
-    page and counts the matches in two statements, and a rare value's events were read for each (2 x 275 ms of
-    a 1 M-event campaign's events on a loaded machine)."""
-    key = ("report_condition", campaign_id, report)
+def _report_match(session: Session, campaign_id: int, report: ReportValue) -> ReportMatch:
+    """The drill-down's journeys (web/dashboard/drill_down.py), worked out once per session: the journeys
+    fragment lists a page and counts the matches in two statements."""
+    key = ("report_match", campaign_id, report)
     if key not in session.info:
-        session.info[key] = _find_report_condition(session, campaign_id, report)
-    condition: ColumnElement[bool] = session.info[key]
-    return condition
-
-
-def _find_report_condition(session: Session, campaign_id: int, report: ReportValue) -> ColumnElement[bool]:
-    """A common value: the newest journeys are tested one by one (a page fills fast). A rare one (a keyword among
-    thousands) would have them all tested, 12-20 s for 120 k journeys on a loaded machine: its events are read
-    instead, from the days report_stats has it on, and its journeys (a few: under RARE_SHARE of the events)
-    are passed to the statements as two arrays."""
-    measures = [func.sum(counter(ReportStats, events_column(t))) for t in EVENT_TYPES]
-    found = session.execute(select(func.min(ReportStats.day), func.max(ReportStats.day), *measures).where(
-        ReportStats.campaign_id == campaign_id, ReportStats.dimension == report.dimension.name,
-        ReportStats.value == report.value)).one()
-    first, last, events = found[0], found[1], sum(v or 0 for v in found[2:])
-    everything = sum(v or 0 for v in session.execute(select(
-        *(func.sum(counter(DailyStats, events_column(t))) for t in EVENT_TYPES)).where(
-        DailyStats.campaign_id == campaign_id)).one())
-    if first is None or events > RARE_SHARE * float(everything):
-        return report.of_journeys()
-    # A day's events in any time zone lie within a day either side of its UTC dates.
-    start, end = datetime.combine(first, time()) - timedelta(days=1), datetime.combine(last, time()) + timedelta(days=2)
-    journeys = session.execute(select(Event.email, Event.domain).distinct().where(
-        Event.campaign_id == campaign_id, Event.created_at >= start, Event.created_at < end,
-        report.of_events("events"))).all()
-    emails = bindparam("report_emails", [email for email, _ in journeys], type_=ARRAY(String))
-    domains = bindparam("report_domains", [domain for _, domain in journeys], type_=ARRAY(String))
-    return tuple_(Journey.email, Journey.domain).in_(select(func.unnest(emails), func.unnest(domains)))
+        session.info[key] = report_match(session, campaign_id, report, at_least=SEARCH_COUNT_CAP)
+    match: ReportMatch = session.info[key]
+    return match
 
 
 def _after(cursor: JourneyCursor) -> ColumnElement[bool]:
@@ -451,6 +354,11 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
                    period: Period = ALL_TIME) -> Total:
     """How many recipients match: from domain_stats (all time) or hourly_stats (first seen in a range), or
     for an email search counted over journeys up to a cap."""
+    if filters.report and period.is_all and not (filters.search or filters.domain or filters.event):
+        # The value's journeys were counted choosing how to list them.
+        counted = _report_match(session, campaign_id, filters.report).total(SEARCH_COUNT_CAP)
+        if counted is not None:
+            return Total(*counted)
     if filters.search or filters.report:  # no rollup counts these: counted over journeys, up to the cap
         matching = (select(literal(1)).where(*_journey_conditions(session, campaign_id, filters, period))
                     .limit(SEARCH_COUNT_CAP + 1).subquery())

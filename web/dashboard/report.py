@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, Integer, case, cast, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from common.models import ReportStats, counter
@@ -116,8 +116,9 @@ class Report:
 
     @cached_property
     def widest(self) -> int:
-        """The largest count of the bar's column (email clicks), for the inline bars. Worked out once: the
-        template asks on every row, and walking every row's counts for each was ~150 ms of a 76-row page."""
+        """The largest count of the bar's column (email clicks), for the inline bars. Cached: the table reads it
+        twice a row, and recomputing it made rendering 101 rows quadratic (250 ms of a long-tail report on a busy
+        machine, most of the request)."""
         return max((r.counts.entry.events for r in self.rows), default=0)
 
 
@@ -186,44 +187,55 @@ def _sql_key(sort: str, at: dict[str, Any], label: Any, then_label: Any, all_cou
 _BOTS_COLUMN = {events_column(t): events_column(t, BOTS) for t in EVENT_TYPES} | {_REVENUE: revenue_column(BOTS)}
 _EVENTS_SORTS = {t.plural: events_column(t) for t in EVENT_TYPES}
 _USERS_SORTS = {t.users: t.users for t in EVENT_TYPES}
-_TOP, _REST, _ALL = 0, 1, 2  # the statement's row kinds
+_TOP, _ALL = 0, 1  # the statement's row kinds
+
+
+def _sums() -> dict[str, Any]:
+    """report_stats' counters summed over the rows a query reads, by name. A day's count of one value fits an
+    int4, and sum(int4) adds in bigint where sum(bigint) adds in numeric (216 -> 105 ms grouping 15 k rows)."""
+    return {c: func.sum(counter(ReportStats, c) if c in AMOUNT_COUNTERS else cast(counter(ReportStats, c), Integer))
+            .label(c) for c in REPORT_COUNTERS}
+
+
+def _totals_dimension(dim: Dimension) -> str:
+    """Where a report's totals are summed. Every fixed dimension splits the same counted events and first
+    touches among its values ("(other)" included), so their totals are the same, and the weekday has one value
+    a day: a 30-day range's totals are 30 rows, not the long tail's 15 k. A `param:` report counts from when it
+    was chosen and while its backfill runs: its own rows."""
+    return _WEEKDAY if dim.name in BY_NAME else dim.name
+
+
+_WEEKDAY = BY_NAME["weekday"].name
 
 
 def _report_rows(session: Session, campaign_id: int, dim: Dimension, period: Period, tz: Any, *, all_counts: bool,
                  sort: str, descending: bool, top: int) -> list[Any]:
-    """One statement: the range's rows summed per value, numbered in the sort's order (ties alphabetically),
-    and three kinds of row: the top `top` values in order (kind _TOP, n their place), the rest and the
-    stored "(other)" summed (_REST, n how many), everything summed (_ALL, n the values). A long-tail
-    dimension's thousands of values never leave the database."""
-    # A day's count of one value fits an int4, and sum(int4) adds in bigint where sum(bigint) adds in numeric:
-    # grouping 15 k rows of a long-tail dimension took 216 ms and spilled to disk, 105 ms in memory this way.
-    columns = [func.sum(counter(ReportStats, c) if c in AMOUNT_COUNTERS else cast(counter(ReportStats, c), Integer))
-               .label(c) for c in REPORT_COUNTERS]
-    grouped = (select(ReportStats.value, *columns)
-               .where(ReportStats.campaign_id == campaign_id, ReportStats.dimension == dim.name)
-               .group_by(ReportStats.value))
-    if not period.is_all:
-        first, after = period.days(tz)
-        grouped = grouped.where(ReportStats.day >= first, ReportStats.day < after)
-    v = grouped.cte("v")
-    at = {c: v.c[c] for c in REPORT_COUNTERS}
-    label = _label(dim, v.c.value)
-    key = _sql_key(sort, at, label, _label(dim, v.c.value, then_first=True), all_counts)
-    order = [key.desc() if descending else key.asc(), func.lower(label).collate("C")]
-    ranked = (select(v, func.row_number().over(order_by=order).label("n"))
-              .where(v.c.value != OTHER).cte("r"))
+    """One statement, two kinds of row: the top `top` values in the sort's order (kind _TOP, n their place, ties
+    alphabetically) with their counters, and every counter summed over the range (_ALL, n the values). The
+    values are ranked on the sort's own columns alone, and only the top ones get all their counters summed: a
+    long-tail dimension's thousands of values are grouped on one or two sums, not fifteen, and never leave the
+    database. "(other)" is the rest: the totals (_totals_dimension) less the top rows (build_report)."""
+    def in_range(dimension: str) -> list[ColumnElement[bool]]:
+        rows = [ReportStats.campaign_id == campaign_id, ReportStats.dimension == dimension]
+        if not period.is_all:
+            first, after = period.days(tz)
+            rows += [ReportStats.day >= first, ReportStats.day < after]
+        return rows
 
-    def summed(source: Any) -> list[Any]:
-        return [func.sum(source.c[c]) if c in AMOUNT_COUNTERS else cast(func.sum(source.c[c]), BigInteger)
-                for c in REPORT_COUNTERS]
-
-    rest = union_all(select(*ranked.c[:len(REPORT_COUNTERS) + 1]).where(ranked.c.n > top),
-                     select(v).where(v.c.value == OTHER)).subquery("rest")
+    label = _label(dim, ReportStats.value)
+    then_label = _label(dim, ReportStats.value, then_first=True)
+    keyed = (select(ReportStats.value, _sql_key(sort, _sums(), label, then_label, all_counts).label("key"),
+                    func.lower(label).collate("C").label("tie"))
+             .where(*in_range(dim.name)).group_by(ReportStats.value).cte("keyed"))
+    order = [keyed.c.key.desc() if descending else keyed.c.key.asc(), keyed.c.tie]
+    ranked = (select(keyed.c.value, func.row_number().over(order_by=order).label("n"))
+              .where(keyed.c.value != OTHER).order_by(*order).limit(top).cte("ranked"))
     stmt = union_all(
-        select(literal(_TOP).label("kind"), ranked.c.n, ranked.c.value, *(ranked.c[c] for c in REPORT_COUNTERS))
-        .where(ranked.c.n <= top),
-        select(literal(_REST), func.count(), literal(OTHER), *summed(rest)),
-        select(literal(_ALL), func.count(), literal(OTHER), *summed(v)),
+        select(literal(_TOP).label("kind"), ranked.c.n, ReportStats.value, *_sums().values())
+        .join(ranked, ranked.c.value == ReportStats.value).where(*in_range(dim.name))
+        .group_by(ReportStats.value, ranked.c.n),
+        select(literal(_ALL), select(func.count()).select_from(keyed).scalar_subquery(), literal(OTHER),
+               *_sums().values()).where(*in_range(_totals_dimension(dim))),
     ).order_by("kind", "n")
     return list(session.execute(stmt))
 
@@ -241,11 +253,13 @@ def build_report(*, session: Session, campaign_id: int, dim: Dimension, period: 
         raise ValueError(f"unknown sort {sort!r}")
     rows = _report_rows(session, campaign_id, dim, period, tz, all_counts=all_counts, sort=sort,
                         descending=descending, top=top)
-    shown = [_row(dim, r.value, tuple(r[3:]), all_counts) for r in rows if r.kind == _TOP]
-    rest, everything = (r for r in rows if r.kind != _TOP)
-    if rest.n:
-        shown.append(_row(dim, OTHER, tuple(rest[3:]), all_counts))
-    totals = tuple(everything[3:]) if everything.n else (0,) * len(REPORT_COUNTERS)
+    tops = [r for r in rows if r.kind == _TOP]
+    everything = next(r for r in rows if r.kind == _ALL)
+    shown = [_row(dim, r.value, tuple(r[3:]), all_counts) for r in tops]
+    totals: Raw = tuple(everything[3:]) if everything.n else (0,) * len(REPORT_COUNTERS)
+    if everything.n > len(tops):  # values past the top, or the stored "(other)"
+        rest = tuple(t - sum(r[3 + i] for r in tops) for i, t in enumerate(totals))
+        shown.append(_row(dim, OTHER, rest, all_counts))
     return Report(dim, shown, Counts.of_row(totals, REPORT_COUNTERS).shown(all_counts), everything.n, sort,
                   descending)
 
