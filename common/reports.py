@@ -23,6 +23,7 @@ fold task: the fold and the backfill each count an event exactly when the other 
 """
 import time
 from datetime import date
+from functools import cache
 
 from common.db import Conn
 from common.report_dimensions import DIMENSIONS, MAX_VALUE_LENGTH, OTHER, day_of, dimension_columns, unpivot
@@ -183,17 +184,22 @@ SELECT count(*) FROM q
 """
 
 # Events retention is about to delete (%(ids)s, locked by its transaction), taken out: those still queued are
-# only dropped from the queue; the others' recipients move to their next first events.
-_FORGET = f"""
+# only dropped from the queue; the others' recipients move to their next first events. `table` holds them all:
+# `events`, or the month of a partitioned `events` being emptied, whose primary key alone is then probed (through
+# `events`, every month's index was, for every id).
+@cache
+def _forget(table: str) -> str:
+    return f"""
 WITH dq AS (
     DELETE FROM report_queue WHERE event_id = ANY(%(ids)s::bigint[]) RETURNING event_id
 ), changed AS (
-    SELECT {_FLAGGED} FROM events WHERE id = ANY(%(ids)s::bigint[]) AND id NOT IN (SELECT event_id FROM dq)
+    SELECT {_FLAGGED} FROM {table} WHERE id = ANY(%(ids)s::bigint[]) AND id NOT IN (SELECT event_id FROM dq)
 ), {_journey_events("changed", before="e.id NOT IN (SELECT event_id FROM report_queue)",
                     after="e.id NOT IN (SELECT event_id FROM report_queue) AND e.id <> ALL(%(ids)s::bigint[])")},
 {_delta(changed="changed", candidates="candidates", sign=-1, new_values=False).strip()}
 SELECT count(*) FROM changed
 """
+
 
 # Days retention emptied entirely (every row zero) go; a day with any count keeps all its rows (see the cap).
 _DELETE_EMPTY_DAYS = f"""
@@ -252,10 +258,11 @@ def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | 
             return folded
 
 
-def forget(conn: Conn, ids: list[int], *, timezone: str) -> None:
-    """Inside retention's transaction: take events `ids`, about to be deleted, out of report_stats."""
+def forget(conn: Conn, ids: list[int], *, timezone: str, table: str = "events") -> None:
+    """Inside retention's transaction: take events `ids` (all in `table`), about to be deleted, out of
+    report_stats."""
     lock(conn)
-    conn.execute(_FORGET, {"ids": ids, "tz": timezone, "cap": 0})
+    conn.execute(_forget(table), {"ids": ids, "tz": timezone, "cap": 0})
 
 
 def delete_empty_days(conn: Conn, *, up_to: date, campaign_ids: list[int] | None = None) -> None:
