@@ -308,28 +308,30 @@ def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch:
 
 
 def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warmup: float, budget: float,
-            ready: Any = None) -> None:
+            ready: Any = None, existing: str = "") -> None:
     """One arm on its own copy of `base`. With `ready` (a Barrier), the arms run side by side: each waits for
     the other to finish its own preparation (the delete arm rewrites its copy in time order, the partitions
-    arm converts its copy), so that both retentions run under the same load."""
-    db = f"retention_bench_{arm}_{os.getpid()}"
+    arm converts its copy), so that both retentions run under the same load. With `existing`, the arm carries
+    on in that database (an earlier run's copy, prepared, left where it stopped) and leaves it."""
+    db = existing or f"retention_bench_{arm}_{os.getpid()}"
 
     def say(text: str) -> None:
         print(f"[{arm:10}] {datetime.now(UTC):%H:%M:%S} {text}", flush=True)
 
-    _admin(f"DROP DATABASE IF EXISTS {db}")
-    t = time.monotonic()
-    _admin(f"CREATE DATABASE {db} TEMPLATE {base} STRATEGY FILE_COPY")  # not 6 GB of WAL
-    say(f"copied {base} in {time.monotonic() - t:.0f} s; cutoff {cutoff:%Y-%m-%d}")
+    if not existing:
+        _admin(f"DROP DATABASE IF EXISTS {db}")
+        t = time.monotonic()
+        _admin(f"CREATE DATABASE {db} TEMPLATE {base} STRATEGY FILE_COPY")  # not 6 GB of WAL
+        say(f"copied {base} in {time.monotonic() - t:.0f} s; cutoff {cutoff:%Y-%m-%d}")
     try:
-        if arm == "delete" and ready is not None:
+        if arm == "delete" and ready is not None and not existing:
             t = time.monotonic()
             prepare(db)
             say(f"rewritten in time order (--prepare) in {time.monotonic() - t:.0f} s")
         with psycopg.connect(_dsn(db), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
             cid = conn.execute("SELECT min(id) FROM campaigns").fetchone()[0]  # type: ignore[index]
-            if arm == "partitions":
+            if arm == "partitions" and not existing:
                 t, w = time.monotonic(), _wal(conn)
                 partition_events(conn, ahead=2, progress=lambda done, total: None)
                 conn.execute("ANALYZE events")
@@ -387,7 +389,8 @@ def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warm
                     say("after vacuum   " + line)
             say("check          " + _check(conn, cid))
     finally:
-        _admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        if not existing:
+            _admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
 
 def samples(base: str, cutoff: datetime, batch: int) -> None:
@@ -422,6 +425,7 @@ def main() -> None:
     parser.add_argument("--side-by-side", action="store_true",
                         help="run the arms at once, each preparing its own copy (the delete arm rewrites it in "
                              "time order: the base need not be prepared), then both retentions together")
+    parser.add_argument("--databases", default="", help="arm=database,...: carry on in copies an earlier run left")
     parser.add_argument("--samples", action="store_true", help="only one batch of each arm, without the stack")
     parser.add_argument("--prepare", action="store_true", help="rewrite the base in time order first (once)")
     args = parser.parse_args()
@@ -439,13 +443,15 @@ def main() -> None:
         samples(args.base, cutoff, args.batch)
         return
     arms = [arm for arm in args.arms.split(",") if arm]
+    existing = dict(pair.split("=", 1) for pair in args.databases.split(",") if pair)
     if not args.side_by_side:
         for arm in arms:
-            run_arm(arm, args.base, cutoff, args.rate, args.batch, args.warmup, args.budget)
+            run_arm(arm, args.base, cutoff, args.rate, args.batch, args.warmup, args.budget,
+                    existing=existing.get(arm, ""))
         return
     ready = mp.Barrier(len(arms))
     procs = [mp.Process(target=run_arm, args=(arm, args.base, cutoff, args.rate, args.batch, args.warmup, args.budget,
-                                              ready)) for arm in arms]
+                                              ready, existing.get(arm, ""))) for arm in arms]
     for proc in procs:
         proc.start()
     for proc in procs:

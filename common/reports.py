@@ -262,13 +262,13 @@ def forget(conn: Conn, ids: list[int], *, timezone: str, table: str = "events") 
     """Inside retention's transaction: take events `ids` (all in `table`), about to be deleted, out of
     report_stats."""
     lock(conn)
-    conn.execute(_forget(table), {"ids": ids, "tz": timezone, "cap": 0})
+    conn.execute(_forget(table), {"ids": ids, "tz": timezone, "cap": 0}, prepare=False)  # see retention._delete
 
 
 def delete_empty_days(conn: Conn, *, up_to: date, campaign_ids: list[int] | None = None) -> None:
     """Remove the report rows of days up to `up_to` (of `campaign_ids`, or every campaign) that count nothing
     any more."""
-    conn.execute(_DELETE_EMPTY_DAYS, {"day": up_to, "campaigns": campaign_ids})
+    conn.execute(_DELETE_EMPTY_DAYS, {"day": up_to, "campaigns": campaign_ids}, prepare=False)
 
 
 def rebuild(conn: Conn, campaign_id: int, *, timezone: str, max_values: int) -> int:

@@ -146,12 +146,12 @@ class _Deletion:
         """The ids of a batch, locked. With `oldest_first`, `doomed` (everything before the cutoff) is only
         read when the window comes up short: at a run's last batch, or if the rollups ever missed an event."""
         if self.oldest_first:
-            lo, hi = conn.execute(_OLDEST_HOURS, params).fetchone() or (None, None)
+            lo, hi = conn.execute(_OLDEST_HOURS, params, prepare=False).fetchone() or (None, None)
             if lo is not None:
-                ids = [r[0] for r in conn.execute(_IN_WINDOW, {**params, "lo": lo, "hi": hi})]
+                ids = [r[0] for r in conn.execute(_IN_WINDOW, {**params, "lo": lo, "hi": hi}, prepare=False)]
                 if len(ids) == params["batch"]:
                     return ids
-        return [r[0] for r in conn.execute(self.doomed, params)]
+        return [r[0] for r in conn.execute(self.doomed, params, prepare=False)]
 
     def empty_hours(self) -> str:
         return f"DELETE FROM hourly_stats WHERE {self.hours} AND {ROLLUP_EMPTY}"
@@ -182,23 +182,29 @@ class Deleted:
 
 def _delete(conn: Conn, deletion: _Deletion, params: dict[str, Any], *, report_days_up_to: date,
             campaign_ids: list[int] | None = None) -> Deleted:
-    """One batch of `deletion`, in one transaction."""
+    """One batch of `deletion`, in one transaction.
+
+    Never prepared (`prepare=False`, here and in reports.forget): psycopg prepares a statement after five runs
+    on a connection, and a retention run is hundreds of batches on one. PostgreSQL then chose a generic plan,
+    blind to the ids, for the reports' forget: 10-12 s a batch of 5,000 instead of 0.7-1 s (10 M-event bench,
+    docs/performance.md, Session 9). Planning each afresh costs milliseconds."""
     with conn.transaction():
         ids = deletion.find(conn, params)
         if not ids:
             return Deleted(0, 0)
         reports.forget(conn, ids, timezone=params["tz"], table=deletion.table)
-        conn.execute(_lock_journeys(deletion.table), {"ids": ids})
-        row = conn.execute(_delete_batch(deletion.table), {**params, "ids": ids}).fetchone()
+        conn.execute(_lock_journeys(deletion.table), {"ids": ids}, prepare=False)
+        row = conn.execute(_delete_batch(deletion.table), {**params, "ids": ids}, prepare=False).fetchone()
         assert row is not None  # an aggregate always returns one row
         deleted, emptied_campaigns, emails, domains = row
         journeys = 0
         if emptied_campaigns:
-            journeys = conn.execute(_DELETE_EMPTY_JOURNEYS, (emptied_campaigns, emails, domains)).rowcount
+            journeys = conn.execute(_DELETE_EMPTY_JOURNEYS, (emptied_campaigns, emails, domains),
+                                    prepare=False).rowcount
             conn.execute(_DELETE_EMPTY_STATS)
         if deleted:
-            conn.execute(deletion.empty_hours(), params)
-            conn.execute(deletion.empty_days(), params)
+            conn.execute(deletion.empty_hours(), params, prepare=False)
+            conn.execute(deletion.empty_days(), params, prepare=False)
             reports.delete_empty_days(conn, up_to=report_days_up_to, campaign_ids=campaign_ids)
     return Deleted(int(deleted), journeys)
 
