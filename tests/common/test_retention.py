@@ -104,3 +104,19 @@ def test_retention__batches_go_oldest_first_through_the_hours_the_rollups_list(
     assert delete_batch(db, cutoff=cutoff, batch=2, timezone="UTC") == 0  # hour 30 is past the cutoff
     assert event_count(db, campaign_id) == 2
     assert_rollups_match_recount(db, campaign_id)
+
+
+def test_retention__its_statements_are_never_prepared(db: psycopg.Connection, campaign_id: int) -> None:
+    """psycopg prepares a statement after five runs on a connection; a prepared forget got a generic plan, ten
+    times slower than a planned one at 10 M events (docs/performance.md, Session 9). A run is many batches."""
+    ancient = time.time() - 2000 * DAY
+    store(db, _events(db, campaign_id, [("email_click", f"p{n}@x.com", "a.com", ancient + n * 3600) for n in range(8)]))
+    cutoff = datetime.fromtimestamp(ancient + 20 * 3600, UTC).replace(tzinfo=None)
+    prepared = "SELECT statement FROM pg_prepared_statements"  # this connection's
+    before = {r[0] for r in db.execute(prepared)}  # the ingest statement asks to be prepared
+    for _ in range(8):
+        assert delete_batch(db, cutoff=cutoff, batch=1, timezone="UTC") == 1
+    # Those whose plan depends on the batch's ids and times (the constant ones may be: the advisory lock...).
+    assert not [s for s in {r[0] for r in db.execute(prepared)} - before
+                if any(table in s for table in ("events", "journeys", "report_queue", "hourly_stats"))]
+    assert_rollups_match_recount(db, campaign_id)
