@@ -1,15 +1,18 @@
 """Retention at scale: drop the oldest ~30 % of a 10 M-event database two ways, under a steady ingest load.
 
-  delete      today's retention (common/retention.py: batches of RETENTION_BATCH_SIZE deleted from `events`
-              through the BRIN index, each folded out of the rollups), then the VACUUM it leaves owing
+  delete      today's retention (common/retention.py: batches of RETENTION_BATCH_SIZE deleted from `events`,
+              each found through the BRIN index in the window of the oldest hours hourly_stats says hold a
+              batch, and folded out of the rollups), then the VACUUM it leaves owing
   partitions  `events` partitioned by month (common/partitions.py): the old months detached CONCURRENTLY,
               their rows folded out of the rollups in the same batches, the emptied tables dropped
 
-Each arm runs on its own copy of the base database (CREATE DATABASE ... TEMPLATE), back to back, with the
+Each arm runs on its own copy of the base database (CREATE DATABASE ... TEMPLATE), back to back (or, with
+--side-by-side, at the same time: each prepares its copy, then both retentions start together), with the
 stack (`honcho start web worker`, as bench/ingest.sh) taking a steady load of email clicks for the same
 campaign, so ingest contends for the same rollup rows. Recorded per arm: elapsed time, WAL written (the
 cluster's pg_current_wal_lsn: other activity on the server counts too, so the WAL of a baseline window with
-the load alone is printed next to it), table and index sizes and bloat afterwards (pgstattuple), ingest
+the load alone is printed next to it, and one batch's own WAL, from EXPLAIN (ANALYZE, WAL), times the
+batches), deadlocks the server counted in the arm's database, table and index sizes and bloat afterwards (pgstattuple), ingest
 latency p50/p99/max and answered rate before and during retention, the deepest queue seen and the drain time.
 The cutoff is the month boundary nearest the wanted share, the same for both arms, so both drop the same rows.
 
@@ -17,7 +20,9 @@ Base database: `tracker generate --events 10000000 --users 1000000 --domains 20 
 database migrated to head (300 days: monthly partitions need several months to drop); migrate it again
 after a pull that adds migrations. Usage:
   DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/postgres \\
-    python bench/retention_scale.py --base tracker_retention_base [--arms delete,partitions] [--rate 100]
+    python bench/retention_scale.py --base tracker_retention_base [--arms delete,partitions] [--rate 100] \\
+      [--prepare | --side-by-side] [--budget 3600]
+(`honcho`, `uvicorn` and `celery` on PATH: the venv's bin.)
 """
 
 import argparse
@@ -39,12 +44,12 @@ from typing import Any
 import httpx
 import psycopg
 
-from common import retention
+from common import reports, retention
 from common.config import Settings
 from common.partitions import months_before
 from common.queue import make_celery, queue_depth
 from common.repartition import partition_events
-from common.retention import delete_batch, month_deletion, retention_batch
+from common.retention import month_deletion, retention_batch
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 
@@ -197,11 +202,11 @@ def _sizes(conn: psycopg.Connection[Any]) -> list[str]:
     out.append(f"events heap {heap / 2**20:8.0f} MiB (dead tuples {dead / 2**20:.0f} MiB, free {free / 2**20:.0f} "
                f"MiB = {100 * (dead + free) / max(heap, 1):.0f} % reusable-not-returned); indexes "
                f"{idx / 2**20:.0f} MiB over {len(parts)} table(s)")
-    for index in ("pk_events", "idx_events_email"):
-        rows = conn.execute("SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-                            " WHERE c.relname LIKE %s AND c.relkind = 'i'", (index.replace("events", "events%") + "%",)
-                            ).fetchall()
-        for (name,) in rows[:1]:
+    # The primary key and the email index of the table (or of the oldest month kept, whose neighbours went).
+    kept = [p for p in sorted(parts) if conn.execute(f"SELECT EXISTS (SELECT FROM {p})").fetchone() == (True,)]
+    for cond in ("i.indisprimary", "pg_get_indexdef(i.indexrelid) LIKE '%%(email)'"):
+        for (name,) in conn.execute(f"SELECT i.indexrelid::regclass::text FROM pg_index i WHERE i.indrelid = "
+                                    f"%s::regclass AND {cond}", (kept[0],)).fetchall():
             st = conn.execute("SELECT index_size, avg_leaf_density, leaf_fragmentation FROM pgstatindex(%s)",
                               (name,)).fetchone()
             assert st is not None
@@ -224,33 +229,47 @@ def _check(conn: psycopg.Connection[Any], cid: int) -> str:
     return f"{'OK' if ok else 'MISMATCH'}: events {events[0]:,} (rollups {stats[0]:,}), recipients {users[0]:,} (rollups {stats[1]:,})"
 
 
-_DEADLOCKS = [0]  # batches run again after a deadlock with ingest (both update the same rollup rows)
+_DEADLOCKS = [0]  # retention batches run again after a deadlock (none since the lock order was fixed)
 
 
-def _sample(conn: psycopg.Connection[Any], deletion: Any, params: dict[str, Any]) -> str:
-    """One batch's delete-and-subtract statement alone (`deletion.statement`, for the ids it selects),
-    under EXPLAIN ANALYZE, rolled back: its WAL is its own (nothing else on the server counts). Its full-page
-    images depend on when the last checkpoint was (max_wal_size, checkpoint_timeout)."""
+def _server_deadlocks(conn: psycopg.Connection[Any]) -> int:
+    """Deadlocks the server counted in this database, retention's and ingest's alike (ingest's are retried by
+    the worker, so they show only as latency)."""
+    conn.execute("SELECT pg_stat_clear_snapshot()")
+    row = conn.execute("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _sample(conn: psycopg.Connection[Any], deletion: Any, params: dict[str, Any]) -> tuple[str, int]:
+    """One whole batch (finding it, then forget, the journeys' lock and the delete-and-subtract statement,
+    each under EXPLAIN ANALYZE), rolled back: its WAL is its own (nothing else on the server counts), where
+    the server-wide LSN counts the other arm and other engineers' runs too. Full-page images depend on when
+    the last checkpoint was (max_wal_size, checkpoint_timeout)."""
     while True:
         try:
             with conn.transaction(force_rollback=True):
-                ids = [r[0] for r in conn.execute(deletion.doomed, params)]
-                plan = conn.execute("EXPLAIN (ANALYZE, WAL, BUFFERS, FORMAT JSON) " + deletion.statement,
-                                    {**params, "ids": ids}).fetchone()
+                t = time.monotonic()
+                ids = deletion.find(conn, params)
+                found = time.monotonic() - t
+                reports.lock(conn)
+                plans = [conn.execute("EXPLAIN (ANALYZE, WAL, BUFFERS, FORMAT JSON) " + sql,
+                                      {**params, "ids": ids, "cap": 0}).fetchone()[0][0]  # type: ignore[index]
+                         for sql in (reports._forget(deletion.table), retention._lock_journeys(deletion.table),
+                                     retention._delete_batch(deletion.table))]
             break
         except psycopg.errors.DeadlockDetected:
             _DEADLOCKS[0] += 1
-    assert plan is not None
-    top = plan[0][0]
-    node = top["Plan"]
-    return (f"one batch alone: {top['Execution Time']:.0f} ms, WAL {node['WAL Bytes'] / 2**20:.1f} MiB "
-            f"({node['WAL Records']:,} records, {node['WAL FPI']:,} full-page images), buffers hit "
-            f"{node['Shared Hit Blocks']:,} read {node['Shared Read Blocks']:,}")
+    ms = [p["Execution Time"] for p in plans]
+    wal = sum(p["Plan"]["WAL Bytes"] for p in plans)
+    return (f"one batch alone ({len(ids):,} events): finding it {1000 * found:.0f} ms; forget {ms[0]:.0f} ms, lock "
+            f"{ms[1]:.0f} ms, delete {ms[2]:.0f} ms; WAL {wal / 2**20:.1f} MiB "
+            f"({sum(p['Plan']['WAL Records'] for p in plans):,} records, "
+            f"{sum(p['Plan']['WAL FPI'] for p in plans):,} full-page images)"), wal
 
 
 def _retrying(batch: Callable[[], int]) -> int:
-    """A batch that deadlocked with ingest (both update the same rollup rows) is run again, as the worker's
-    retention task does at its next run; the count is printed."""
+    """A batch that deadlocked with ingest is run again, as the worker's retention task does at its next run;
+    the count is printed."""
     while True:
         try:
             return batch()
@@ -259,55 +278,73 @@ def _retrying(batch: Callable[[], int]) -> int:
 
 
 def _retention(arm: str, conn: psycopg.Connection[Any], cutoff: datetime, batch: int, tick: Callable[[], None],
-               budget: float) -> int:
-    """Today's retention stops after `budget` seconds (each of its batches rescans the table: see
-    docs/performance.md), the partitions' runs to the end."""
+               budget: float, say: Callable[[str], None]) -> tuple[int, int]:
+    """Either arm's retention (common/retention.py's retention_batch: the one-table job, or whole months first)
+    to the end or for `budget` seconds; progress every minute. Returns the events deleted and the WAL one batch
+    of it writes alone (sampled at the start)."""
     params = {"cutoff": cutoff, "batch": batch, "tz": "UTC"}
-    if arm == "delete":
-        print("sample         " + _sample(conn, retention._RETENTION, params))
-        total, stop_at = 0, time.monotonic() + budget
-        while True:
-            n = _retrying(lambda: delete_batch(conn, cutoff=cutoff, batch=batch, timezone="UTC"))
-            total += n
-            tick()
-            if n < batch or time.monotonic() > stop_at:
-                return total
-    total = 0
-    print("sample         " + _sample(conn, month_deletion(months_before(conn, cutoff)[0]), params))
+    deletion = retention._RETENTION if arm == "delete" else month_deletion(months_before(conn, cutoff)[0])
+    line, batch_wal = _sample(conn, deletion, params)
+    say("sample         " + line)
+    total, batches, start, said = 0, 0, time.monotonic(), time.monotonic()
+    more = [True]
 
     def one() -> int:
         n, more[0] = retention_batch(conn, cutoff=cutoff, batch=batch, timezone="UTC")
         return n
 
-    more = [True]
     while more[0]:
         total += _retrying(one)
+        batches += 1
         tick()
-    return total
+        now = time.monotonic()
+        if now - said > 60:
+            said = now
+            say(f"progress       {now - start:5.0f} s: {total:,} events in {batches} batches "
+                f"({total / (now - start):,.0f}/s), load {os.getloadavg()[0]:.1f}")
+        if now - start > budget:
+            break
+    return total, batch_wal
 
 
-def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warmup: float, budget: float) -> None:
-    db = f"retention_bench_{arm}_{os.getpid()}"
-    _admin(f"DROP DATABASE IF EXISTS {db}")
-    t = time.monotonic()
-    _admin(f"CREATE DATABASE {db} TEMPLATE {base} STRATEGY FILE_COPY")  # not 6 GB of WAL
-    print(f"\n== {arm}: copied {base} in {time.monotonic() - t:.0f} s; cutoff {cutoff:%Y-%m-%d}")
+def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warmup: float, budget: float,
+            ready: Any = None, existing: str = "") -> None:
+    """One arm on its own copy of `base`. With `ready` (a Barrier), the arms run side by side: each waits for
+    the other to finish its own preparation (the delete arm rewrites its copy in time order, the partitions
+    arm converts its copy), so that both retentions run under the same load. With `existing`, the arm carries
+    on in that database (an earlier run's copy, prepared, left where it stopped) and leaves it."""
+    db = existing or f"retention_bench_{arm}_{os.getpid()}"
+
+    def say(text: str) -> None:
+        print(f"[{arm:10}] {datetime.now(UTC):%H:%M:%S} {text}", flush=True)
+
+    if not existing:
+        _admin(f"DROP DATABASE IF EXISTS {db}")
+        t = time.monotonic()
+        _admin(f"CREATE DATABASE {db} TEMPLATE {base} STRATEGY FILE_COPY")  # not 6 GB of WAL
+        say(f"copied {base} in {time.monotonic() - t:.0f} s; cutoff {cutoff:%Y-%m-%d}")
     try:
+        if arm == "delete" and ready is not None and not existing:
+            t = time.monotonic()
+            prepare(db)
+            say(f"rewritten in time order (--prepare) in {time.monotonic() - t:.0f} s")
         with psycopg.connect(_dsn(db), autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
             cid = conn.execute("SELECT min(id) FROM campaigns").fetchone()[0]  # type: ignore[index]
-            if arm == "partitions":
+            if arm == "partitions" and not existing:
                 t, w = time.monotonic(), _wal(conn)
                 partition_events(conn, ahead=2, progress=lambda done, total: None)
                 conn.execute("ANALYZE events")
-                print(f"converted to monthly partitions in {time.monotonic() - t:.0f} s, WAL "
-                      f"{(_wal(conn) - w) / 2**20:.0f} MiB (the migration's cost, once)")
+                say(f"converted to monthly partitions in {time.monotonic() - t:.0f} s, WAL "
+                    f"{(_wal(conn) - w) / 2**20:.0f} MiB server-wide (the migration's cost, once)")
             before = conn.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
             old = conn.execute("SELECT count(*) FROM events WHERE created_at < %s", (cutoff,)).fetchone()[0]  # type: ignore[index]
-            print(f"events {before:,}; older than the cutoff {old:,}")
+            say(f"events {before:,}; older than the cutoff {old:,}")
+            if ready is not None:
+                ready.wait()
             with stack(db) as (url, settings):
                 celery = make_celery(settings)
-                stop, out = mp.Event(), mp.Queue()
+                stop, out = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
                 loader = mp.Process(target=_load, args=(url, cid, rate, stop, out), daemon=True)
                 deepest = [0]
 
@@ -317,8 +354,9 @@ def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warm
                 loader.start()
                 t0, w0 = time.monotonic(), _wal(conn)
                 time.sleep(warmup)
-                t1, w1 = time.monotonic(), _wal(conn)
-                deleted = _retention(arm, conn, cutoff, batch, tick, budget)
+                t1, w1, d1 = time.monotonic(), _wal(conn), _server_deadlocks(conn)
+                say(f"retention starts, load {os.getloadavg()[0]:.1f}")
+                deleted, batch_wal = _retention(arm, conn, cutoff, batch, tick, budget, say)
                 t2, w2 = time.monotonic(), _wal(conn)
                 stop.set()
                 samples = out.get()
@@ -327,28 +365,32 @@ def run_arm(arm: str, base: str, cutoff: datetime, rate: float, batch: int, warm
                     time.sleep(0.1)
                 t3 = time.monotonic()
             background = (w1 - w0) / (t1 - t0)  # the load's and the rest of the server's, per second
-            print(f"retention: {deleted:,} events in {t2 - t1:.1f} s ({deleted / (t2 - t1):,.0f}/s), WAL "
-                  f"{(w2 - w1) / 2**20:.0f} MiB, {(w2 - w1 - background * (t2 - t1)) / 2**20:.0f} MiB above the "
-                  f"{background / 2**20:.1f} MiB/s written before it started")
+            say(f"retention: {deleted:,} events in {t2 - t1:.1f} s ({deleted / (t2 - t1):,.0f}/s), load "
+                f"{os.getloadavg()[0]:.1f}; its own WAL ~{deleted / batch * batch_wal / 2**30:.2f} GiB (the sampled "
+                f"batch x {deleted / batch:.0f}); server-wide {(w2 - w1) / 2**20:,.0f} MiB, "
+                f"{(w2 - w1 - background * (t2 - t1)) / 2**20:,.0f} MiB above the {background / 2**20:.1f} MiB/s "
+                "written before it started")
             if deleted < old:
-                print(f"stopped at the budget: {deleted:,} of {old:,} events; all of them at this rate: "
-                      f"{old / deleted * (t2 - t1) / 60:.0f} min, WAL {old / deleted * (w2 - w1) / 2**30:.1f} GiB")
-            print(f"ingest before  {_latency(samples, t0 + 2, t1)}")
-            print(f"ingest during  {_latency(samples, t1, t2)}")
-            print(f"deadlocks with ingest, batch run again: {_DEADLOCKS[0]}")
-            print(f"queue: deepest {deepest[0]} batches during retention; drained {t3 - t2:.1f} s after it ended")
+                say(f"stopped at the budget: {deleted:,} of {old:,} events; all of them at this rate: "
+                    f"{old / deleted * (t2 - t1) / 60:.0f} min")
+            say(f"ingest before  {_latency(samples, t0 + 2, t1)}")
+            say(f"ingest during  {_latency(samples, t1, t2)}")
+            say(f"deadlocks: {_server_deadlocks(conn) - d1} on the server during retention; "
+                f"retention batches run again: {_DEADLOCKS[0]}")
+            say(f"queue: deepest {deepest[0]} batches during retention; drained {t3 - t2:.1f} s after it ended")
             for line in _sizes(conn):
-                print("after          " + line)
+                say("after          " + line)
             if arm == "delete":
                 t, w = time.monotonic(), _wal(conn)
                 conn.execute("VACUUM events")
-                print(f"VACUUM events  {time.monotonic() - t:.0f} s, WAL {(_wal(conn) - w) / 2**20:.0f} MiB "
-                      "(owed by the deletes; autovacuum would run it)")
+                say(f"VACUUM events  {time.monotonic() - t:.0f} s, WAL {(_wal(conn) - w) / 2**20:.0f} MiB server-wide "
+                    "(owed by the deletes; autovacuum would run it)")
                 for line in _sizes(conn):
-                    print("after vacuum   " + line)
-            print("check          " + _check(conn, cid))
+                    say("after vacuum   " + line)
+            say("check          " + _check(conn, cid))
     finally:
-        _admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        if not existing:
+            _admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
 
 def samples(base: str, cutoff: datetime, batch: int) -> None:
@@ -366,10 +408,7 @@ def samples(base: str, cutoff: datetime, batch: int) -> None:
                     conn.execute("ANALYZE events")
                     print(f"converted to monthly partitions in {time.monotonic() - t:.0f} s")
                 deletion = retention._RETENTION if arm == "delete" else month_deletion(months_before(conn, cutoff)[0])
-                t = time.monotonic()
-                with conn.transaction(force_rollback=True):
-                    conn.execute(deletion.doomed, params).fetchall()  # type: ignore[arg-type]
-                print(f"{arm:10} finding a batch {1000 * (time.monotonic() - t):.0f} ms; {_sample(conn, deletion, params)}")
+                print(f"{arm:10} {_sample(conn, deletion, params)[0]}")
     finally:
         _admin(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
 
@@ -382,7 +421,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="ingest requests a second (%(default)s)")
     parser.add_argument("--batch", type=int, default=5000, help="RETENTION_BATCH_SIZE (%(default)s)")
     parser.add_argument("--warmup", type=float, default=15.0, help="seconds of load before retention starts")
-    parser.add_argument("--budget", type=float, default=360.0, help="seconds today's retention may run (%(default)s)")
+    parser.add_argument("--budget", type=float, default=3600.0, help="seconds either retention may run (%(default)s)")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="run the arms at once, each preparing its own copy (the delete arm rewrites it in "
+                             "time order: the base need not be prepared), then both retentions together")
+    parser.add_argument("--databases", default="", help="arm=database,...: carry on in copies an earlier run left")
     parser.add_argument("--samples", action="store_true", help="only one batch of each arm, without the stack")
     parser.add_argument("--prepare", action="store_true", help="rewrite the base in time order first (once)")
     args = parser.parse_args()
@@ -399,8 +442,20 @@ def main() -> None:
     if args.samples:
         samples(args.base, cutoff, args.batch)
         return
-    for arm in args.arms.split(","):
-        run_arm(arm, args.base, cutoff, args.rate, args.batch, args.warmup, args.budget)
+    arms = [arm for arm in args.arms.split(",") if arm]
+    existing = dict(pair.split("=", 1) for pair in args.databases.split(",") if pair)
+    if not args.side_by_side:
+        for arm in arms:
+            run_arm(arm, args.base, cutoff, args.rate, args.batch, args.warmup, args.budget,
+                    existing=existing.get(arm, ""))
+        return
+    ready = mp.Barrier(len(arms))
+    procs = [mp.Process(target=run_arm, args=(arm, args.base, cutoff, args.rate, args.batch, args.warmup, args.budget,
+                                              ready, existing.get(arm, ""))) for arm in arms]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
 
 
 if __name__ == "__main__":

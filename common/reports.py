@@ -26,6 +26,7 @@ its rows are capped, forgotten, emptied and rebuilt as every other dimension's.
 import time
 from collections.abc import Callable
 from datetime import date
+from functools import cache
 
 from common.db import Conn
 from common.report_dimensions import (
@@ -242,12 +243,16 @@ SELECT count(*) FROM q
 
 # Events retention is about to delete (%(ids)s, locked by its transaction), taken out: those still queued are
 # only dropped from the queue; the others' recipients move to their next first events, and leave the values
-# (report_recipients) that none of their counted events left carries.
-_FORGET = f"""
+# (report_recipients) that none of their counted events left carries. `table` holds them all: `events`, or the
+# month of a partitioned `events` being emptied, whose primary key alone is then probed (through `events`,
+# every month's index was, for every id).
+@cache
+def _forget(table: str) -> str:
+    return f"""
 WITH dq AS (
     DELETE FROM report_queue WHERE event_id = ANY(%(ids)s::bigint[]) RETURNING event_id
 ), changed AS (
-    SELECT {_FLAGGED} FROM events WHERE id = ANY(%(ids)s::bigint[]) AND id NOT IN (SELECT event_id FROM dq)
+    SELECT {_FLAGGED} FROM {table} WHERE id = ANY(%(ids)s::bigint[]) AND id NOT IN (SELECT event_id FROM dq)
 ), {_journey_events("changed", before="NOT queued", after="NOT queued AND e.id <> ALL(%(ids)s::bigint[])")},
 {_delta(changed="changed", candidates="candidates", sign=-1, new_values=False).strip()}, unlisted AS (
     DELETE FROM report_recipients r
@@ -256,6 +261,7 @@ WITH dq AS (
 )
 SELECT count(*) FROM changed
 """
+
 
 # Days retention emptied entirely (every row zero) go; a day with any count keeps all its rows (see the cap).
 _DELETE_EMPTY_DAYS = f"""
@@ -324,16 +330,17 @@ def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | 
             pace(time.monotonic() - started)
 
 
-def forget(conn: Conn, ids: list[int], *, timezone: str) -> None:
-    """Inside retention's transaction: take events `ids`, about to be deleted, out of report_stats."""
+def forget(conn: Conn, ids: list[int], *, timezone: str, table: str = "events") -> None:
+    """Inside retention's transaction: take events `ids` (all in `table`), about to be deleted, out of
+    report_stats."""
     lock(conn)
-    conn.execute(_FORGET, {"ids": ids, "tz": timezone, "cap": 0})
+    conn.execute(_forget(table), {"ids": ids, "tz": timezone, "cap": 0}, prepare=False)  # see retention._delete
 
 
 def delete_empty_days(conn: Conn, *, up_to: date, campaign_ids: list[int] | None = None) -> None:
     """Remove the report rows of days up to `up_to` (of `campaign_ids`, or every campaign) that count nothing
     any more."""
-    conn.execute(_DELETE_EMPTY_DAYS, {"day": up_to, "campaigns": campaign_ids})
+    conn.execute(_DELETE_EMPTY_DAYS, {"day": up_to, "campaigns": campaign_ids}, prepare=False)
 
 
 def rebuild(conn: Conn, campaign_id: int, *, timezone: str, max_values: int, slots: bool = True,

@@ -67,9 +67,16 @@ def sum_of(traffic: Traffic = ALL) -> str:
 # What a set of event rows adds to a rollup row, counted and summed once per event: the EVENT_COUNTERS and the
 # AMOUNT_COUNTERS. (The USER_COUNTERS count recipients: cohort_moves and user_changes below.)
 EVENT_MEASURES: tuple[str, ...] = EVENT_COUNTERS + AMOUNT_COUNTERS
-# The EVENT_MEASURES of rows with `event_type`, `payout` and flag columns, named as the columns.
-MEASURE_EVENTS = _list([f"{count_of(t, tr)} AS {events_column(t, tr)}" for tr in TRAFFIC for t in EVENT_TYPES]
-                       + [f"{sum_of(tr)} AS {revenue_column(tr)}" for tr in TRAFFIC])
+
+
+def measure_events(sign: str = "") -> str:
+    """The EVENT_MEASURES of rows with `event_type`, `payout` and flag columns, named as the columns; with `sign`
+    "-", negated: what deleting the rows does to a rollup (retention adds that through ingest's upserts)."""
+    return _list([f"{sign}{count_of(t, tr)} AS {events_column(t, tr)}" for tr in TRAFFIC for t in EVENT_TYPES]
+                 + [f"{sign}{sum_of(tr)} AS {revenue_column(tr)}" for tr in TRAFFIC])
+
+
+MEASURE_EVENTS = measure_events()
 # ...and summed again from rows that already carry them (e.g. per hour -> per domain).
 SUM_EVENTS = _list([f"sum({name})::bigint AS {name}" for name in EVENT_COUNTERS]
                    + [f"sum({name}) AS {name}" for name in AMOUNT_COUNTERS])
@@ -116,13 +123,14 @@ ROLLUP_EMPTY = " AND ".join(f"{c} = 0" for c in ("users", *JOURNEY_TYPE_COUNTERS
 def user_changes(*, gained: bool) -> str:
     """The USER_COUNTERS' changes per row of CTE `jj` (journeys a statement wrote, with their deltas): with
     `gained`, recipients whose journey was inserted (`users`) or whose count of a type now equals that type's
-    delta; else recipients whose journey is now empty, or whose count of a type went to zero."""
+    delta; else recipients whose journey is now empty, or whose count of a type went to zero, negative (so
+    UPSERT_DOMAIN_STATS adds either)."""
     if gained:
         users = "count(*) FILTER (WHERE inserted)"
         typed = [f"count(*) FILTER (WHERE {delta(c)} > 0 AND {c} = {delta(c)})" for c in JOURNEY_TYPE_COUNTERS]
     else:
-        users = f"count(*) FILTER (WHERE {JOURNEY_EMPTY})"
-        typed = [f"count(*) FILTER (WHERE {delta(c)} > 0 AND {c} = 0)" for c in JOURNEY_TYPE_COUNTERS]
+        users = f"-count(*) FILTER (WHERE {JOURNEY_EMPTY})"
+        typed = [f"-count(*) FILTER (WHERE {delta(c)} > 0 AND {c} = 0)" for c in JOURNEY_TYPE_COUNTERS]
     return _list(f"{sql} AS {name}" for sql, name in zip([users, *typed], USER_COUNTERS, strict=True))
 
 
@@ -136,21 +144,16 @@ ADD_TO_HOURLY_STATS = _add_to("h", "campaign_id, hour, domain")
 DAILY_COLUMNS = _list(DAILY_COUNTERS)
 
 
-def insert_daily(rows: str) -> str:
+def insert_daily(rows: str, *, sign: str = "") -> str:
     """Adds the EVENT_MEASURES of event rows `rows` (a CTE with campaign_id, created_at, event_type, payout and
-    the flags) to daily_stats, per campaign and day."""
+    the flags) to daily_stats, per campaign and day, in key order; with `sign` "-", takes them away
+    (retention: the day of a deleted event always has its row)."""
     return f"""INSERT INTO daily_stats AS d (campaign_id, day, {DAILY_COLUMNS})
-    SELECT campaign_id, {DAY}, {MEASURE_EVENTS} FROM {rows} GROUP BY 1, 2 ORDER BY 1, 2
+    SELECT campaign_id, {DAY}, {measure_events(sign)} FROM {rows} GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (campaign_id, day) DO UPDATE SET {_list(f"{c} = d.{c} + excluded.{c}" for c in DAILY_COUNTERS)}
     RETURNING 1"""
 
 
-def subtract_daily(rows: str) -> str:
-    """Takes the EVENT_MEASURES of event rows `rows` from daily_stats (retention)."""
-    return f"""UPDATE daily_stats d SET {_list(f"{c} = d.{c} - x.{c}" for c in DAILY_COUNTERS)}
-    FROM (SELECT campaign_id, {DAY} AS day, {MEASURE_EVENTS} FROM {rows} GROUP BY 1, 2) x
-    WHERE d.campaign_id = x.campaign_id AND d.day = x.day
-    RETURNING 1"""
 ROLLUP_COLUMNS = _list(ROLLUP_COUNTERS)
 
 
@@ -159,12 +162,15 @@ def rollup_values(events_from: str, users_from: str) -> str:
     return _list([f"{events_from}.{c}" for c in EVENT_MEASURES] + [f"{users_from}.{c}" for c in USER_COUNTERS])
 
 
-def subtract_from_rollup(target: str, events_from: str, users_from: str, users_op: str) -> str:
-    """SET clause of an UPDATE of rollup `target`: the events of `events_from` taken away, the recipients of
-    `users_from` applied with `users_op` ("+" for cohort_moves' signed changes, "-" for those of
-    user_changes(gained=False))."""
-    return _list([f"{c} = {target}.{c} - {events_from}.{c}" for c in EVENT_MEASURES]
-                 + [f"{c} = {target}.{c} {users_op} {users_from}.{c}" for c in USER_COUNTERS])
+# Adds CTE `ed` (events per campaign and domain) and CTE `ud` (user_changes) to domain_stats. Ingest and
+# retention both write through it, inputs in key order, so two of them lock the rows in the same order and
+# never deadlock (retention's UPDATE, in whatever order its join produced the rows, did: issue #19).
+UPSERT_DOMAIN_STATS = f"""INSERT INTO domain_stats AS s (campaign_id, domain, {ROLLUP_COLUMNS})
+    SELECT ed.campaign_id, ed.domain, {rollup_values("ed", "ud")}
+    FROM ed JOIN ud USING (campaign_id, domain)
+    ORDER BY ed.campaign_id, ed.domain
+    {ADD_TO_DOMAIN_STATS}
+    RETURNING 1"""
 
 
 _VALUES = (*JOURNEY_TYPE_COUNTERS, "first_seen", "previous_first_seen")

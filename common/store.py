@@ -17,7 +17,6 @@ from common.db import Conn
 from common.enrich import ENRICH_KEY, enrich
 from common.event import Batch, Event, encode
 from common.rollups import (
-    ADD_TO_DOMAIN_STATS,
     ADD_TO_JOURNEY,
     COUNT_JOURNEY_DELTAS,
     HOUR,
@@ -27,13 +26,12 @@ from common.rollups import (
     JOURNEY_DELTAS,
     JOURNEYS_WITH_DELTAS,
     MEASURE_EVENTS,
-    ROLLUP_COLUMNS,
     SUM_EVENTS,
+    UPSERT_DOMAIN_STATS,
     cohort_moves,
     flags,
     insert_daily,
     journey_counts,
-    rollup_values,
     user_changes,
 )
 from common.vocabulary import EMAIL_CLICK, GOAL
@@ -107,12 +105,7 @@ WITH {_INCOMING}, ins AS (
 ), ed AS (
     SELECT campaign_id, domain, {SUM_EVENTS} FROM hd GROUP BY campaign_id, domain
 ), ds AS (
-    INSERT INTO domain_stats AS s (campaign_id, domain, {ROLLUP_COLUMNS})
-    SELECT ed.campaign_id, ed.domain, {rollup_values("ed", "ud")}
-    FROM ed JOIN ud USING (campaign_id, domain)
-    ORDER BY ed.campaign_id, ed.domain
-    {ADD_TO_DOMAIN_STATS}
-    RETURNING 1
+    {UPSERT_DOMAIN_STATS}
 ), dd AS (
     {insert_daily("ins")}
 ), rq AS (

@@ -90,3 +90,41 @@ def test_retention__nothing_old__nothing_deleted(fresh_database: str) -> None:
         cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=30)
         assert delete_batch(conn, cutoff=cutoff, batch=100, timezone="UTC") == 0
         assert event_count(conn, campaign_id) == 1
+
+
+def test_retention__batches_go_oldest_first_through_the_hours_the_rollups_list(
+    db: psycopg.Connection, campaign_id: int
+) -> None:
+    """Each batch is looked for in the oldest hours whose events (hourly_stats) add up to a batch; the last,
+    short one through everything before the cutoff. Times older than any other test's, so that only these go."""
+    ancient = time.time() - 3000 * DAY
+    hours = [0, 0, 3, 3, 3, 7, 30]  # a batch of 2 takes hour 0; the next, two of hour 3; then hour 3 and 7
+    events = _events(db, campaign_id, [("email_click", f"u{n}@x.com", "a.com", ancient + h * 3600 + n)
+                                       for n, h in enumerate(hours)])
+    store(db, events + _events(db, campaign_id, [("email_click", "kept@x.com", "a.com", time.time())]))
+    cutoff = datetime.fromtimestamp(ancient + 10 * 3600, UTC).replace(tzinfo=None)
+    left = [e["id"] for e in events]
+    for taken in ([0, 1], [2, 3], [4, 5]):
+        assert delete_batch(db, cutoff=cutoff, batch=2, timezone="UTC") == 2
+        left = [i for i in left if i not in {events[t]["id"] for t in taken}]
+        assert sorted(r[0] for r in db.execute("SELECT id FROM events WHERE campaign_id = %s AND created_at < now() "
+                                               "- interval '1 day'", (campaign_id,))) == sorted(left)
+    assert delete_batch(db, cutoff=cutoff, batch=2, timezone="UTC") == 0  # hour 30 is past the cutoff
+    assert event_count(db, campaign_id) == 2
+    assert_rollups_match_recount(db, campaign_id)
+
+
+def test_retention__its_statements_are_never_prepared(db: psycopg.Connection, campaign_id: int) -> None:
+    """psycopg prepares a statement after five runs on a connection; a prepared forget got a generic plan, ten
+    times slower than a planned one at 10 M events (docs/performance.md, Session 9). A run is many batches."""
+    ancient = time.time() - 2000 * DAY
+    store(db, _events(db, campaign_id, [("email_click", f"p{n}@x.com", "a.com", ancient + n * 3600) for n in range(8)]))
+    cutoff = datetime.fromtimestamp(ancient + 20 * 3600, UTC).replace(tzinfo=None)
+    prepared = "SELECT statement FROM pg_prepared_statements"  # this connection's
+    before = {r[0] for r in db.execute(prepared)}  # the ingest statement asks to be prepared
+    for _ in range(8):
+        assert delete_batch(db, cutoff=cutoff, batch=1, timezone="UTC") == 1
+    # Those whose plan depends on the batch's ids and times (the constant ones may be: the advisory lock...).
+    assert not [s for s in {r[0] for r in db.execute(prepared)} - before
+                if any(table in s for table in ("events", "journeys", "report_queue", "hourly_stats"))]
+    assert_rollups_match_recount(db, campaign_id)
