@@ -309,13 +309,10 @@ def lock(conn: Conn) -> None:
 FOLD_BATCH = 2_000  # events a fold statement takes off the queue: ~0.1 s each (docs/performance.md)
 
 
-def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | None = None,
-         pace: Callable[[float], object] | None = None) -> int:
+def fold(conn: Conn, *, timezone: str, max_values: int, pace: Callable[[float], object] | None = None) -> int:
     """Fold the queued events into report_stats, FOLD_BATCH at a time, each batch in a transaction of its
-    own, until the queue is empty or `budget_seconds` have passed; returns how many queue rows were folded.
-    `pace(seconds)` is called after each full batch with the time it took (the worker waits there while ingest
-    is busy, worker/pressure.py)."""
-    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    own, until the queue is empty; returns how many queue rows were folded. `pace(seconds)` is called after
+    each full batch with the time it took (the worker waits there while ingest is busy, worker/pressure.py)."""
     folded = 0
     while True:
         started = time.monotonic()
@@ -324,7 +321,7 @@ def fold(conn: Conn, *, timezone: str, max_values: int, budget_seconds: float | 
             row = conn.execute(_FOLD, {"tz": timezone, "cap": max_values, "batch": FOLD_BATCH}).fetchone()
         batch = int(row[0]) if row else 0
         folded += batch
-        if batch < FOLD_BATCH or (deadline is not None and time.monotonic() > deadline):
+        if batch < FOLD_BATCH:
             return folded
         if pace is not None:
             pace(time.monotonic() - started)
@@ -343,20 +340,17 @@ def delete_empty_days(conn: Conn, *, up_to: date, campaign_ids: list[int] | None
     conn.execute(_DELETE_EMPTY_DAYS, {"day": up_to, "campaigns": campaign_ids}, prepare=False)
 
 
-def rebuild(conn: Conn, campaign_id: int, *, timezone: str, max_values: int, slots: bool = True,
-            recipients: bool = True) -> int:
+def rebuild(conn: Conn, campaign_id: int, *, timezone: str, max_values: int, fixed_only: bool = False) -> int:
     """Recompute a campaign's report_stats and report_recipients from its events (`tracker rollups rebuild`);
-    returns events read. One transaction: the reports read the old rows until it commits. Migration 0011
-    passes `slots=False, recipients=False`: the fixed dimensions' report_stats alone, before report_slots has
-    its present shape and report_recipients exists (0015, 0016)."""
-    if slots != recipients:
-        raise ValueError("rebuild: slots and recipients go together (all, or migration 0011's fixed rows alone)")
+    returns events read. One transaction: the reports read the old rows until it commits. `fixed_only`
+    (migration 0011): the fixed dimensions' report_stats alone, before report_slots has its present shape and
+    report_recipients exists (0015, 0016)."""
     with conn.transaction():
         lock(conn)
         conn.execute("DELETE FROM report_stats WHERE campaign_id = %s", (campaign_id,))
-        if recipients:
+        if not fixed_only:
             conn.execute("DELETE FROM report_recipients WHERE campaign_id = %s", (campaign_id,))
-        row = conn.execute(_REBUILD if slots else _REBUILD_FIXED,
+        row = conn.execute(_REBUILD_FIXED if fixed_only else _REBUILD,
                            {"cid": campaign_id, "tz": timezone, "cap": max_values}).fetchone()
     return int(row[0]) if row else 0
 

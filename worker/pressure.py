@@ -6,7 +6,6 @@ flat out during a burst it takes a core of a small box from the web tier and the
 (store_batch merges them), seen within the last `hold_seconds`. It costs nothing (no broker round trip) and
 works with either broker and with each pool process's own threads.
 """
-import threading
 import time
 
 
@@ -14,7 +13,6 @@ class IngestPressure:
     def __init__(self, hold_seconds: float = 1.0) -> None:
         self._hold = hold_seconds
         self._seen = -hold_seconds  # monotonic time of the last backlog: none yet
-        self._sleeping = threading.Event()  # never set: an interruptible sleep for tests and shutdown alike
 
     def saw_backlog(self) -> None:
         """The worker found batches waiting behind the one it is storing."""
@@ -29,5 +27,5 @@ class IngestPressure:
         if share >= 1 or not self.busy():
             return 0.0
         wait = worked_seconds * (1 - share) / share
-        self._sleeping.wait(wait)
+        time.sleep(wait)
         return wait

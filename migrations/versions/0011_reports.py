@@ -63,7 +63,7 @@ def upgrade() -> None:
         # No slot yet, and report_slots in this revision's shape (0015_pairs reshapes it); report_recipients comes
         # with migration 0015, which fills it.
         rebuild(raw, campaign_id, timezone=settings.dashboard_timezone, max_values=settings.report_max_values,
-                slots=False, recipients=False)
+                fixed_only=True)
 
 
 def downgrade() -> None:
