@@ -186,7 +186,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from common.campaigns import Money, create_campaign
     from common.db import connect, get_session
     from common.generate import Shape, generate
+    from common.report_slots import SlotError, add_report, parse_report
 
+    try:
+        reports = [parse_report(name) for name in args.report]
+    except SlotError as exc:
+        _say(f"error: --report: {exc}")
+        return 2
     shape = Shape(events=args.events, users=args.users, domains=args.domains, days=args.days)
     # A list rental of 0.4 cents a recipient and a cent per email click, so the money views have a cost.
     money = Money(currency=get_settings().default_currency, cost_total=f"{shape.users * 0.004:.2f}",
@@ -196,6 +202,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
                                    money=money)
     _say(f"campaign {campaign.id}: {shape.users:,} recipients over {shape.domains} domains, "
          f"~{shape.events:,} events")
+    with connect() as conn:
+        for report in reports:  # chosen before any event: counted as they are inserted, nothing to backfill
+            add_report(conn, campaign.id, report)
     with connect() as conn, tqdm(total=shape.users, unit=" recipients", unit_scale=True) as bar:
         def progress(users: int, events_so_far: int) -> None:
             bar.update(users)
@@ -347,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     # Longer than the default 30 for a retention benchmark, whose oldest months are dropped.
     p.add_argument("--days", type=_positive(int), default=30, help="spread first clicks over (%(default)s) days")
     p.add_argument("--name", default="Load test")
+    p.add_argument("--report", action="append", default=[], metavar="NAME",
+                   help="also report on param:<key> or a pair such as country|device, counted as generated "
+                        "(repeatable)")
     events = sub.add_parser("events", help="maintenance of the events table").add_subparsers(required=True)
     p = events.add_parser("partition", help=(cmd_events_partition.__doc__ or "").strip(),
                           description=(cmd_events_partition.__doc__ or "").strip())

@@ -105,8 +105,12 @@ def _add(conn: Conn, campaign_id: int, by: str, then: str | None) -> str:
             return name
         if sum((t is not None) == (then is not None) for _, t in chosen.values()) >= limit:
             raise SlotError(f"A campaign reports on at most {limit} {kind}.")
-        conn.execute("INSERT INTO report_slots (campaign_id, dimension, by_dimension, then_dimension) "
-                     "VALUES (%s, %s, %s, %s)", (campaign_id, name, by, then))
+        # A campaign with no stored event (daily_stats holds every stored event's day) has nothing to fill
+        # back: the slot counts from now on, as the first backfill step would decide. Filled at once, the bulk
+        # generator's events (`tracker generate --report`) are counted as they are inserted.
+        conn.execute("INSERT INTO report_slots (campaign_id, dimension, by_dimension, then_dimension, filled) "
+                     "VALUES (%s, %s, %s, %s, NOT EXISTS (SELECT 1 FROM daily_stats WHERE campaign_id = %s))",
+                     (campaign_id, name, by, then, campaign_id))
     return name
 
 
@@ -119,7 +123,23 @@ def add_slot(conn: Conn, campaign_id: int, raw_key: str) -> str:
 
 def add_pair(conn: Conn, campaign_id: int, by: str, then: str) -> str:
     """Break down by `by` then `then` (dimension names) from now on; returns the pair's dimension."""
-    first, second = _clean_dimension(by), _clean_dimension(then)
-    if first == second:
-        raise SlotError("A pair is two different dimensions.")
-    return _add(conn, campaign_id, first, second)
+    return _add(conn, campaign_id, *parse_report(f"{by}|{then}"))
+
+
+def parse_report(name: str) -> tuple[str, str | None]:
+    """A report as the command line names it (`param:<key>`, or a pair `<dimension>|<dimension>`): its
+    (by, then) dimensions, checked as the Reports tab checks them, or SlotError."""
+    by, pipe, then = name.partition("|")
+    if pipe:
+        first, second = _clean_dimension(by), _clean_dimension(then)
+        if first == second:
+            raise SlotError("A pair is two different dimensions.")
+        return first, second
+    if by.startswith(PREFIX):
+        return PREFIX + clean_key(by.removeprefix(PREFIX)), None
+    raise SlotError(f"{name[:80]!r} is neither param:<key> nor a pair such as country|device.")
+
+
+def add_report(conn: Conn, campaign_id: int, report: tuple[str, str | None]) -> str:
+    """Report on a parsed report (parse_report) from now on; returns its dimension."""
+    return _add(conn, campaign_id, *report)
