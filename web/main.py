@@ -11,6 +11,7 @@ from common import metrics
 from common.adapters import uvicorn as uvicorn_adapter
 from common.config import Settings, get_settings
 from common.db import Database
+from common.heap import freeze_startup_heap
 from common.logs import configure_logging
 from web import health
 from web.api import install as install_api
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pipeline = build_pipeline(settings, db)
+        freeze_startup_heap()
         yield
         app.state.pipeline.close()
         db.close()
