@@ -1,6 +1,7 @@
 """Dashboard latency at scale: times every page and fragment over HTTP, and EXPLAINs the queries behind them.
 
-    tracker generate --events 10000000 --users 1000000 --domains 20     # once: prints the campaign id
+    tracker generate --events 10000000 --users 1000000 --domains 20 \
+        --report 'country|device' --report 'utm_term|param:sub1'       # once: prints the campaign id
     .venv/bin/python bench/dashboard.py --campaign ID [--requests 50] [--explain]
 
 Starts its own uvicorn (1 worker) on the configured DATABASE_URL unless --base-url is given, signs in as a
@@ -109,8 +110,9 @@ def targets(cid: int, domain: str, term: str, address: str) -> dict[str, str]:
         "report CSV by utm_term, 30 days": f"{base}/reports.csv?by=utm_term&range=30d",
         "report drill-down: journeys of a country": f"{base}/users?by=country&value=US",
         "report drill-down: journeys of a rare keyword": f"{base}/users?by=utm_term&value=kw4999",
-        # Pairs (report slots: `bench/report_pairs.py backfill --campaign ID country,device utm_term,param:sub1`
-        # first; a pair not reported on is a notice, which the run refuses to time).
+        # Pairs (report slots: `tracker generate --report` as above, or on a campaign generated without them
+        # `bench/report_pairs.py backfill --campaign ID country,device utm_term,param:sub1` first; a pair not
+        # reported on is a notice, which the run refuses to time).
         "report pair country then device, 30 days": f"{base}/reports?by=country&then=device&range=30d",
         "report pair utm_term then sub1 (capped), 30 days": f"{base}/reports?by=utm_term&then=param:sub1&range=30d",
         "report pair country then device, by then": f"{base}/reports?by=country&then=device&sort=then&dir=desc",
