@@ -222,15 +222,16 @@ def server(base_url: str | None) -> Iterator[tuple[str, int | None]]:
 def explain(cid: int, path: str, client: httpx.Client) -> None:
     """Capture the SQL one request runs (through an in-process app) and EXPLAIN ANALYZE each statement."""
     from sqlalchemy import event
+    from sqlalchemy.engine import Engine
 
     captured: list[tuple[str, object]] = []
 
     def capture(conn: object, cursor: object, statement: str, parameters: object, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):  # the reports read through CTEs
             captured.append((statement, parameters))
 
     engine = get_engine()
-    event.listen(engine, "before_cursor_execute", capture)
+    event.listen(Engine, "before_cursor_execute", capture)  # every engine: the app builds its own (common/db.py)
     try:
         from fastapi.testclient import TestClient
 
@@ -241,7 +242,7 @@ def explain(cid: int, path: str, client: httpx.Client) -> None:
                 local.cookies.set(cookie.name, cookie.value or "")
             assert local.get(path).status_code == 200
     finally:
-        event.remove(engine, "before_cursor_execute", capture)
+        event.remove(Engine, "before_cursor_execute", capture)
     with engine.connect() as conn:
         for statement, params in captured:
             if "FROM sessions" in statement or "FROM users" in statement:

@@ -222,14 +222,21 @@ def _report_rows(session: Session, campaign_id: int, dim: Dimension, period: Per
             rows += [ReportStats.day >= first, ReportStats.day < after]
         return rows
 
-    label = _label(dim, ReportStats.value)
-    then_label = _label(dim, ReportStats.value, then_first=True)
-    keyed = (select(ReportStats.value, _sql_key(sort, _sums(), label, then_label, all_counts).label("key"),
-                    func.lower(label).collate("C").label("tie"))
+    def by_key(key: Any) -> Any:
+        return key.desc() if descending else key.asc()
+
+    keyed = (select(ReportStats.value, _sql_key(sort, _sums(), _label(dim, ReportStats.value),
+                                                _label(dim, ReportStats.value, then_first=True), all_counts)
+                    .label("key"))
              .where(*in_range(dim.name)).group_by(ReportStats.value).cte("keyed"))
-    order = [keyed.c.key.desc() if descending else keyed.c.key.asc(), keyed.c.tie]
-    ranked = (select(keyed.c.value, func.row_number().over(order_by=order).label("n"))
-              .where(keyed.c.value != OTHER).order_by(*order).limit(top).cte("ranked"))
+    # The top rows by key alone, with any tied at the last place: only they need the label that breaks ties,
+    # not every value of a long tail (a pair's label is both halves', built from the stored value: 14 k labels
+    # were half of a 30-day pair report on the capped utm_term then sub1).
+    firsts = (select(keyed.c.value, keyed.c.key).where(keyed.c.value != OTHER).order_by(by_key(keyed.c.key))
+              .fetch(top, with_ties=True).subquery("firsts"))
+    order = [by_key(firsts.c.key), func.lower(_label(dim, firsts.c.value)).collate("C")]
+    ranked = (select(firsts.c.value, func.row_number().over(order_by=order).label("n"))
+              .order_by(*order).limit(top).cte("ranked"))
     stmt = union_all(
         select(literal(_TOP).label("kind"), ranked.c.n, ReportStats.value, *_sums().values())
         .join(ranked, ranked.c.value == ReportStats.value).where(*in_range(dim.name))
