@@ -5,6 +5,7 @@ Every case checks the recount (tests/checks.py counts pairs too)."""
 import csv
 import io
 import re
+from datetime import UTC
 from typing import Any
 
 import psycopg
@@ -13,6 +14,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from common.config import get_settings
+from common.db import get_session
+from common.report_dimensions import BY_NAME, pair_dimension
+from common.report_slots import add_pair
 from common.reports import backfill_step
 from tests.checks import assert_reports_match_recount
 from tests.conftest import sign_in
@@ -21,6 +25,8 @@ from tests.web import test_dashboard_reports as single
 from tests.web.api_helpers import new_user
 from tests.web.test_dashboard import HX, csrf_of, new_campaign
 from tests.web.test_dashboard_reports import CONV, EMAIL, LANDING, REVENUE, _event, _fold
+from web.dashboard.period import Period
+from web.dashboard.report import build_report
 
 Client = TestClient
 BOTS = 9
@@ -204,3 +210,23 @@ def test_pair__values_escaped_in_page_and_csv(dashboard_client: Client, db: psyc
     assert "<script>x" not in html and "&lt;script&gt;x&lt;/script&gt;" in html and "&lt;b&gt;s&lt;/b&gt;" in html
     lines = list(csv.reader(io.StringIO(dashboard_client.get(f"/campaign/{cid}/reports.csv", params=pair).text)))
     assert ["ok", "'=HYPERLINK(\"http://e\")"] in [line[:2] for line in lines]
+
+
+def test_pair__totals_its_filled_days_while_filling_then_the_campaigns(report_campaign: int,
+                                                                        db: psycopg.Connection[Any]) -> None:
+    """A filled pair's totals are read off the weekday's few rows (web/dashboard/report.py): they must be its own."""
+    add_pair(db, report_campaign, "utm_source", "device")
+    pair = pair_dimension(BY_NAME["utm_source"], BY_NAME["device"])
+
+    def totals(dim: Any, *, filled: bool) -> Any:
+        with get_session() as session:
+            return build_report(session=session, campaign_id=report_campaign, dim=dim, period=Period(), tz=UTC,
+                                all_counts=True, sort="email_clicks", descending=True, filled=filled).totals
+
+    settings = get_settings()
+    assert backfill_step(db, timezone=settings.dashboard_timezone, max_values=settings.report_max_values)
+    assert totals(pair, filled=False).entry.events == 1  # the oldest day alone: old@x.com's click, 40 days ago
+    _fill(db)
+    campaign = totals(BY_NAME["utm_source"], filled=False)
+    assert campaign.entry.events == 5
+    assert totals(pair, filled=False) == campaign == totals(pair, filled=True)

@@ -75,17 +75,19 @@ def report(request: Request, session: DbSession, campaign: CampaignParam, period
            direction: Annotated[Literal["asc", "desc"] | None, Query(
                alias="dir", description="Default: descending, but ascending for value")] = None,
            top: Annotated[int, Query(ge=1, le=1000, description="Rows before (other)")] = TOP_ROWS) -> ReportOut:
-    dim = BY_NAME[dimension_name]
+    dim, filled = BY_NAME[dimension_name], False
     if then is not None and then != dimension_name:
         dim = pair_dimension(dim, BY_NAME[then])
-        if session.scalar(select(ReportSlot.dimension).where(ReportSlot.campaign_id == campaign.id,
-                                                             ReportSlot.dimension == dim.name)) is None:
+        slot_filled = session.scalar(select(ReportSlot.filled).where(ReportSlot.campaign_id == campaign.id,
+                                                                     ReportSlot.dimension == dim.name))
+        if slot_filled is None:
             raise HTTPException(status_code=404, detail=f"Campaign {campaign.id} does not report on {dim.label}: "
                                                         "choose the pair on its Reports tab")
+        filled = slot_filled
     if sort not in sorts(dim):
         sort = "value"  # `then` of a single dimension: its value
     descending = sort not in ("value", THEN) if direction is None else direction == "desc"
     built = build_report(session=session, campaign_id=campaign.id, dim=dim, period=period,
                          tz=request.app.state.settings.timezone, all_counts=counts == "all", sort=sort,
-                         descending=descending, top=top)
+                         descending=descending, top=top, filled=filled)
     return ReportOut.of(campaign.id, counts, period, built)

@@ -197,19 +197,19 @@ def _sums() -> dict[str, Any]:
             .label(c) for c in REPORT_COUNTERS}
 
 
-def _totals_dimension(dim: Dimension) -> str:
+def _totals_dimension(dim: Dimension, filled: bool) -> str:
     """Where a report's totals are summed. Every fixed dimension splits the same counted events and first
     touches among its values ("(other)" included), so their totals are the same, and the weekday has one value
-    a day: a 30-day range's totals are 30 rows, not the long tail's 15 k. A `param:` report counts from when it
-    was chosen and while its backfill runs: its own rows."""
-    return _WEEKDAY if dim.name in BY_NAME else dim.name
+    a day: a 30-day range's totals are 30 rows, not the long tail's 15 k. So does a slot (a `param:` report or
+    a pair) once `filled`; while its backfill runs it counts only the days filled: its own rows."""
+    return _WEEKDAY if dim.name in BY_NAME or filled else dim.name
 
 
 _WEEKDAY = BY_NAME["weekday"].name
 
 
 def _report_rows(session: Session, campaign_id: int, dim: Dimension, period: Period, tz: Any, *, all_counts: bool,
-                 sort: str, descending: bool, top: int) -> list[Any]:
+                 sort: str, descending: bool, top: int, filled: bool) -> list[Any]:
     """One statement, two kinds of row: the top `top` values in the sort's order (kind _TOP, n their place, ties
     alphabetically) with their counters, and every counter summed over the range (_ALL, n the values). The
     values are ranked on the sort's own columns alone, and only the top ones get all their counters summed: a
@@ -242,7 +242,7 @@ def _report_rows(session: Session, campaign_id: int, dim: Dimension, period: Per
         .join(ranked, ranked.c.value == ReportStats.value).where(*in_range(dim.name))
         .group_by(ReportStats.value, ranked.c.n),
         select(literal(_ALL), select(func.count()).select_from(keyed).scalar_subquery(), literal(OTHER),
-               *_sums().values()).where(*in_range(_totals_dimension(dim))),
+               *_sums().values()).where(*in_range(_totals_dimension(dim, filled))),
     ).order_by("kind", "n")
     return list(session.execute(stmt))
 
@@ -253,13 +253,14 @@ def _row(dim: Dimension, value: str, raw: Raw, all_counts: bool) -> ReportRow:
 
 
 def build_report(*, session: Session, campaign_id: int, dim: Dimension, period: Period, tz: Any, all_counts: bool,
-                 sort: str, descending: bool, top: int = TOP_ROWS) -> Report:
+                 sort: str, descending: bool, top: int = TOP_ROWS, filled: bool = False) -> Report:
     """The report for `dim` over `period` (days of `tz`): the `top` rows by `sort`, the rest summed into
-    "(other)" (with the values the cap already counted there)."""
+    "(other)" (with the values the cap already counted there). `filled`: `dim` is a slot whose backfill has
+    finished (a fixed dimension always counts everything)."""
     if sort not in sorts(dim):
         raise ValueError(f"unknown sort {sort!r}")
     rows = _report_rows(session, campaign_id, dim, period, tz, all_counts=all_counts, sort=sort,
-                        descending=descending, top=top)
+                        descending=descending, top=top, filled=filled)
     tops = [r for r in rows if r.kind == _TOP]
     everything = next(r for r in rows if r.kind == _ALL)
     shown = [_row(dim, r.value, tuple(r[3:]), all_counts) for r in tops]

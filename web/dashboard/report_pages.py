@@ -99,7 +99,7 @@ def _report(request: Request, session: DbSession, campaign_id: int, period: Peri
     descending = direction != "asc" if direction in ("asc", "desc") else key not in ("value", "then")
     return build_report(session=session, campaign_id=campaign_id, dim=dim, period=period,
                         tz=request.app.state.settings.timezone, all_counts=all_counts, sort=key,
-                        descending=descending)
+                        descending=descending, filled=choice.slot is not None and choice.slot.filled)
 
 
 def _journeys_link(campaign_id: int, report: Report, row: ReportRow, view: dict[str, str]) -> str | None:
