@@ -251,7 +251,14 @@ def generate(
                 add_new_journeys(conn, row[1], timezone=timezone, max_values=max_values)
         total += row[0] if row else 0
         progress(hi - lo, total)
-    if analyze:  # a caller generating many campaigns analyses once, at the end
-        for table in ("events", "journeys", "domain_stats", "hourly_stats", "daily_stats", "report_stats"):
-            conn.execute(f"ANALYZE {table}")
+    if analyze:  # a caller generating many campaigns analyses once, at the end: analyze_tables
+        analyze_tables(conn)
     return total
+
+
+def analyze_tables(conn: Conn) -> None:
+    """ANALYZE what the generator fills: bulk-loaded tables keep the statistics of before until then, and the
+    report statements planned on them read whole tables (docs/explain.md, session 10)."""
+    for table in ("campaigns", "events", "journeys", "domain_stats", "hourly_stats", "daily_stats", "report_stats",
+                  "report_recipients"):
+        conn.execute(f"ANALYZE {table}")
