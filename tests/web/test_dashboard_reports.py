@@ -21,6 +21,7 @@ from common.reports import backfill_step, fold
 from tests.checks import assert_reports_match_recount
 from tests.events import CHROME, store
 from tests.web.test_dashboard import HX, csrf_of, new_campaign
+from web.dashboard import drill_down
 from web.dashboard.drill_down import ReportValue, break_even
 from web.dashboard.period import ALL_TIME
 from web.dashboard.queries import JourneyFilters, count_journeys, list_journeys
@@ -390,3 +391,20 @@ def test_drill_down__a_param_key_not_listed_is_read_from_events(dashboard_client
     users = _drill(dashboard_client, cid, "param:sub1", "p1")
     assert "u1@x.com" in users and "u3@x.com" in users and "Showing 2 of 2 users" in users
     assert_reports_match_recount(db, cid)
+
+
+def test_drill_down__a_key_not_listed_is_looked_for_among_the_newest_journeys(
+        dashboard_client: Client, db: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unlisted, a value's journeys are tested event by event: only the newest drill_down.UNLISTED_SEARCH (1,000;
+    3 here), so that a rare value of a large campaign costs a bounded search, and the footer says so."""
+    cid = new_campaign()
+    store(db, [_event(db, cid, "email_click", f"u{i}@x.com", ago=i * DAY, extra={"sub1": f"p{i % 2}"})
+               for i in range(6)])
+    _fold(db)
+    monkeypatch.setattr(drill_down, "UNLISTED_SEARCH", 3)
+    users = _drill(dashboard_client, cid, "param:sub1", "p1")  # u1, u3, u5; u3 and u5 are not among the newest 3
+    assert "u1@x.com" in users and "u3@x.com" not in users and "u5@x.com" not in users
+    assert "Showing 1 of 1+ users" in users and 'id="journeys-newest-only"' in users and "among the newest 3" in users
+    monkeypatch.setattr(drill_down, "UNLISTED_SEARCH", 6)  # every journey: exact, no notice
+    users = _drill(dashboard_client, cid, "param:sub1", "p1")
+    assert "u5@x.com" in users and "Showing 3 of 3 users" in users and "journeys-newest-only" not in users

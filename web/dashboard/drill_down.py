@@ -11,14 +11,14 @@ table's primary key up to a bound, which also gives the page's "of N" without an
 
 Both are primary-key lookups, so the break-even is n = sqrt(page x recipients): 7,071 at a million.
 Lists only folded events (as the report): an event still in report_queue shows within REPORT_FOLD_SECONDS. A
-`param:` key or a pair is listed once its report is chosen and filled; before, its journeys are found from
-events.
+`param:` key or a pair is listed once its report is chosen and filled; before (the report still filling, or a
+hand-made `?by=param:<key>`), its journeys are found from events, testing the newest UNLISTED_SEARCH only.
 """
 import math
 import typing
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from common.models import DomainStats, Event, Journey, ReportRecipient, ReportSlot, counter
@@ -34,6 +34,10 @@ from common.report_dimensions import find as find_dimension
 
 # A page of journeys (web/dashboard/pages.py's), for the break-even above.
 _PAGE = 50
+# How many of the newest journeys a value not listed is looked for in, through their events (~10 events each,
+# probed by email): all of them took 15-17 s for a rare sub-id of a 10 M-event campaign; 1,000 take 0.35-0.45 s,
+# 2,000 0.56-0.84 s, on a loaded machine (docs/performance.md, session 10).
+UNLISTED_SEARCH = 1_000
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class ReportMatch:
     condition: ColumnElement[bool]
     journeys: int | None = None
     counted: int = 0
+    newest: int | None = None  # not listed: only the newest this many journeys were searched
 
     def total(self, cap: int) -> tuple[int, bool] | None:
         """The count shown (at most `cap`, which must not exceed `counted`), and whether there are more."""
@@ -136,7 +141,12 @@ def report_match(session: Session, campaign_id: int, report: ReportValue, *, at_
     """The value's journeys: listed if few, tested newest first if many (see the module's docstring); counted
     up to the break-even, and at least up to `at_least` (the count's cap)."""
     if not _is_listed(session, campaign_id, report.dimension.name):
-        return ReportMatch(_of_events(report))
+        first_left_out = session.scalar(
+            select(Journey.first_seen).where(Journey.campaign_id == campaign_id)
+            .order_by(Journey.first_seen.desc()).offset(UNLISTED_SEARCH).limit(1))
+        if first_left_out is None:  # no more journeys than that: all of them
+            return ReportMatch(_of_events(report))
+        return ReportMatch(and_(Journey.first_seen > first_left_out, _of_events(report)), newest=UNLISTED_SEARCH)
     recipients = int(session.scalar(select(func.coalesce(func.sum(counter(DomainStats, "users")), 0))
                                     .where(DomainStats.campaign_id == campaign_id)) or 0)
     bound = break_even(recipients)

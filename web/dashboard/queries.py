@@ -164,6 +164,7 @@ class JourneyFilters:
 class Total:
     value: int
     capped: bool = False  # True: there are more than `value`
+    newest: int | None = None  # counted among the newest this many recipients only (drill_down.UNLISTED_SEARCH)
 
 
 # What the home page shows of each campaign: the funnel's entry and goal events, all and bots.
@@ -363,7 +364,9 @@ def count_journeys(*, session: Session, campaign_id: int, filters: JourneyFilter
         matching = (select(literal(1)).where(*_journey_conditions(session, campaign_id, filters, period))
                     .limit(SEARCH_COUNT_CAP + 1).subquery())
         found = int(session.scalar(select(func.count()).select_from(matching)) or 0)
-        return Total(min(found, SEARCH_COUNT_CAP), capped=found > SEARCH_COUNT_CAP)
+        newest = _report_match(session, campaign_id, filters.report).newest if filters.report else None
+        return Total(min(found, SEARCH_COUNT_CAP), capped=found > SEARCH_COUNT_CAP or newest is not None,
+                     newest=newest)
     # Unique recipients (who have the filter's event): both rollups have the same counters.
     rollup: Any = DomainStats if period.is_all else HourlyStats
     name = BY_NAME[filters.event].users if filters.event else "users"
