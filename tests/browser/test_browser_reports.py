@@ -92,6 +92,7 @@ def test_report__a_pair_added_filled_and_drilled_into(page: Page, report_campaig
     french_phones = rows.filter(has=page.locator("td.value", has_text="FR")).filter(
         has=page.locator("td.then", has_text="mobile"))
     expect(french_phones.locator("td.num").first).to_have_text("2")
+    screenshot(page, "reports-pair")
     french_phones.locator("a.drill").click()
     expect(page.locator("#filter-report")).to_contain_text("Country: FR · Device: mobile")
     emails = page.locator("#journey-rows td.email")
