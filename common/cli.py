@@ -202,10 +202,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
                                    money=money)
     _say(f"campaign {campaign.id}: {shape.users:,} recipients over {shape.domains} domains, "
          f"~{shape.events:,} events")
-    with connect() as conn:
+    with connect() as conn, tqdm(total=shape.users, unit=" recipients", unit_scale=True) as bar:
         for report in reports:  # chosen before any event: counted as they are inserted, nothing to backfill
             add_report(conn, campaign.id, report)
-    with connect() as conn, tqdm(total=shape.users, unit=" recipients", unit_scale=True) as bar:
+
         def progress(users: int, events_so_far: int) -> None:
             bar.update(users)
             bar.set_postfix(events=f"{events_so_far:,}")

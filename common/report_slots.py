@@ -123,7 +123,15 @@ def add_slot(conn: Conn, campaign_id: int, raw_key: str) -> str:
 
 def add_pair(conn: Conn, campaign_id: int, by: str, then: str) -> str:
     """Break down by `by` then `then` (dimension names) from now on; returns the pair's dimension."""
-    return _add(conn, campaign_id, *parse_report(f"{by}|{then}"))
+    return _add(conn, campaign_id, *_pair(by, then))
+
+
+def _pair(by: str, then: str) -> tuple[str, str]:
+    """A pair's two dimension names, checked, or SlotError."""
+    first, second = _clean_dimension(by), _clean_dimension(then)
+    if first == second:
+        raise SlotError("A pair is two different dimensions.")
+    return first, second
 
 
 def parse_report(name: str) -> tuple[str, str | None]:
@@ -131,10 +139,7 @@ def parse_report(name: str) -> tuple[str, str | None]:
     (by, then) dimensions, checked as the Reports tab checks them, or SlotError."""
     by, pipe, then = name.partition("|")
     if pipe:
-        first, second = _clean_dimension(by), _clean_dimension(then)
-        if first == second:
-            raise SlotError("A pair is two different dimensions.")
-        return first, second
+        return _pair(by, then)
     if by.startswith(PREFIX):
         return PREFIX + clean_key(by.removeprefix(PREFIX)), None
     raise SlotError(f"{name[:80]!r} is neither param:<key> nor a pair such as country|device.")

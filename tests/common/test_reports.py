@@ -248,3 +248,10 @@ def test_pair_slot__choices_checked(db: psycopg.Connection, campaign_id: int) ->
     add_slot(db, campaign_id, "x|device")
     with pytest.raises(SlotError, match="already the name"):
         add_pair(db, campaign_id, "param:x", "device")
+
+
+def test_pair_slot__a_key_with_the_pipe_is_one_half(db: psycopg.Connection, campaign_id: int) -> None:
+    """A `param:` key may hold "|": chosen as a pair's first half, it stays whole (the name is only a label)."""
+    assert add_pair(db, campaign_id, "param:a|b", "device") == "param:a|b|device"
+    assert db.execute("SELECT by_dimension, then_dimension FROM report_slots WHERE campaign_id = %s",
+                      (campaign_id,)).fetchall() == [("param:a|b", "device")]
